@@ -1,0 +1,62 @@
+"""FieldTrace back office: the Flask app factory."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+
+from flask import Flask
+
+from backend.config import Config
+
+# Feature packages whose `routes.blp` is registered, in this order; `models` are imported so
+# Alembic and the ORM see every table.
+FEATURES = (
+    "health",
+    "auth",
+    "policy",
+    "audit",
+    "cases",
+    "jobs",
+)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: config, extensions, error handlers, blueprints, CLI."""
+    from backend.errors import register_error_handlers
+    from backend.extensions import api, db, migrate, redis_conn
+
+    app = Flask(__name__)
+    app.config.from_object(Config)
+    if config:
+        app.config.update(config)
+    app.json.sort_keys = False
+    logging.basicConfig(level=logging.INFO)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR", _migrations_dir()))
+    redis_conn.init_app(app)
+    api.init_app(app)
+    register_error_handlers(app)
+
+    import_models()
+    for name in FEATURES:
+        api.register_blueprint(importlib.import_module(f"backend.{name}.routes").blp)
+
+    from backend.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def import_models() -> None:
+    """Import every feature's models so the metadata (and Alembic) knows all tables."""
+    for name in FEATURES:
+        if importlib.util.find_spec(f"backend.{name}.models") is not None:
+            importlib.import_module(f"backend.{name}.models")
+
+
+def _migrations_dir() -> str:
+    import os
+
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")

@@ -1,0 +1,40 @@
+"""Write and read the audit trail."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from backend.audit.models import AuditEvent
+from backend.timeutil import utcnow
+
+
+def record_audit(session: Session, *, actor_id: int | None, action: str, subject_type: str,
+                 subject_id, at: datetime | None = None, **details) -> AuditEvent:
+    """Add an audit event to the session (committed with the caller's work)."""
+    event = AuditEvent(actor_id=actor_id, action=action, subject_type=subject_type,
+                       subject_id=None if subject_id is None else str(subject_id),
+                       at=at or utcnow(), details=details)
+    session.add(event)
+    return event
+
+
+def list_audit(session: Session, *, action: str | None = None, subject_type: str | None = None,
+               subject_id: str | None = None, actor_id: int | None = None, since: datetime | None = None,
+               limit: int = 100, offset: int = 0) -> tuple[list[AuditEvent], int]:
+    """Return audit events newest first, with the total matching."""
+    query = sa.select(AuditEvent)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if subject_type:
+        query = query.where(AuditEvent.subject_type == subject_type)
+    if subject_id:
+        query = query.where(AuditEvent.subject_id == str(subject_id))
+    if actor_id:
+        query = query.where(AuditEvent.actor_id == actor_id)
+    if since:
+        query = query.where(AuditEvent.at >= since)
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit).offset(offset))
+    return list(rows), total

@@ -1,0 +1,106 @@
+"""Accounts: create, update, authenticate."""
+from __future__ import annotations
+
+import phonenumbers
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from backend.auth.models import Role, User
+from backend.auth.passwords import hash_password, verify_password
+from backend.errors import DomainError, NotFound
+from backend.geo import make_point
+from backend.timeutil import parse_hhmm
+
+# A hash of a random password: verifying against it costs the same as a real check, so a
+# wrong username takes as long as a wrong password.
+_DUMMY_HASH = None
+
+
+def _normalise_phone(number: str | None, region: str) -> str | None:
+    if not number:
+        return None
+    parsed = phonenumbers.parse(number, region)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _apply(user: User, changes: dict, region: str) -> None:
+    for key in ("username", "role", "name", "timezone", "max_visits_per_day", "skills", "team_size", "active"):
+        if key in changes:
+            setattr(user, key, changes[key])
+    if "phone" in changes:
+        user.phone = _normalise_phone(changes["phone"], region)
+    if "home" in changes:
+        home = changes["home"]
+        user.home = make_point(home["lat"], home["lon"]) if home else None
+    for key in ("shift_start", "shift_end"):
+        if key in changes:
+            setattr(user, key, parse_hhmm(changes[key]))
+    if changes.get("password"):
+        user.password_hash = hash_password(changes["password"])
+        user.token_version = (user.token_version or 0) + 1
+    if changes.get("active") is False:
+        user.token_version = (user.token_version or 0) + 1
+
+
+def _check_shift(user: User) -> None:
+    if user.shift_end <= user.shift_start:
+        raise DomainError("validation_error", "shift_end must be after shift_start",
+                          status=422, fields={"shift_end": "must be after shift_start"})
+
+
+def create_user(session: Session, *, region: str = "CN", **fields) -> User:
+    """Create a user; 409 when the username is taken."""
+    if session.scalar(sa.select(User.id).where(User.username == fields["username"])):
+        raise DomainError("username_taken", f"username {fields['username']!r} is taken",
+                          fields={"username": "already taken"})
+    user = User(token_version=0, skills=[], team_size=1, max_visits_per_day=12, active=True,
+                timezone="Asia/Shanghai", shift_start=parse_hhmm("08:30"), shift_end=parse_hhmm("18:00"))
+    _apply(user, fields, region)
+    _check_shift(user)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def update_user(session: Session, user_id: int, *, region: str = "CN", **changes) -> User:
+    """Apply changes to a user."""
+    user = get_user(session, user_id)
+    if "username" in changes and changes["username"] != user.username:
+        taken = session.scalar(sa.select(User.id).where(User.username == changes["username"]))
+        if taken:
+            raise DomainError("username_taken", "username is taken", fields={"username": "already taken"})
+    _apply(user, changes, region)
+    _check_shift(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    """Return the user or raise NotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    return user
+
+
+def list_users(session: Session, *, role: Role | None = None, active: bool | None = None) -> list[User]:
+    """Return users, optionally by role and active flag."""
+    query = sa.select(User).order_by(User.id)
+    if role is not None:
+        query = query.where(User.role == role)
+    if active is not None:
+        query = query.where(User.active == active)
+    return list(session.scalars(query))
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """Return the active user with these credentials, or None."""
+    global _DUMMY_HASH
+    user = session.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        _DUMMY_HASH = _DUMMY_HASH or hash_password("not-a-real-password")
+        verify_password(_DUMMY_HASH, password)
+        return None
+    if not user.active or not verify_password(user.password_hash, password):
+        return None
+    return user

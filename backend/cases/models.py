@@ -1,0 +1,118 @@
+"""Debtor cases, with their addresses, phones and third-party contacts."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.extensions import db
+from backend.geo import point_column_type
+from backend.timeutil import utcnow
+
+
+def _enum(cls, name):
+    return sa.Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
+
+
+class ContactStatus(enum.StrEnum):
+    REACHABLE = "reachable"
+    SEMI_LOST = "semi_lost"
+    LOST = "lost"
+
+
+class AddressKind(enum.StrEnum):
+    HOME = "home"
+    WORK = "work"
+    OTHER = "other"
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_ref: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    portfolio_id: Mapped[int] = mapped_column(sa.ForeignKey("portfolios.id"), index=True)
+    debtor_name: Mapped[str] = mapped_column(sa.String(200))
+    amount_due: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    days_past_due: Mapped[int] = mapped_column()
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    contact_status: Mapped[ContactStatus] = mapped_column(
+        _enum(ContactStatus, "contact_status"), default=ContactStatus.REACHABLE, index=True)
+    status_changed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    portfolio = relationship("Portfolio", lazy="joined")
+    addresses = relationship("CaseAddress", back_populates="case", order_by="CaseAddress.id")
+    phones = relationship("CasePhone", back_populates="case", order_by="CasePhone.id")
+    contacts = relationship("CaseContact", back_populates="case", order_by="CaseContact.id")
+
+    __table_args__ = (
+        sa.CheckConstraint("amount_due >= 0", name="amount_non_negative"),
+        sa.CheckConstraint("days_past_due >= 0", name="dpd_non_negative"),
+    )
+
+
+class CaseAddress(db.Model):
+    __tablename__ = "case_addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[AddressKind] = mapped_column(_enum(AddressKind, "address_kind"))
+    text: Mapped[str] = mapped_column(sa.String(500))
+    location = mapped_column(point_column_type(), nullable=False)
+    source: Mapped[str] = mapped_column(sa.String(20), default="import")
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    case = relationship("Case", back_populates="addresses")
+
+    __table_args__ = (sa.UniqueConstraint("case_id", "kind", "text"),)
+
+
+class CasePhone(db.Model):
+    __tablename__ = "case_phones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    number_e164: Mapped[str] = mapped_column(sa.String(20), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20), default="mobile")
+    # Where we learned it: import, visit, tracing, manual; source_ref names the record.
+    source: Mapped[str] = mapped_column(sa.String(20), default="import")
+    source_ref: Mapped[str | None] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    case = relationship("Case", back_populates="phones")
+
+    __table_args__ = (sa.UniqueConstraint("case_id", "number_e164"),)
+
+
+class CaseContact(db.Model):
+    """A third party (relative, friend, colleague, guarantor) reached only to reach the debtor."""
+
+    __tablename__ = "case_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    relationship: Mapped[str] = mapped_column(sa.String(40))
+    phone_e164: Mapped[str | None] = mapped_column(sa.String(20), index=True)
+    is_guarantor: Mapped[bool] = mapped_column(default=False)
+    do_not_contact: Mapped[bool] = mapped_column(default=False)
+    do_not_contact_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Only a third party who volunteers to pay may be told the amount.
+    volunteered_to_pay: Mapped[bool] = mapped_column(default=False)
+    source: Mapped[str] = mapped_column(sa.String(20), default="import")
+    source_ref: Mapped[str | None] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    # `relationship` is a column here, so the ORM function is reached through its module.
+    case = orm.relationship("Case", back_populates="contacts")
+
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", "name", "phone_e164", postgresql_nulls_not_distinct=True),
+    )

@@ -1,0 +1,44 @@
+"""Command-line tasks: `flask --app wsgi create-user`, `seed-demo`."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+
+from backend.extensions import db
+
+
+def register_cli(app) -> None:
+    """Attach the project's commands to the app's CLI."""
+
+    @app.cli.command("create-user")
+    @click.argument("username")
+    @click.option("--role", required=True, type=click.Choice(["collector", "dispatcher", "tracer", "supervisor", "admin"]))
+    @click.option("--password", required=True, prompt=True, hide_input=True)
+    @click.option("--name", default=None, help="display name (defaults to the username)")
+    def create_user_command(username, role, password, name):
+        """Create a user (the first admin, typically)."""
+        from backend.auth.models import Role
+        from backend.auth.service import create_user
+        from backend.errors import DomainError
+
+        try:
+            user = create_user(db.session, region=current_app.config["DEFAULT_REGION"], username=username,
+                               password=password, role=Role(role), name=name or username)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        db.session.commit()
+        click.echo(f"created {role} {username} (id {user.id})")
+
+    @app.cli.command("seed-demo")
+    @click.option("--cases", default=300, show_default=True)
+    @click.option("--collectors", default=12, show_default=True)
+    @click.option("--seed", default=7, show_default=True)
+    def seed_demo_command(cases, collectors, seed):
+        """Load the demo data set (idempotent: run it twice, get it once)."""
+        from backend.demo.seed import seed_demo
+
+        summary = seed_demo(db.session, n_cases=cases, n_collectors=collectors, seed=seed,
+                            region=current_app.config["DEFAULT_REGION"])
+        db.session.commit()
+        for line in summary:
+            click.echo(line)

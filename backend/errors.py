@@ -1,0 +1,138 @@
+"""One error shape for the whole API: {"error": {"code", "message", "fields"}}."""
+from __future__ import annotations
+
+from flask import jsonify
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+DEFAULT_CODES = {
+    400: "malformed",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+}
+
+
+class DomainError(Exception):
+    """A rule refused the request; carries its API code and HTTP status."""
+
+    status = 409
+
+    def __init__(self, code: str, message: str, *, status: int | None = None, fields: dict | None = None,
+                 extra: dict | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fields = fields or {}
+        self.extra = extra or {}
+        if status is not None:
+            self.status = status
+
+
+class NotFound(DomainError):
+    """An id that names nothing (or nothing the caller may see)."""
+
+    status = 404
+
+    def __init__(self, what: str, ident, field: str | None = None):
+        fields = {field: f"unknown {what}"} if field else None
+        super().__init__("not_found", f"{what} {ident} not found", fields=fields)
+
+
+class Forbidden(DomainError):
+    """The caller's role or ownership does not allow this."""
+
+    status = 403
+
+    def __init__(self, message: str = "not allowed for your role"):
+        super().__init__("forbidden", message)
+
+
+class InvalidInput(DomainError):
+    """Input that parsed but breaks a rule about a named field."""
+
+    status = 422
+
+    def __init__(self, field: str, message: str):
+        super().__init__("validation_error", f"{field}: {message}", fields={field: message})
+
+
+def flatten_messages(messages) -> dict[str, str]:
+    """Turn webargs/marshmallow nested messages into {"a.b.0.c": "message"}."""
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, node) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), value)
+        elif isinstance(node, list) and node and all(isinstance(m, str) for m in node):
+            flat[prefix or "_schema"] = "; ".join(node)
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(f"{prefix}.{i}", value)
+        else:
+            flat[prefix or "_schema"] = str(node)
+
+    # webargs nests by location ("json", "query", "form", "files"); the client wants field names.
+    if isinstance(messages, dict):
+        for location, node in messages.items():
+            if location in {"json", "query", "form", "files", "headers", "view_args", "json_or_form"}:
+                walk("", node)
+            else:
+                walk(str(location), node)
+    return flat
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None,
+                   extra: dict | None = None):
+    """Build the JSON error response."""
+    body = {"error": {"code": code, "message": message, "fields": fields or {}, **(extra or {})}}
+    response = jsonify(body)
+    response.status_code = status
+    if headers:
+        response.headers.extend(headers)
+    return response
+
+
+class JsonErrorApi(Api):
+    """flask-smorest Api whose errors use our shape instead of its own."""
+
+    def handle_http_exception(self, error: HTTPException):
+        status = error.code or 500
+        data = getattr(error, "data", None) or {}
+        fields = flatten_messages(data.get("messages") or data.get("errors") or {})
+        code = data.get("code") or DEFAULT_CODES.get(status, "error")
+        if status == 400 and "_schema" not in fields and any("Invalid JSON" in m for m in fields.values()):
+            code = "malformed_json"
+        message = data.get("message")
+        if not message:
+            if fields:
+                message = "; ".join(f"{k}: {v}" for k, v in list(fields.items())[:5])
+            else:
+                message = error.description or error.name
+        if status >= 500:
+            message, fields = "internal error", {}
+        return error_response(status, code, message, fields, headers=data.get("headers"))
+
+
+def register_error_handlers(app) -> None:
+    """Map domain errors and anything unexpected to the JSON error shape."""
+
+    @app.errorhandler(DomainError)
+    def handle_domain_error(error: DomainError):
+        return error_response(error.status, error.code, error.message, error.fields, extra=error.extra)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        if isinstance(error, HTTPException):
+            from backend.extensions import api
+
+            return api.handle_http_exception(error)
+        app.logger.exception("unhandled error")
+        return error_response(500, "internal_error", "internal error")

@@ -1,0 +1,46 @@
+"""Liveness of the API and what it depends on."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from redis.exceptions import RedisError
+from rq import Worker
+from sqlalchemy.exc import SQLAlchemyError
+
+from backend.auth.access import public
+from backend.extensions import db, redis_conn
+from backend.health import checks
+from backend.queues import QUEUES, get_queue
+
+blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Health")
+
+
+def _database_ok() -> bool:
+    try:
+        return db.session.execute(sa.text("select 1")).scalar() == 1
+    except SQLAlchemyError:
+        return False
+
+
+def _queues() -> dict | None:
+    try:
+        return {
+            "workers": len(Worker.all(connection=redis_conn.client)),
+            "queued": {spec.name: get_queue(spec.name).count for spec in QUEUES},
+        }
+    except RedisError:
+        return None
+
+
+@blp.route("/health")
+class HealthResource(MethodView):
+    @public
+    @blp.doc(security=[])
+    def get(self):
+        """Database, Redis, workers, and every registered check (e.g. the safety sweep watchdog)."""
+        database, queues = _database_ok(), _queues()
+        extra = checks.run_all()
+        ok = database and queues is not None and all(c.get("ok", True) for c in extra.values())
+        body = {"ok": ok, "database": database, "redis": queues is not None, "queues": queues, "checks": extra}
+        return body, (200 if ok else 503)

@@ -1,0 +1,53 @@
+"""Background work the user waits on: a row first, then a job on a queue."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.extensions import db
+from backend.timeutil import utcnow
+
+
+class JobStatus(enum.StrEnum):
+    # Our words, not RQ's: clients hard-code these.
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class BackgroundJob(db.Model):
+    __tablename__ = "background_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40), index=True)
+    queue: Mapped[str] = mapped_column(sa.String(20))
+    func: Mapped[str] = mapped_column(sa.String(200))
+    args: Mapped[dict] = mapped_column(JSONB, default=dict)
+    status: Mapped[JobStatus] = mapped_column(
+        sa.Enum(JobStatus, name="job_status", values_callable=lambda e: [m.value for m in e]),
+        default=JobStatus.QUEUED, index=True)
+    progress: Mapped[float] = mapped_column(default=0.0)
+    stats: Mapped[dict] = mapped_column(JSONB, default=dict)
+    result: Mapped[dict | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    enqueues: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    enqueued_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    __table_args__ = (
+        sa.CheckConstraint("progress >= 0 and progress <= 1", name="progress_range"),
+    )
+
+    @property
+    def rq_job_id(self) -> str:
+        return f"bg-{self.id}"

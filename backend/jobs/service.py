@@ -1,0 +1,170 @@
+"""Create, dispatch, run and recover background jobs. The row is the truth; Redis only carries work."""
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from rq import get_current_job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from sqlalchemy.orm import Session
+
+from backend.extensions import db, redis_conn
+from backend.jobs.models import BackgroundJob, JobStatus
+from backend.queues import enqueue
+from backend.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3
+PROGRESS_WRITE_INTERVAL_S = 1.0
+DISPATCH_GRACE_S = 5
+
+
+def create_job(session: Session, *, kind: str, queue: str, func: str, args: dict,
+               created_by_id: int | None) -> BackgroundJob:
+    """Add a job row (queued); call dispatch_job after the caller commits."""
+    job = BackgroundJob(kind=kind, queue=queue, func=func, args=args, status=JobStatus.QUEUED, progress=0.0,
+                        stats={}, attempts=0, enqueues=0, created_by_id=created_by_id, created_at=utcnow())
+    session.add(job)
+    session.flush()
+    return job
+
+
+def dispatch_job(session: Session, job_id: int) -> None:
+    """Put a committed job row on its queue (deterministic RQ id, so re-dispatch never doubles it)."""
+    job = session.get(BackgroundJob, job_id)
+    try:
+        existing = Job.fetch(job.rq_job_id, connection=redis_conn.client)
+        if existing.get_status(refresh=True) in ("queued", "started", "scheduled", "deferred"):
+            return
+        existing.delete()
+    except NoSuchJobError:
+        pass
+    enqueue(job.queue, run_background_job, job.id, job_id=job.rq_job_id)
+    job.enqueues += 1
+    job.enqueued_at = utcnow()
+    session.commit()
+
+
+def get_job(session: Session, job_id: int) -> BackgroundJob | None:
+    """Return the job row or None."""
+    return session.get(BackgroundJob, job_id)
+
+
+class Progress:
+    """Reports a running job's progress to its row (throttled) and to RQ's job.meta."""
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        self._last_write = 0.0
+
+    def __call__(self, fraction: float, stats: dict | None = None, *, force: bool = False) -> None:
+        fraction = max(0.0, min(1.0, float(fraction)))
+        rq_job = get_current_job()
+        if rq_job is not None:
+            rq_job.meta["progress"] = fraction
+            rq_job.save_meta()
+        now = time.monotonic()
+        if not force and now - self._last_write < PROGRESS_WRITE_INTERVAL_S:
+            return
+        self._last_write = now
+        values = {"progress": fraction, "heartbeat_at": utcnow()}
+        if stats is not None:
+            values["stats"] = stats
+        # Own short transaction: progress must be visible while the job's work is uncommitted.
+        with db.engine.begin() as connection:
+            connection.execute(sa.update(BackgroundJob).where(BackgroundJob.id == self.job_id).values(**values))
+
+
+def _claim(job_id: int) -> BackgroundJob | None:
+    claimed = db.session.execute(
+        sa.update(BackgroundJob)
+        .where(BackgroundJob.id == job_id, BackgroundJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+        .values(status=JobStatus.RUNNING, attempts=BackgroundJob.attempts + 1, started_at=utcnow(),
+                heartbeat_at=utcnow(), error=None)
+        .returning(BackgroundJob.id)
+    ).scalar()
+    db.session.commit()
+    return db.session.get(BackgroundJob, claimed) if claimed else None
+
+
+def _resolve(path: str):
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def run_background_job(job_id: int) -> dict | None:
+    """The RQ entry point: run a job row's function once and record the outcome on the row."""
+    job = _claim(job_id)
+    if job is None:
+        log.info("job %s is already finished; nothing to do", job_id)
+        return None
+    func, args = _resolve(job.func), dict(job.args)
+    progress = Progress(job_id)
+    try:
+        result = func(**args, progress=progress)
+    except Exception as exc:  # the row must say what went wrong; the worker keeps going
+        db.session.rollback()
+        log.exception("job %s failed", job_id)
+        _finish(job_id, JobStatus.FAILED, error=_user_error(exc))
+        return None
+    _finish(job_id, JobStatus.DONE, result=result)
+    return result
+
+
+def _user_error(exc: Exception) -> str:
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return message[:2000]
+
+
+def _finish(job_id: int, status: JobStatus, *, result=None, error: str | None = None) -> None:
+    values = {"status": status, "finished_at": utcnow(), "heartbeat_at": utcnow(), "error": error}
+    if status is JobStatus.DONE:
+        values.update(progress=1.0, result=result if isinstance(result, dict) else None)
+    db.session.execute(sa.update(BackgroundJob).where(BackgroundJob.id == job_id).values(**values))
+    db.session.commit()
+
+
+def _rq_status(job: BackgroundJob) -> str | None:
+    try:
+        return Job.fetch(job.rq_job_id, connection=redis_conn.client).get_status(refresh=True)
+    except NoSuchJobError:
+        return None
+
+
+def requeue_lost_jobs(stale_after_s: int | None = None) -> dict:
+    """Sweep: re-enqueue jobs whose RQ job vanished or whose worker died; give up after MAX_ATTEMPTS."""
+    stale_after_s = stale_after_s or current_app.config.get("JOB_STALE_AFTER_S", 120)
+    cutoff = utcnow() - timedelta(seconds=stale_after_s)
+    candidates = db.session.scalars(
+        sa.select(BackgroundJob).where(
+            BackgroundJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+            # Leave a just-committed row to the request that is about to enqueue it.
+            BackgroundJob.created_at < utcnow() - timedelta(seconds=DISPATCH_GRACE_S))
+    ).all()
+    requeued, failed = [], []
+    for job in candidates:
+        status = _rq_status(job)
+        lost = status in (None, "failed", "stopped", "canceled")
+        if job.status is JobStatus.RUNNING and status == "started":
+            # The worker may have died mid-job: trust the heartbeat, not RQ's registry.
+            lost = job.heartbeat_at is not None and job.heartbeat_at < cutoff
+        if not lost:
+            continue
+        if job.attempts >= MAX_ATTEMPTS:
+            _finish(job.id, JobStatus.FAILED, error=f"gave up after {job.attempts} attempts (worker lost)")
+            failed.append(job.id)
+            continue
+        job.status = JobStatus.QUEUED
+        db.session.commit()
+        try:
+            Job.fetch(job.rq_job_id, connection=redis_conn.client).delete()
+        except NoSuchJobError:
+            pass
+        dispatch_job(db.session, job.id)
+        requeued.append(job.id)
+    return {"requeued": requeued, "failed": failed}

@@ -1,0 +1,78 @@
+"""Every rule number in the product, with its default. No rule number is a literal elsewhere.
+
+A portfolio (the creditor that placed the cases) picks a profile and may override any key:
+agencies follow the placing creditor's rules where they differ. Profiles are data, not branches.
+"""
+from __future__ import annotations
+
+DEFAULTS: dict[str, object] = {
+    # Contact compliance (GB/T 45251-2025 and the 2026 banking association guidelines).
+    "contact.quiet_start": "22:00",          # no calls or visits from this local time...
+    "contact.quiet_end": "08:00",            # ...until this local time of the debtor
+    "contact.third_party_unanswered_per_day": 6,
+    "contact.third_party_unanswered_per_hour": 2,
+    "contact.debtor_answered_calls_per_day": 3,
+    "contact.debtor_calls_per_7_days": 0,    # 0 = no rolling weekly cap
+    "contact.quiet_days_after_conversation": 0,
+    "contact.third_party_max_contacts": 0,   # 0 = no lifetime cap per third party
+    "contact.third_party_only_when_unreachable": True,
+    "contact.spouse_is_debtor": False,
+    "contact.lost_after_days": 3,
+    "contact.followup_reachable_per_week": 3,
+    "contact.followup_lost_per_month": 4,
+    "contact.promise_reminder_working_days": 1,
+    "contact.ignored_reminders_for_visit": 3,
+    # Visits and triggers.
+    "visits.due_days": 3,
+    "visits.outsource_distance_m": 30_000,
+    "visits.trigger_lost_days": 3,
+    "visits.trigger_days_past_due": 20,
+    "visits.geofence_m": 100,
+    "visits.geofence_accuracy_cap_m": 250,
+    "visits.implausible_speed_kmh": 150,
+    "visits.stale_fix_minutes": 30,
+    # Route planning.
+    "routing.detour_factor": 1.3,
+    "routing.speed_kmh": 25,                  # scooter/car mix in city traffic
+    "routing.walk_speed_kmh": 4.5,
+    "routing.service_minutes": 20,
+    "routing.sync_max_visits": 200,           # plans above this run as a job
+    "routing.time_limit_s": 30,
+    # Field safety.
+    "safety.visit_checkin_minutes": 45,
+    "safety.hazard_visit_checkin_minutes": 20,
+    "safety.lodging_curfew": "22:30",
+    "safety.missed_checkin_grace_minutes": 5,
+    "safety.escalation_minutes": [5, 10, 15],
+    "safety.sweep_interval_s": 30,
+    "safety.watchdog_missed_sweeps": 3,
+    "safety.lodging_near_visit_m": 1000,
+    "safety.lodging_reuse_m": 200,
+    "safety.lodging_lookahead_days": 3,
+    "safety.hazard_flag_days": 180,
+    # Skip tracing.
+    "tracing.max_upload_bytes": 50 * 1024 * 1024,
+    "tracing.max_rows": 2_000_000,
+    "tracing.raw_retention_days": 0,
+    # Case intake.
+    "cases.import_max_rows": 50_000,
+}
+
+# Named rule sets a portfolio can select; each lists only what differs from DEFAULTS.
+PROFILES: dict[str, dict[str, object]] = {
+    "cn_default": {},
+    # FDCPA / Regulation F: 08:00-21:00 local; 7 calls in 7 days per debt, none for 7 days after
+    # a conversation; the spouse counts as the consumer; a third party once, for location only.
+    "us_fdcpa": {
+        "contact.quiet_start": "21:00",
+        "contact.quiet_end": "08:00",
+        "contact.debtor_calls_per_7_days": 7,
+        "contact.quiet_days_after_conversation": 7,
+        "contact.debtor_answered_calls_per_day": 0,
+        "contact.third_party_max_contacts": 1,
+        "contact.third_party_unanswered_per_day": 1,
+        "contact.third_party_unanswered_per_hour": 1,
+        "contact.spouse_is_debtor": True,
+    },
+}
+DEFAULT_PROFILE = "cn_default"

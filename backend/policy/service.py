@@ -1,0 +1,119 @@
+"""The one place that answers "what is the rule here": defaults, profile, portfolio overrides."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from backend.errors import DomainError, NotFound
+from backend.policy.defaults import DEFAULT_PROFILE, DEFAULTS, PROFILES
+from backend.policy.models import DEFAULT_PORTFOLIO_CODE, Portfolio
+
+
+class Policy(Mapping):
+    """Effective settings for one portfolio; read with policy["contact.quiet_start"]."""
+
+    def __init__(self, values: dict, profile: str, portfolio_id: int | None):
+        self._values = values
+        self.profile = profile
+        self.portfolio_id = portfolio_id
+
+    def __getitem__(self, key: str):
+        return self._values[key]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self):
+        return len(self._values)
+
+    def as_dict(self) -> dict:
+        return dict(self._values)
+
+
+def effective_settings(profile: str, overrides: dict | None) -> dict:
+    """Merge DEFAULTS, the profile and overrides."""
+    return {**DEFAULTS, **PROFILES.get(profile, {}), **(overrides or {})}
+
+
+def default_policy() -> Policy:
+    """The agency-wide policy (no portfolio): used for staff-side rules like safety timers."""
+    return Policy(effective_settings(DEFAULT_PROFILE, None), DEFAULT_PROFILE, None)
+
+
+def get_policy(session: Session, portfolio_id: int | None) -> Policy:
+    """Return the effective policy of a portfolio (agency defaults when None)."""
+    if portfolio_id is None:
+        return default_policy()
+    portfolio = session.get(Portfolio, portfolio_id)
+    if portfolio is None:
+        raise NotFound("portfolio", portfolio_id)
+    return Policy(effective_settings(portfolio.profile, portfolio.overrides), portfolio.profile, portfolio.id)
+
+
+def _same_kind(default, value) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int | float):
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, type(default))
+
+
+def validate_overrides(overrides: dict) -> dict:
+    """Reject unknown keys and values of the wrong type, naming the key."""
+    for key, value in overrides.items():
+        if key not in DEFAULTS:
+            raise DomainError("validation_error", f"unknown policy setting {key!r}", status=422,
+                              fields={f"overrides.{key}": "unknown policy setting"})
+        if not _same_kind(DEFAULTS[key], value):
+            raise DomainError("validation_error", f"{key} must be like {DEFAULTS[key]!r}", status=422,
+                              fields={f"overrides.{key}": f"expected {type(DEFAULTS[key]).__name__}"})
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+            raise DomainError("validation_error", f"{key} must not be negative", status=422,
+                              fields={f"overrides.{key}": "must not be negative"})
+    return overrides
+
+
+def ensure_default_portfolio(session: Session) -> Portfolio:
+    """Return the default portfolio, creating it on first use."""
+    portfolio = session.scalar(sa.select(Portfolio).where(Portfolio.code == DEFAULT_PORTFOLIO_CODE))
+    if portfolio is None:
+        portfolio = Portfolio(code=DEFAULT_PORTFOLIO_CODE, creditor="(agency default)",
+                              profile=DEFAULT_PROFILE, overrides={})
+        session.add(portfolio)
+        session.flush()
+    return portfolio
+
+
+def create_portfolio(session: Session, *, code: str, creditor: str, profile: str = DEFAULT_PROFILE,
+                     overrides: dict | None = None) -> Portfolio:
+    """Create a portfolio with a profile and overrides."""
+    if profile not in PROFILES:
+        raise DomainError("validation_error", f"unknown profile {profile!r}", status=422,
+                          fields={"profile": f"one of {sorted(PROFILES)}"})
+    if session.scalar(sa.select(Portfolio.id).where(Portfolio.code == code)):
+        raise DomainError("portfolio_exists", f"portfolio {code!r} exists", fields={"code": "already exists"})
+    portfolio = Portfolio(code=code, creditor=creditor, profile=profile,
+                          overrides=validate_overrides(overrides or {}))
+    session.add(portfolio)
+    session.flush()
+    return portfolio
+
+
+def update_portfolio(session: Session, portfolio_id: int, **changes) -> Portfolio:
+    """Change a portfolio's creditor, profile or overrides."""
+    portfolio = session.get(Portfolio, portfolio_id)
+    if portfolio is None:
+        raise NotFound("portfolio", portfolio_id)
+    if "profile" in changes:
+        if changes["profile"] not in PROFILES:
+            raise DomainError("validation_error", "unknown profile", status=422,
+                              fields={"profile": f"one of {sorted(PROFILES)}"})
+        portfolio.profile = changes["profile"]
+    if "creditor" in changes:
+        portfolio.creditor = changes["creditor"]
+    if "overrides" in changes:
+        portfolio.overrides = validate_overrides(changes["overrides"] or {})
+    session.flush()
+    return portfolio

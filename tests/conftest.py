@@ -1,0 +1,107 @@
+"""Fixtures: a real PostGIS database built by the migrations once per run, a rollback per test,
+a real Redis with queues private to this run, and factories for test data."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from flask_sqlalchemy.session import Session as FlaskSession
+
+from backend import create_app
+from backend.auth.passwords import use_fast_hashing
+from backend.extensions import db, redis_conn
+
+ADMIN_URL = os.environ.get("TEST_DATABASE_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+class BoundSession(FlaskSession):
+    """A session that stays on the test's connection instead of picking the app's engine."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return self.bind if self.bind is not None else super().get_bind(mapper, clause, bind, **kwargs)
+
+
+def _admin_engine():
+    return sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    """A fresh database for this run (runs in parallel never share one), dropped at the end."""
+    name = f"fieldtrace_test_{RUN_ID}"
+    engine = _admin_engine()
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    """The app on the test database, schema built by running every migration."""
+    use_fast_hashing(True)
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": REDIS_URL,
+        "QUEUE_PREFIX": f"test{RUN_ID}:",
+        "SECRET_KEY": "test-secret",
+        "JOB_STALE_AFTER_S": 2,
+    })
+    with app.app_context():
+        upgrade(revision="heads")
+    yield app
+    _clear_redis(app)
+
+
+def _clear_redis(app) -> None:
+    with app.app_context():
+        client = redis_conn.client
+        keys = list(client.scan_iter(match=f"*test{RUN_ID}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+
+
+@pytest.fixture
+def session(app):
+    """db.session inside a transaction that is rolled back after the test."""
+    with app.app_context():
+        connection = db.engine.connect()
+        transaction = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session(
+            {"bind": connection, "class_": BoundSession, "join_transaction_mode": "create_savepoint"})
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def committed(app):
+    """For tests that need real commits (other processes, concurrency): truncates afterwards."""
+    with app.app_context():
+        yield db.session
+        db.session.remove()
+        tables = [t.name for t in db.metadata.sorted_tables]
+        with db.engine.begin() as connection:
+            connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def client(app, session):
+    return app.test_client()
+
+
+pytest_plugins = ["tests.factories"]

@@ -1,0 +1,1 @@
+"""The RQ worker entry point (`python -m worker`) and the periodic sweeps."""
