@@ -18,6 +18,10 @@ FEATURES = (
     "audit",
     "cases",
     "jobs",
+    "visits",
+    "safety",
+    "contacts",
+    "tracing",
 )
 
 

@@ -1,0 +1,6 @@
+"""Contacts endpoints."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+blp = Blueprint("contacts", __name__, url_prefix="/api/v1", description="Contacts")

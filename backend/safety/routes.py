@@ -1,0 +1,6 @@
+"""Safety endpoints."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+blp = Blueprint("safety", __name__, url_prefix="/api/v1", description="Safety")

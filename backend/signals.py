@@ -1,0 +1,14 @@
+"""Domain events one feature raises and others act on, so features stay decoupled (as Indico does).
+
+Receivers run inside the sender's transaction: they add to the same session and must not commit.
+"""
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+# sender: the Visit; kwargs: session, outcome (VisitOutcome row), actor_id
+visit_outcome_recorded = _signals.signal("visit-outcome-recorded")
+# sender: the Case; kwargs: session, attempt (ContactAttempt row), actor_id
+contact_attempt_recorded = _signals.signal("contact-attempt-recorded")

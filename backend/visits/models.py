@@ -1,0 +1,76 @@
+"""On-site visits: requested by a rule or a person, assigned to a collector, reported from the door."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.extensions import db
+from backend.timeutil import utcnow
+
+
+def _enum(cls, name):
+    return sa.Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
+
+
+class VisitKind(enum.StrEnum):
+    CONFIRM = "confirm"
+    LOCATE = "locate"
+    BROKEN_PROMISE = "broken_promise"
+
+
+class VisitStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    NEEDS_APPROVAL = "needs_approval"
+    SCHEDULED = "scheduled"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES = (VisitStatus.REQUESTED, VisitStatus.NEEDS_APPROVAL, VisitStatus.SCHEDULED,
+                 VisitStatus.ASSIGNED, VisitStatus.IN_PROGRESS)
+
+
+class Visit(db.Model):
+    __tablename__ = "visits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    address_id: Mapped[int] = mapped_column(sa.ForeignKey("case_addresses.id"), index=True)
+    kind: Mapped[VisitKind] = mapped_column(_enum(VisitKind, "visit_kind"))
+    status: Mapped[VisitStatus] = mapped_column(_enum(VisitStatus, "visit_status"), index=True)
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    priority: Mapped[int] = mapped_column(default=3)
+    window_start: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    window_end: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    due_by: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+    # manual, or the rule that raised it (trigger.lost, trigger.reminders, trigger.broken_promise, ...)
+    source: Mapped[str] = mapped_column(sa.String(40), default="manual")
+    # Lets a sweep raise "the same" request twice and store it once.
+    dedupe_key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
+    outsourced: Mapped[bool] = mapped_column(default=False)
+    requires_two: Mapped[bool] = mapped_column(default=False)
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    collector_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    scheduled_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    last_outcome: Mapped[str | None] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    case = relationship("Case")
+    address = relationship("CaseAddress")
+
+    __table_args__ = (
+        sa.CheckConstraint("priority between 1 and 5", name="priority_range"),
+        sa.CheckConstraint("window_end is null or window_start is null or window_end > window_start",
+                           name="window_order"),
+        sa.Index("ix_visits_collector_date", "collector_id", "scheduled_date"),
+    )

@@ -1,0 +1,81 @@
+"""Raising a visit request: by a dispatcher, or by a rule (triggers, broken promises)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from backend.auth.models import Role, User
+from backend.cases.models import Case, CaseAddress
+from backend.errors import InvalidInput, NotFound
+from backend.policy.service import get_policy
+from backend.safety.hazards import active_hazards
+from backend.timeutil import utcnow
+from backend.visits.models import Visit, VisitKind, VisitStatus
+
+
+def _address_for(session: Session, case: Case, address_id: int | None) -> CaseAddress:
+    if address_id is None:
+        address = session.scalar(sa.select(CaseAddress).where(CaseAddress.case_id == case.id)
+                                 .order_by(CaseAddress.kind, CaseAddress.id).limit(1))
+        if address is None:
+            raise InvalidInput("address_id", "the case has no address to visit")
+        return address
+    address = session.get(CaseAddress, address_id)
+    if address is None or address.case_id != case.id:
+        raise InvalidInput("address_id", f"address {address_id} is not an address of case {case.id}")
+    return address
+
+
+def is_far_from_every_collector(session: Session, address_id: int, distance_m: float) -> bool:
+    """Whether no active collector's home lies within distance_m of the address (one PostGIS query)."""
+    near = session.scalar(
+        sa.select(sa.literal(True))
+        .select_from(User).join(CaseAddress, CaseAddress.id == address_id)
+        .where(User.role == Role.COLLECTOR, User.active.is_(True), User.home.is_not(None),
+               sa.func.ST_DWithin(User.home, CaseAddress.location, distance_m))
+        .limit(1))
+    return not near
+
+
+def request_visit(session: Session, *, case_id: int, kind: VisitKind | str, reason: str = "",
+                  address_id: int | None = None, priority: int = 3, window_start: datetime | None = None,
+                  window_end: datetime | None = None, requested_by_id: int | None = None,
+                  source: str = "manual", dedupe_key: str | None = None, now: datetime | None = None) -> Visit:
+    """Create a visit request: due within the policy's days; outsourced (needs approval) when far.
+
+    With a dedupe_key, raising the same request again returns the stored one.
+    """
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("case", case_id, field="case_id")
+    if dedupe_key:
+        existing = session.scalar(sa.select(Visit).where(Visit.dedupe_key == dedupe_key))
+        if existing is not None:
+            return existing
+    if window_start and window_end and window_end <= window_start:
+        raise InvalidInput("window_end", "must be after window_start")
+    address = _address_for(session, case, address_id)
+    policy = get_policy(session, case.portfolio_id)
+    now = now or utcnow()
+    outsourced = is_far_from_every_collector(session, address.id, policy["visits.outsource_distance_m"])
+    hazards = active_hazards(session, [address.id]).get(address.id, [])
+    values = dict(
+        case_id=case.id, address_id=address.id, kind=VisitKind(kind), reason=reason or "", priority=priority,
+        window_start=window_start, window_end=window_end, source=source, dedupe_key=dedupe_key,
+        status=VisitStatus.NEEDS_APPROVAL if outsourced else VisitStatus.REQUESTED,
+        due_by=now + timedelta(days=policy["visits.due_days"]), outsourced=outsourced,
+        requires_two=any(flag.requires_two for flag in hazards), requested_by_id=requested_by_id,
+        created_at=now, updated_at=now)
+    if dedupe_key:
+        # Two sweeps racing on the same rule store one request.
+        inserted = session.scalar(insert(Visit).values(**values).on_conflict_do_nothing(
+            index_elements=["dedupe_key"]).returning(Visit.id))
+        visit_id = inserted or session.scalar(sa.select(Visit.id).where(Visit.dedupe_key == dedupe_key))
+        return session.get(Visit, visit_id)
+    visit = Visit(**values)
+    session.add(visit)
+    session.flush()
+    return visit
