@@ -6,9 +6,23 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.auth import service
-from backend.auth.access import Unauthorized, current_user, issue_token, public, require_self_or, roles_required
+from backend.auth.access import (
+    Unauthorized,
+    current_user,
+    issue_token,
+    public,
+    require_self_or,
+    roles_required,
+)
 from backend.auth.models import Role
-from backend.auth.schemas import TokenRequestSchema, TokenSchema, UserPatchSchema, UserQuerySchema, UserSchema, UserWriteSchema
+from backend.auth.schemas import (
+    TokenRequestSchema,
+    TokenSchema,
+    UserPatchSchema,
+    UserQuerySchema,
+    UserSchema,
+    UserWriteSchema,
+)
 from backend.extensions import db
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Tokens and user accounts")

@@ -9,8 +9,8 @@ from marshmallow import ValidationError
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, selectinload
 
-from backend.cases.models import Case, CaseAddress, CaseContact, CasePhone, ContactStatus
 from backend.cases.csv_rows import BrokenRow
+from backend.cases.models import Case, CaseAddress, CaseContact, CasePhone, ContactStatus
 from backend.cases.schemas import CaseImportSchema
 from backend.errors import NotFound, flatten_messages
 from backend.geo import make_point, point_latlon
