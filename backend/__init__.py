@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def import_models() -> None:
     """Import every feature's models so the metadata (and Alembic) knows all tables."""
+    importlib.import_module("backend.idempotency")
     for name in FEATURES:
         if importlib.util.find_spec(f"backend.{name}.models") is not None:
             importlib.import_module(f"backend.{name}.models")
