@@ -108,8 +108,8 @@ class JsonErrorApi(Api):
         data = getattr(error, "data", None) or {}
         fields = flatten_messages(data.get("messages") or data.get("errors") or {})
         code = data.get("code") or DEFAULT_CODES.get(status, "error")
-        if status == 400 and "_schema" not in fields and any("Invalid JSON" in m for m in fields.values()):
-            code = "malformed_json"
+        if status == 400 and any("Invalid JSON" in m for m in fields.values()):
+            code, fields = "malformed_json", {"_body": "malformed JSON"}
         message = data.get("message")
         if not message:
             if fields:
