@@ -35,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.json.sort_keys = False
+    app.json.ensure_ascii = False
     logging.basicConfig(level=logging.INFO)
 
     db.init_app(app)

@@ -13,29 +13,11 @@ import multiprocessing
 import os
 
 from rq import Worker
-from rq.cron import CronScheduler
 
 from backend import create_app
 from backend.extensions import db, redis_conn
-from backend.queues import all_queues, get_queue
-from worker.sweeps import SWEEPS
-
-
-def _resolve(path: str):
-    module, _, name = path.rpartition(".")
-    return getattr(importlib.import_module(module), name)
-
-
-def run_cron() -> None:
-    """Enqueue every sweep at its interval until stopped."""
-    app = create_app()
-    with app.app_context():
-        scheduler = CronScheduler(connection=redis_conn.client, name=f"fieldtrace-cron-{os.getpid()}")
-        for sweep in SWEEPS:
-            scheduler.register(_resolve(sweep.func), queue_name=get_queue(sweep.queue).name,
-                               interval=sweep.interval_s, name=sweep.name, job_timeout=max(sweep.interval_s, 60),
-                               result_ttl=600)
-        scheduler.start()
+from backend.queues import all_queues
+from worker.cron import run_cron
 
 
 def preload() -> None:
