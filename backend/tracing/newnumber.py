@@ -1,0 +1,214 @@
+"""New-number detection: a number that talks to the debtor's close circle after the old one went silent."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from .context import Context
+from .kinship import KIN, PLAIN, core_name, inverse_relationship
+from .people import make_candidate
+from .scoring import DAY, noisy_or, recency_cap
+
+
+@dataclass
+class Graph:
+    """Undirected call ties between every pair of numbers seen in any uploaded record."""
+
+    edges: dict[str, dict[str, dict]] = field(default_factory=dict)
+
+    @classmethod
+    def from_frame(cls, frame: pl.DataFrame) -> Graph:
+        """Index an undirected edge frame (a, b, tie, n, n_in, n_out, talk, short) both ways."""
+        graph = cls()
+        for row in frame.select("a", "b", "tie", "n", "n_in", "n_out", "talk", "short").iter_rows(named=True):
+            graph.edges.setdefault(row["a"], {})[row["b"]] = row
+            graph.edges.setdefault(row["b"], {})[row["a"]] = row
+        return graph
+
+    def tie(self, a: str, b: str) -> float:
+        """Return the tie strength between two numbers, 0 when they never talk."""
+        return self.edges.get(a, {}).get(b, {}).get("tie", 0.0)
+
+    def degree(self, number: str) -> int:
+        """Return how many distinct numbers one number talks to."""
+        return len(self.edges.get(number, {}))
+
+
+def last_activity(ctx: Context) -> int | None:
+    """Return when the debtor's known numbers were last seen in any record: when they went silent."""
+    own = list(ctx.own)
+    active = ctx.calls.filter(pl.col("owner").is_in(own) | pl.col("number").is_in(own))
+    return active["ts"].max() if active.height else None
+
+
+def timelines(ctx: Context, pool: set[str], since: int | None, grace_start: int | None) -> dict[str, dict]:
+    """Return first/last seen, active days before the silence and calls per contact after it, per number."""
+    calls = ctx.calls.select("owner", "number", "ts", "day")
+    ends = pl.concat([calls.select(n="number", x="owner", ts="ts", day="day"),
+                      calls.select(n="owner", x="number", ts="ts", day="day")]).filter(pl.col("n").is_in(list(pool)))
+    before = pl.col("ts") < (grace_start if grace_start is not None else 0)
+    summary = ends.group_by("n").agg(first=pl.col("ts").min(), last=pl.col("ts").max(),
+                                     days_before=pl.col("day").filter(before).n_unique())
+    found = {row["n"]: {**row, "after": {}} for row in summary.iter_rows(named=True)}
+    if since is not None:
+        after = ends.filter(pl.col("ts") > since).group_by("n", "x").len()
+        for n, x, count in after.iter_rows():
+            found[n]["after"][x] = count
+    return found
+
+
+class NewNumberFinder:
+    """Score each number that might be the debtor's new (or second) number."""
+
+    def __init__(self, ctx: Context, graph: Graph):
+        self.ctx, self.graph, self.policy = ctx, graph, ctx.policy
+        self.silent_since = last_activity(ctx)
+        grace = self.policy["silence_grace_days"] * DAY
+        self.grace_start = None if self.silent_since is None else self.silent_since - grace
+        self.circle = [x for x in ctx.third_parties if x not in ctx.lenders]
+        self.old_weight = {x: self._old_weight(x) for x in self.circle}
+        self.hub = {x: 1 / math.log(math.e + graph.degree(x)) for x in self.circle}  # Adamic-Adar
+        self.denominator = sum(self.old_weight[x] * self.hub[x] for x in self.circle)
+        self.ruled_out: dict[str, int] = {}
+
+    def _old_weight(self, x: str) -> float:
+        """Return how close a circle member is to the old number(s)."""
+        tie = max((self.graph.tie(o, x) for o in self.ctx.own), default=0.0)
+        return tie or (0.2 if self.ctx.saved_debtor_as(x) else 0.0)
+
+    def pool(self) -> set[str]:
+        """Return numbers worth scoring: the circle's contacts, third-party books, late or self-saved numbers."""
+        ctx, pool = self.ctx, set()
+        for x in self.circle:
+            pool |= set(self.graph.edges.get(x, {})) | set(ctx.books.get(x, {}))
+        for o in ctx.own:
+            pool |= set(self.graph.edges.get(o, {}))
+        for book in ctx.books.values():
+            pool |= {n for n, (_name, label) in book.items() if label.new_marker or label.debtor_match}
+        return pool - ctx.own - ctx.excluded - set(ctx.lenders) - set(self.circle)
+
+    def find(self) -> list[dict]:
+        """Return scored new-number candidates above the policy minimum."""
+        pool = self.pool()
+        lines = timelines(self.ctx, pool, self.silent_since, self.grace_start)
+        found = []
+        for number in sorted(pool):
+            candidate = self.score(number, lines.get(number))
+            if candidate and candidate["score"] >= self.policy["new_number_min_score"]:
+                found.append(candidate)
+        return found
+
+    def _rule_out(self, reason: str) -> None:
+        """Count why a number was ruled out, for the stats."""
+        self.ruled_out[reason] = self.ruled_out.get(reason, 0) + 1
+
+    def book_evidence(self, number: str) -> tuple[dict[str, float], list[str], list[dict], bool]:
+        """Read the phone books: saved as the debtor, under the old number's name, or as someone else."""
+        ctx, strengths, reasons, saved, other_person = self.ctx, {}, [], [], False
+        w = self.policy["new_number_weights"]
+        for owner, book in ctx.books.items():
+            if number not in book:
+                continue
+            name, label = book[number]
+            saved.append({"book": "debtor" if owner in ctx.own else owner, "name": name})
+            where = "the debtor's phone book" if owner in ctx.own else f"{ctx.display(owner)}'s phone book"
+            old_names = {core_name(n) for n, _label in ctx.saved_debtor_as(owner)} - {""}
+            as_debtor = inverse_relationship(ctx.owner_relationship.get(owner))
+            mine = owner in ctx.own
+            if label.debtor_match or (label.new_marker and (label.category == PLAIN
+                                                             or not mine and label.relationship == as_debtor)):
+                strengths["saved_as_debtor"] = w["saved_as_debtor"]
+                reasons.append(f"saved as {name} in {where}")
+            elif not mine and core_name(name) in old_names:
+                strengths["same_name_as_old"] = w["same_name_as_old"]
+                reasons.append(f"saved in {where} under the same name ({name}) as the old number")
+            elif not mine and label.category == KIN and label.relationship == as_debtor and not old_names:
+                strengths["kin_name"] = w["kin_name"]
+                reasons.append(f"saved as {name} in {where}, what the debtor is to them")
+            else:
+                other_person = True
+        return strengths, reasons, saved, other_person
+
+    def direct(self, number: str) -> dict:
+        """Return the calls between the number and the debtor's old number(s)."""
+        rows = [self.graph.edges.get(o, {}).get(number) for o in self.ctx.own]
+        rows = [row for row in rows if row]
+        return {key: sum(row[key] for row in rows) for key in ("n", "talk", "short")}
+
+    def circle_evidence(self, number: str, line: dict) -> tuple[float, bool, list[dict]]:
+        """Return the weighted overlap with the old number's circle, whether any tie is two-way, and who."""
+        shared, overlap, two_way = [], 0.0, False
+        for x in self.circle:
+            edge = self.graph.edges.get(x, {}).get(number)
+            if not edge:
+                continue
+            two_way |= edge["n_in"] > 0 and edge["n_out"] > 0
+            overlap += min(self.old_weight[x], edge["tie"]) * self.hub[x]
+            shared.append({"number": x, "label": self.ctx.display(x), "calls": edge["n"],
+                           "calls_after_silence": line["after"].get(x, 0) if line else 0})
+        return (overlap / self.denominator if self.denominator else 0.0), two_way, shared
+
+    def timing(self, line: dict | None) -> tuple[float, bool]:
+        """Return how well first appearance fits a switch, and whether it ran alongside the old number."""
+        if not line or self.silent_since is None:
+            return 0.0, False
+        if line["first"] >= self.silent_since:
+            return 1.0, False
+        if line["first"] >= self.grace_start:
+            return 0.7, False
+        alongside = line["days_before"] >= self.policy["second_sim_min_days"]
+        return (0.5, True) if alongside else (0.2, False)
+
+    def score(self, number: str, line: dict | None) -> dict | None:
+        """Score one number, or return None when the records say it is someone else."""
+        policy, w = self.policy, self.policy["new_number_weights"]
+        strengths, reasons, saved, other_person = self.book_evidence(number)
+        direct = self.direct(number)
+        if other_person and not strengths:
+            return self._rule_out("saved_as_someone_else")
+        if direct["n"] > policy["talks_with_old_max_calls"] or direct["talk"] > policy["talks_with_old_max_s"]:
+            return self._rule_out("talks_with_old_number")
+        overlap, two_way, shared = self.circle_evidence(number, line)
+        if not (strengths or two_way or direct["n"]):
+            return self._rule_out("never_answered")
+        timing, second_sim = self.timing(line)
+        if timing < 0.7 and not strengths and not direct["n"] and len(shared) < 2:
+            # Around before the switch and tied to one relative only: more likely that relative's own contact.
+            return self._rule_out("one_contact_in_common")
+        strengths["overlap"] = w["overlap"] * overlap
+        strengths["short_calls"] = w["short_calls"] * direct["short"] / (direct["short"] + 2)
+        if overlap or saved or direct["short"]:
+            strengths["timing"] = w["timing"] * timing
+        cap = recency_cap(line["last"] if line else None, self.ctx.now_ts, policy)
+        score = min(noisy_or(strengths), cap)
+        reasons += self._timing_reasons(line, shared, second_sim, direct)
+        return make_candidate(number, "new_number", None, score, {
+            "summary": reasons[0] if reasons else "talks to the debtor's circle",
+            "reasons": reasons, "old_number_last_active": self.ctx.date(self.silent_since),
+            "first_seen": self.ctx.date(line["first"]) if line else None,
+            "last_seen": self.ctx.date(line["last"]) if line else None,
+            "circle_overlap": round(overlap, 3), "shared_contacts": shared, "short_calls_with_old": direct["short"],
+            "saved_as": saved, "strengths": {k: round(v, 3) for k, v in strengths.items()},
+            "recency_cap": round(cap, 2)}, cap, ["second_sim"] if second_sim else [])
+
+    def _timing_reasons(self, line: dict | None, shared: list[dict], second_sim: bool, direct: dict) -> list[str]:
+        """Say in words when the number appeared and whom it talks to."""
+        ctx, reasons, since = self.ctx, [], self.ctx.date(self.silent_since)
+        for member in sorted(shared, key=lambda m: -m["calls_after_silence"]):
+            if member["calls_after_silence"]:
+                reasons.append(f"{member['calls_after_silence']} calls with {member['label']}'s number after "
+                               f"{since}, when the old number went silent")
+        if shared:
+            names = ", ".join(m["label"] for m in shared)
+            reasons.append(f"talks to {len(shared)} of the {len(self.circle)} people around the old number "
+                           f"whose records were uploaded ({names})")
+        if second_sim and line:
+            reasons.append(f"active on {line['days_before']} days alongside the old number: a second SIM")
+        elif line and since:
+            reasons.append(f"first seen {ctx.date(line['first'])}; the old number was last active {since}")
+        if direct["short"]:
+            reasons.append(f"{direct['short']} short calls with the old number")
+        return reasons

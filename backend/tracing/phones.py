@@ -1,0 +1,147 @@
+"""Normalise raw phone strings to E.164 and classify them (person, service, invalid)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import NamedTuple
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberType, shortnumberinfo
+
+# Kinds a parsed number can have; only PERSON_KINDS can belong to someone we may contact.
+MOBILE, FIXED, OTHER, SERVICE, INVALID, UNPARSEABLE = (
+    "mobile", "fixed", "other", "service", "invalid", "unparseable",
+)
+PERSON_KINDS = frozenset({MOBILE, FIXED, OTHER})
+
+# Carrier IP-dial prefixes: dialled before a long-distance number to route it cheaply.
+CN_IP_PREFIXES = (
+    "17951", "17911", "17901", "17908", "17909", "17921", "17931", "17969", "12593", "10193", "11808", "96688",
+)
+# Mobile ranges in use that libphonenumber metadata has missed or still misses (149: data/voice SIMs).
+CN_EXTRA_MOBILE = re.compile(r"149\d{8}")
+# Chinese service ranges, on the national significant number.
+CN_SERVICE = re.compile(
+    r"1\d{2}"            # 110, 114, 120 ...
+    r"|95\d{3,6}"        # 95588 bank and utility lines
+    r"|100\d{2,3}"       # 10086, 10010, 10000 carriers
+    r"|12\d{3,4}"        # 12345, 12306, 12315 government lines
+    r"|106\d{2,17}"      # 106xx bulk SMS senders
+    r"|[48]00\d{7}"      # 400 / 800 company lines
+)
+SERVICE_TYPES = frozenset({
+    PhoneNumberType.TOLL_FREE, PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST, PhoneNumberType.UAN,
+})
+MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+_EXTENSION = re.compile(r"(转|轉|分机|分機|ext\.?|extension|x|#|,|;|p|w).*$", re.IGNORECASE)
+_SEPARATORS = re.compile(r"[\s\-–—().\[\]/·_'\"]+")
+_DIALLABLE = re.compile(r"\+?\d+")
+
+
+class Phone(NamedTuple):
+    """One normalised number: E.164 (None when unparseable), kind and region code."""
+
+    e164: str | None
+    kind: str
+    region: str | None = None
+
+
+UNPARSED = Phone(None, UNPARSEABLE)
+
+
+def clean(raw: str) -> str:
+    """Reduce a raw string to '+' and ASCII digits; return '' if letters or other junk remain."""
+    text = unicodedata.normalize("NFKC", raw).strip()  # full-width digits, '＋', '（）' become ASCII
+    text = _EXTENSION.sub("", text)
+    text = _SEPARATORS.sub("", text)
+    return text if _DIALLABLE.fullmatch(text) else ""
+
+
+def strip_ip_prefix(digits: str) -> str:
+    """Drop a Chinese carrier IP-dial prefix put in front of a full number."""
+    for prefix in CN_IP_PREFIXES:
+        rest = digits[len(prefix):]
+        if digits.startswith(prefix) and rest[:1] in ("0", "1") and 10 <= len(rest) <= 14:
+            return rest
+    return digits
+
+
+_CN_PREFIXED = re.compile(r"(?:\+86|0086|86)(1\d{10}|0[1-9]\d{8,10})")
+
+
+def cn_canonical(text: str) -> str:
+    """Reduce a cleaned Chinese number to one spelling (national digits), so each number is parsed once."""
+    if not text.startswith("+"):
+        text = strip_ip_prefix(text)
+    match = _CN_PREFIXED.fullmatch(text)
+    return match.group(1) if match else text  # landlines keep their trunk 0
+
+
+def classify(number: phonenumbers.PhoneNumber) -> str:
+    """Return the kind of a parsed number."""
+    national = str(number.national_number)
+    if number.country_code == 86 and CN_SERVICE.fullmatch(national):
+        return SERVICE
+    ntype = phonenumbers.number_type(number)  # UNKNOWN exactly when the number is not valid
+    if ntype != PhoneNumberType.UNKNOWN:
+        if ntype in SERVICE_TYPES:
+            return SERVICE
+        if ntype in MOBILE_TYPES:
+            return MOBILE
+        return FIXED if ntype == PhoneNumberType.FIXED_LINE else OTHER
+    if number.country_code == 86 and CN_EXTRA_MOBILE.fullmatch(national):
+        return MOBILE
+    return SERVICE if shortnumberinfo.is_valid_short_number(number) else INVALID
+
+
+def parse_phone(raw: str | None, default_region: str = "CN") -> Phone:
+    """Normalise one raw string (no cache)."""
+    text = clean(raw or "")
+    if not text:
+        return UNPARSED
+    if default_region == "CN":
+        text = cn_canonical(text)
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except NumberParseException:
+        return UNPARSED
+    kind = classify(number)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return Phone(e164, kind, phonenumbers.region_code_for_number(number))
+
+
+class Normalizer:
+    """Cache of raw string → Phone: a call record repeats a few hundred numbers, each is parsed once."""
+
+    def __init__(self, default_region: str = "CN"):
+        self.default_region = default_region
+        self.raw_cache: dict[str, Phone] = {}
+        self.clean_cache: dict[str, Phone] = {}
+        self.parsed = 0
+
+    def __call__(self, raw: str | None) -> Phone:
+        """Return the Phone for a raw string, parsing it only the first time it is seen."""
+        if raw is None:
+            return UNPARSED
+        hit = self.raw_cache.get(raw)
+        if hit is None:
+            hit = self.raw_cache[raw] = self._parse_clean(raw)
+        return hit
+
+    def _parse_clean(self, raw: str) -> Phone:
+        """Parse a new raw string, sharing work between spellings that clean to the same digits."""
+        key = clean(raw)
+        if key and self.default_region == "CN":
+            key = cn_canonical(key)
+        hit = self.clean_cache.get(key)
+        if hit is None:
+            self.parsed += 1
+            hit = self.clean_cache[key] = parse_phone(key, self.default_region) if key else UNPARSED
+        return hit
+
+    def e164(self, raw: str | None) -> str | None:
+        """Return the E.164 form of a number that could belong to a person, else None."""
+        phone = self(raw)
+        return phone.e164 if phone.kind in PERSON_KINDS else None

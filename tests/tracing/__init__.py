@@ -1,0 +1,1 @@
+"""Pure tests of the skip-tracing engine (no database)."""

@@ -1,0 +1,54 @@
+"""Phone normalisation and classification, including ranges libphonenumber once got wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.tracing.phones import FIXED, INVALID, MOBILE, SERVICE, UNPARSEABLE, Normalizer, parse_phone
+
+
+@pytest.mark.parametrize("raw", [
+    "13812345678", "+86 138 1234 5678", "0086-138-1234-5678", "8613812345678", "(+86)138-1234-5678",
+    "１３８１２３４５６７８", "＋８６ １３８１２３４５６７８", "1795113812345678", "1259313812345678", "138 1234-5678",
+    "13812345678转123", "138.1234.5678",
+])
+def test_mobile_spellings_normalise_to_one_e164(raw):
+    assert parse_phone(raw, "CN")[:2] == ("+8613812345678", MOBILE)
+
+
+@pytest.mark.parametrize("prefix", ["191", "199", "149", "171", "173", "162", "165", "192"])
+def test_newer_chinese_mobile_ranges_are_valid_and_domestic(prefix):
+    phone = parse_phone(prefix + "12345678", "CN")
+    assert phone == ("+86" + prefix + "12345678", MOBILE, "CN")
+
+
+@pytest.mark.parametrize("raw", ["010-12345678", "(010)1234 5678", "17951 010 12345678", "0755-8888 6666转801"])
+def test_landlines_with_area_code_and_extension(raw):
+    phone = parse_phone(raw, "CN")
+    assert phone.kind == FIXED and phone.e164.startswith("+86")
+
+
+@pytest.mark.parametrize("raw", ["95588", "10086", "12345", "12306", "110", "106902312345", "4008001234",
+                                 "800-800-1234", "+86 95588"])
+def test_service_numbers(raw):
+    assert parse_phone(raw, "CN").kind == SERVICE
+
+
+@pytest.mark.parametrize("raw, kind", [("abc", UNPARSEABLE), ("", UNPARSEABLE), (None, UNPARSEABLE),
+                                       ("138abc5678", UNPARSEABLE), ("12345678", INVALID),
+                                       ("14012345678", INVALID)])
+def test_junk(raw, kind):
+    assert parse_phone(raw, "CN").kind == kind
+
+
+def test_default_region_is_an_argument():
+    assert parse_phone("020 7946 0958", "GB")[:2] == ("+442079460958", FIXED)
+    assert parse_phone("+44 20 7946 0958", "CN").region == "GB"
+
+
+def test_each_distinct_string_parsed_once():
+    normalizer = Normalizer("CN")
+    for raw in ["13812345678", "+86 138 1234 5678", "13812345678", "138 1234 5678", "13812345678"] * 100:
+        normalizer(raw)
+    assert len(normalizer.raw_cache) == 3 and normalizer.parsed == 1  # all spellings reduce to one number
+    assert normalizer.e164("95588") is None and normalizer.e164("13812345678") == "+8613812345678"
