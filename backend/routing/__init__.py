@@ -1,0 +1,1 @@
+"""Route planning engine: matrices, the PyVRP-backed planner and a greedy baseline."""
