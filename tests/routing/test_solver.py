@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
-import time
 
 import numpy as np
 import pytest
@@ -85,13 +84,14 @@ def test_matrix_applies_detour_factor_and_speed():
     assert dur[0, 1] == pytest.approx(dist[0, 1] / 7.0, abs=1)
 
 
-def test_matrix_for_a_city_day_is_fast():
+def test_matrix_is_square_symmetric_and_zero_on_the_diagonal():
+    # Its speed (5,100 points) is measured in bench/plan_routes.py, not here.
     rng = random.Random(3)
-    pts = [(30.66 + rng.uniform(-0.3, 0.3), 104.06 + rng.uniform(-0.3, 0.3)) for _ in range(5_100)]
-    t0 = time.perf_counter()
+    pts = [(30.66 + rng.uniform(-0.3, 0.3), 104.06 + rng.uniform(-0.3, 0.3)) for _ in range(400)]
     dist, dur = straight_line_matrices(pts, detour_factor=DETOUR, speed_mps=SPEED)
-    assert time.perf_counter() - t0 < 3.0
-    assert dist.shape == (5_100, 5_100)
+    assert dist.shape == dur.shape == (400, 400)
+    assert (dist == dist.T).all() and (dist.diagonal() == 0).all()
+    assert (dur >= dist / SPEED - 1).all()
 
 
 def test_osrm_unreachable_falls_back_to_straight_lines():
