@@ -65,7 +65,8 @@ def app(database_url):
 def _clear_redis(app) -> None:
     with app.app_context():
         client = redis_conn.client
-        keys = list(client.scan_iter(match=f"*test{RUN_ID}:*", count=1000))
+        keys = [key for pattern in (f"*test{RUN_ID}:*", f"*test{RUN_ID}-*")
+                for key in client.scan_iter(match=pattern, count=1000)]
         if keys:
             client.delete(*keys)
 
@@ -97,6 +98,8 @@ def committed(app):
         tables = [t.name for t in db.metadata.sorted_tables]
         with db.engine.begin() as connection:
             connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        # Ids restart, so this run's RQ jobs must go too, or a new job would meet an old one's id.
+        _clear_redis(app)
 
 
 @pytest.fixture

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -50,4 +52,6 @@ class BackgroundJob(db.Model):
 
     @property
     def rq_job_id(self) -> str:
-        return f"bg-{self.id}"
+        # Prefixed like the queues, so deployments (and test runs) sharing one Redis never collide.
+        prefix = re.sub(r"[^A-Za-z0-9_-]", "-", current_app.config.get("QUEUE_PREFIX", ""))
+        return f"{prefix}bg-{self.id}"
