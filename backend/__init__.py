@@ -19,6 +19,7 @@ FEATURES = (
     "cases",
     "jobs",
     "visits",
+    "planning",
     "safety",
     "contacts",
     "tracing",

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from backend.policy.defaults import DEFAULTS
+
 
 @dataclass(frozen=True)
 class Sweep:
@@ -14,4 +16,8 @@ class Sweep:
 
 SWEEPS: list[Sweep] = [
     Sweep("requeue-lost-jobs", "backend.jobs.service.requeue_lost_jobs", "periodic", 60),
+    Sweep("safety-checkins", "backend.safety.jobs.sweep_checkins", "safety", DEFAULTS["safety.sweep_interval_s"]),
+    Sweep("contact-triggers", "backend.contacts.triggers.raise_contact_triggers", "periodic", 900),
+    Sweep("promise-settlement", "backend.contacts.promises.settle_due_promises", "periodic", 900),
+    Sweep("purge-tracing-uploads", "backend.tracing.jobs.purge_expired_uploads", "periodic", 600),
 ]

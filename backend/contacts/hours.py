@@ -43,3 +43,37 @@ def next_lawful_time(moment: datetime, tz_name: str, policy: Mapping) -> datetim
     if candidate <= local:
         candidate = datetime.combine(local.date() + timedelta(days=1), end, local.tzinfo)
     return candidate
+
+
+def quiet_hours_apply(channel: str, policy: Mapping) -> bool:
+    """Whether the quiet hours govern this channel (calls and visits; a letter is never 'at night')."""
+    return str(channel) in policy["contact.quiet_hours_channels"]
+
+
+def local_day_bounds(moment: datetime, tz_name: str) -> tuple[datetime, datetime]:
+    """Return the start and end (exclusive) of moment's local calendar day, as aware datetimes."""
+    zone = ZoneInfo(tz_name)
+    day = moment.astimezone(zone).date()
+    return datetime.combine(day, time(0), zone), datetime.combine(day + timedelta(days=1), time(0), zone)
+
+
+def next_local_day_start(moment: datetime, tz_name: str) -> datetime:
+    """Return the first lawful-hours candidate of the next local day: its local midnight."""
+    return local_day_bounds(moment, tz_name)[1]
+
+
+def working_days_before(day: date, count: int, weekdays) -> date:
+    """Return the date `count` working days before `day` (working = ISO weekday in weekdays)."""
+    if not weekdays:
+        raise ValueError("no working weekdays configured")
+    current = day
+    while count > 0:
+        current -= timedelta(days=1)
+        if current.isoweekday() in weekdays:
+            count -= 1
+    return current
+
+
+def first_lawful_moment(day: date, tz_name: str, policy: Mapping) -> datetime:
+    """Return the first moment of a local day at which contact is allowed (when quiet hours end)."""
+    return next_lawful_time(datetime.combine(day, time(0), ZoneInfo(tz_name)), tz_name, policy)

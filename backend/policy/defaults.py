@@ -18,10 +18,17 @@ DEFAULTS: dict[str, object] = {
     "contact.third_party_only_when_unreachable": True,
     "contact.spouse_is_debtor": False,
     "contact.lost_after_days": 3,
+    "contact.unreachable_after_unanswered": 2,  # consecutive unanswered debtor attempts -> semi_lost
     "contact.followup_reachable_per_week": 3,
     "contact.followup_lost_per_month": 4,
     "contact.promise_reminder_working_days": 1,
     "contact.ignored_reminders_for_visit": 3,
+    "contact.quiet_hours_channels": ["call", "visit"],      # channels the quiet hours apply to
+    "contact.capped_channels": ["call", "sms"],              # channels the call caps count
+    "contact.reminder_channels": ["call", "sms", "letter"],  # unanswered ones are ignored reminders
+    "contact.guarantor_is_obligor": True,    # a guarantor is liable: treated as the debtor, not a third party
+    "contact.working_weekdays": [1, 2, 3, 4, 5],  # ISO weekdays; promise reminders skip the others
+    "contact.future_skew_minutes": 5,        # a started_at further ahead than this is refused (client clock)
     # Visits and triggers.
     "visits.due_days": 3,
     "visits.outsource_distance_m": 30_000,
@@ -31,6 +38,7 @@ DEFAULTS: dict[str, object] = {
     "visits.geofence_accuracy_cap_m": 250,
     "visits.implausible_speed_kmh": 150,
     "visits.stale_fix_minutes": 30,
+    "visits.sync_max_events": 500,            # events in one POST /sync batch
     # Route planning.
     "routing.detour_factor": 1.3,
     "routing.speed_kmh": 25,                  # scooter/car mix in city traffic
@@ -38,6 +46,9 @@ DEFAULTS: dict[str, object] = {
     "routing.service_minutes": 20,
     "routing.sync_max_visits": 200,           # plans above this run as a job
     "routing.time_limit_s": 30,
+    "routing.sync_time_limit_s": 5,           # solver budget when the plan answers at once
+    "routing.priority_amount_scale": 5000,    # arrears worth one more unit of log10 weight
+    "routing.priority_dpd_scale": 90,         # days past due that double a visit's weight
     # Field safety.
     "safety.visit_checkin_minutes": 45,
     "safety.hazard_visit_checkin_minutes": 20,
@@ -50,6 +61,8 @@ DEFAULTS: dict[str, object] = {
     "safety.lodging_reuse_m": 200,
     "safety.lodging_lookahead_days": 3,
     "safety.hazard_flag_days": 180,
+    "safety.shift_checkin_minutes": 120,     # between visits, a check-in at least this often
+    "safety.max_next_checkin_hours": 12,     # longest next_checkin_by a phone may ask for
     # Skip tracing.
     "tracing.max_upload_bytes": 50 * 1024 * 1024,
     "tracing.max_rows": 2_000_000,
@@ -73,6 +86,8 @@ PROFILES: dict[str, dict[str, object]] = {
         "contact.third_party_unanswered_per_day": 1,
         "contact.third_party_unanswered_per_hour": 1,
         "contact.spouse_is_debtor": True,
+        "contact.quiet_hours_channels": ["call", "sms", "visit"],  # Reg F: electronic messages too
+        "contact.capped_channels": ["call"],                       # the 7-in-7 counts telephone calls
     },
 }
 DEFAULT_PROFILE = "cn_default"

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from backend.policy.service import default_policy
 from backend.safety.models import HazardFlag, HazardKind
+from backend.signals import visit_outcome_recorded
 from backend.timeutil import utcnow
 
 # A dog is a reason for care, not for a second person; people and weapons are.
@@ -49,3 +50,59 @@ def hazard_view(flag: HazardFlag) -> dict:
     """What a collector sees about a flag (no author identity)."""
     return {"kind": flag.kind.value, "note": flag.note, "requires_two": flag.requires_two,
             "since": flag.created_at.isoformat(), "expires_at": flag.expires_at.isoformat()}
+
+
+def _value(thing) -> str:
+    """The plain lowercase value of a str, a StrEnum or None."""
+    raw = getattr(thing, "value", thing)
+    return str(raw).strip().lower() if raw is not None else ""
+
+
+def hazards_from_outcome(outcome) -> list[dict]:
+    """Read an outcome's reported hazards ({kind, note?} or strings); `hostile` implies one.
+
+    The outcome model belongs to the visits feature, so it is read defensively: unknown kinds
+    become `other` with the reported word kept as the note.
+    """
+    known = {kind.value for kind in HazardKind}
+    merged: dict[str, list[str]] = {}
+    for item in getattr(outcome, "hazards", None) or []:
+        if isinstance(item, dict):
+            kind, note = _value(item.get("kind")), str(item.get("note") or "")
+        else:
+            kind, note = _value(getattr(item, "kind", item)), str(getattr(item, "note", "") or "")
+        if not kind:
+            continue
+        if kind not in known:
+            kind, note = HazardKind.OTHER.value, note or kind
+        merged.setdefault(kind, [])
+        if note:
+            merged[kind].append(note)
+    result = next((getattr(outcome, name) for name in ("outcome", "kind", "result")
+                   if getattr(outcome, name, None) is not None), None)
+    if _value(result) == HazardKind.HOSTILE.value and HazardKind.HOSTILE.value not in merged:
+        merged[HazardKind.HOSTILE.value] = ["outcome recorded as hostile"]
+    return [{"kind": kind, "note": "; ".join(notes)[:500]} for kind, notes in merged.items()]
+
+
+def require_two_at_address(session: Session, address_id: int, except_visit_id: int | None) -> None:
+    """Mark the address's other open visits as needing two collectors (dispatch must honour it)."""
+    from backend.visits.models import OPEN_STATUSES, Visit
+
+    session.execute(sa.update(Visit).where(
+        Visit.address_id == address_id, Visit.status.in_(OPEN_STATUSES),
+        Visit.id != (except_visit_id or 0), Visit.requires_two.is_(False)).values(requires_two=True))
+
+
+@visit_outcome_recorded.connect
+def flag_outcome_hazards(visit, **kwargs) -> None:
+    """Receiver: an outcome reporting hazards flags the visit's address (same transaction)."""
+    session = kwargs["session"]
+    hazards = hazards_from_outcome(kwargs.get("outcome"))
+    address_id = getattr(visit, "address_id", None)
+    if not hazards or address_id is None:
+        return
+    flags = flag_hazards(session, address_id=address_id, hazards=hazards, author_id=kwargs.get("actor_id"),
+                         visit_id=getattr(visit, "id", None))
+    if any(flag.requires_two for flag in flags):
+        require_two_at_address(session, address_id, getattr(visit, "id", None))

@@ -1,6 +1,161 @@
-"""Safety endpoints."""
+"""Field safety endpoints: check-ins, SOS, sealed lodgings, alerts and the live board."""
 from __future__ import annotations
 
+from flask import request
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
-blp = Blueprint("safety", __name__, url_prefix="/api/v1", description="Safety")
+from backend.auth.access import current_user, roles_required
+from backend.auth.models import Role
+from backend.extensions import db
+from backend.health.checks import register_check
+from backend.safety import alerts, lodgings
+from backend.safety.board import live_board
+from backend.safety.checkins import collector_status
+from backend.safety.schemas import (
+    AlertQuerySchema,
+    AlertSchema,
+    BoardSchema,
+    CheckinOutSchema,
+    CheckinSchema,
+    LodgingOutSchema,
+    LodgingQuerySchema,
+    LodgingSchema,
+    ResolveSchema,
+    SosSchema,
+    StatusSchema,
+)
+from backend.safety.sync import apply_once, register_sync_types
+from backend.safety.watchdog import check_watchdog, health_check
+
+blp = Blueprint("safety", __name__, url_prefix="/api/v1", description="Field safety")
+
+SAFETY_DISPATCHERS = (Role.DISPATCHER, Role.SUPERVISOR)
+
+register_check("safety_sweep", health_check)
+register_sync_types()
+
+
+def _once(event_type: str, fields: dict):
+    """Apply once per Idempotency-Key (when the phone sends one), commit, return (body, status)."""
+    status, body = apply_once(db.session, current_user(), event_type, fields, request.headers.get("Idempotency-Key"))
+    db.session.commit()
+    return body, status
+
+
+@blp.route("/safety/checkins")
+class CheckinsResource(MethodView):
+    @roles_required(Role.COLLECTOR)
+    @blp.arguments(CheckinSchema)
+    @blp.response(201)
+    @blp.alt_response(200, schema=CheckinOutSchema, description="a replay: the first response again")
+    def post(self, fields):
+        """Check in (your own); the server computes and returns the next deadline (CheckinOut)."""
+        return _once("checkin", fields)
+
+
+@blp.route("/safety/sos")
+class SosResource(MethodView):
+    @roles_required(Role.COLLECTOR)
+    @blp.arguments(SosSchema)
+    @blp.response(201)
+    def post(self, fields):
+        """Raise an SOS at the highest level; with duress the answer is that of an `ok` check-in."""
+        return _once("sos", fields)
+
+
+@blp.route("/safety/me")
+class StatusResource(MethodView):
+    @roles_required(Role.COLLECTOR)
+    @blp.response(200, StatusSchema)
+    def get(self):
+        """Your monitored session: whether it is open and when the next check-in is due."""
+        return collector_status(db.session, current_user())
+
+
+@blp.route("/safety/lodgings")
+class LodgingsResource(MethodView):
+    @roles_required(Role.COLLECTOR, *SAFETY_DISPATCHERS)
+    @blp.arguments(LodgingQuerySchema, location="query")
+    @blp.response(200, LodgingOutSchema(many=True))
+    def get(self, query):
+        """Your lodgings and meal places; safety dispatchers may read anyone's (audited)."""
+        rows = lodgings.list_lodgings(db.session, viewer=current_user(), **query)
+        db.session.commit()
+        return [lodgings.lodging_view(row) for row in rows]
+
+    @roles_required(Role.COLLECTOR)
+    @blp.arguments(LodgingSchema)
+    @blp.response(201, LodgingOutSchema)
+    def post(self, fields):
+        """Declare a lodging or meal place; the answer lists rotation and proximity warnings."""
+        return _once("lodging", fields)
+
+
+@blp.route("/safety/lodgings/<int:lodging_id>")
+class LodgingResource(MethodView):
+    @roles_required(Role.COLLECTOR, *SAFETY_DISPATCHERS)
+    @blp.response(200, LodgingOutSchema)
+    def get(self, lodging_id):
+        """One lodging: its collector's own, or any for a safety dispatcher (audited)."""
+        lodging = lodgings.get_lodging(db.session, viewer=current_user(), lodging_id=lodging_id)
+        db.session.commit()
+        return lodgings.lodging_view(lodging)
+
+
+@blp.route("/safety/alerts")
+class AlertsResource(MethodView):
+    @roles_required(*SAFETY_DISPATCHERS)
+    @blp.arguments(AlertQuerySchema, location="query")
+    @blp.response(200, AlertSchema(many=True))
+    def get(self, query):
+        """Alerts, most urgent first; filter with state=open|acknowledged|resolved|active."""
+        check_watchdog(db.session)
+        db.session.commit()
+        return [alerts.alert_view(alert) for alert in alerts.list_alerts(db.session, **query)]
+
+
+@blp.route("/safety/alerts/<int:alert_id>")
+class AlertResource(MethodView):
+    @roles_required(*SAFETY_DISPATCHERS)
+    @blp.response(200, AlertSchema)
+    def get(self, alert_id):
+        """One alert with every step of its life."""
+        alert = alerts.get_alert(db.session, alert_id)
+        return {**alerts.alert_view(alert),
+                "events": [alerts.event_view(e) for e in alerts.alert_events(db.session, alert_id)]}
+
+
+@blp.route("/safety/alerts/<int:alert_id>/ack")
+class AlertAckResource(MethodView):
+    @roles_required(*SAFETY_DISPATCHERS)
+    @blp.response(200, AlertSchema)
+    def post(self, alert_id):
+        """Acknowledge an open alert: escalation stops."""
+        alert = alerts.acknowledge_alert(db.session, alert_id=alert_id, actor=current_user())
+        db.session.commit()
+        return alerts.alert_view(alert)
+
+
+@blp.route("/safety/alerts/<int:alert_id>/resolve")
+class AlertResolveResource(MethodView):
+    @roles_required(*SAFETY_DISPATCHERS)
+    @blp.arguments(ResolveSchema)
+    @blp.response(200, AlertSchema)
+    def post(self, fields, alert_id):
+        """Resolve an alert with the reason it is over."""
+        alert = alerts.resolve_alert(db.session, alert_id=alert_id, actor=current_user(),
+                                     reason=fields["reason"].strip())
+        db.session.commit()
+        return alerts.alert_view(alert)
+
+
+@blp.route("/safety/board")
+class BoardResource(MethodView):
+    @roles_required(*SAFETY_DISPATCHERS)
+    @blp.response(200, BoardSchema)
+    def get(self):
+        """Collectors on shift now: last check-in, last position, next deadline, open alerts."""
+        check_watchdog(db.session)
+        db.session.commit()
+        return live_board(db.session)

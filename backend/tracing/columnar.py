@@ -13,10 +13,14 @@ from . import fields as F
 from .phones import Normalizer
 
 BATCH_ROWS = 250_000
+FEW = 16  # a Mapper with at most this many distinct values compares instead of joining
 # Vectorised timestamp formats, tried in order on the rows still unparsed; the rest go to the Python parser,
 # which accepts every one of these, so both readers agree.
 NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M")
 AWARE_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z")
+# The format a timestamp of each length usually has, tried first until a file shows what it uses.
+USUAL_FORMAT = {19: NAIVE_FORMATS[0], 16: NAIVE_FORMATS[2], 24: AWARE_FORMATS[0], 25: AWARE_FORMATS[0],
+                10: "epoch", 13: "epoch_ms"}
 # Which raw column to sample for each bad-row reason.
 REASON_FIELD = {F.BAD_OWNER: "owner_number", F.BAD_NUMBER: "number", F.BAD_TIME: "started_at",
                 F.BAD_DIRECTION: "direction", F.BAD_DURATION: "duration_s", F.NEGATIVE: "duration_s"}
@@ -27,34 +31,60 @@ class Mapper:
 
     def __init__(self, fn: Callable, dtypes: dict[str, pl.DataType]):
         self.fn, self.dtypes = fn, dtypes
-        self.table = pl.DataFrame(schema={"key": pl.String, **dtypes})
-        self.seen: set[str] = set()
+        self.keys: dict[str, int] = {}  # value → its row in values
+        self.values = pl.DataFrame(schema=dtypes)
+        self.index = pl.DataFrame(schema={"key": pl.String, "row": pl.UInt32})
 
     def __call__(self, column: pl.Series) -> pl.DataFrame:
         """Return one frame of mapped columns, row for row; nulls are mapped as the empty string."""
-        keys = column.fill_null("").alias("key")
-        fresh = [value for value in keys.unique().to_list() if value not in self.seen]
-        if fresh:
-            self.seen.update(fresh)
-            values = [self.fn(value) for value in fresh]
-            rows = {"key": fresh} | {name: [v[i] for v in values] for i, name in enumerate(self.dtypes)}
-            self.table = pl.concat([self.table, pl.DataFrame(rows, schema=self.table.schema)])
-        return keys.to_frame().join(self.table, on="key", how="left", maintain_order="left").drop("key")
+        keys = column.fill_null("")
+        if keys.is_empty():
+            return self.values.clear()
+        if not self.keys:
+            self._learn(keys.unique().to_list())
+        rows = self._rows(keys)
+        if rows.null_count():  # values this batch brings for the first time
+            self._learn(keys.filter(rows.is_null()).unique().to_list())
+            rows = self._rows(keys)
+        return self.values.select(pl.all().gather(rows))
+
+    def _learn(self, fresh: list[str]) -> None:
+        """Map values never seen before and append them to the table."""
+        values, first = [self.fn(value) for value in fresh], len(self.keys)
+        self.keys.update(zip(fresh, range(first, first + len(fresh)), strict=True))
+        columns = {name: [v[i] for v in values] for i, name in enumerate(self.dtypes)}
+        # One chunk each: they are gathered from or joined for every row of every batch.
+        self.values = pl.concat([self.values, pl.DataFrame(columns, schema=self.dtypes)], rechunk=True)
+        self.index = pl.DataFrame({"key": list(self.keys), "row": range(len(self.keys))},
+                                  schema={"key": pl.String, "row": pl.UInt32})
+
+    def _rows(self, keys: pl.Series) -> pl.Series:
+        """Return each key's row in the table, null for keys not seen yet."""
+        if len(self.keys) <= FEW:  # a handful of values (directions, owners): comparing beats hashing every row
+            found = pl.when(pl.col("key") == next(iter(self.keys))).then(pl.lit(0, pl.UInt32))
+            for value, row in list(self.keys.items())[1:]:
+                found = found.when(pl.col("key") == value).then(pl.lit(row, pl.UInt32))
+            return keys.to_frame("key").select(found.alias("row")).to_series()
+        return keys.to_frame("key").join(self.index, on="key", how="left", maintain_order="left")["row"]
 
 
 class CallBatches:
     """Parse batches of raw call columns into typed columns plus a bad-row reason."""
 
     def __init__(self, normalizer: Normalizer, tz: ZoneInfo, default_owner: str | None):
-        self.tz = tz
-        self.formats = (*NAIVE_FORMATS, *AWARE_FORMATS, "epoch", "epoch_ms")
-        self.hits: dict[tuple[int, str], int] = {}
-        self.owner = Mapper(lambda raw: (normalizer(raw).e164 if raw.strip() else default_owner,),
-                            {"owner": pl.String})
-        self.number = Mapper(lambda raw: normalizer(raw)[:2], {"number": pl.String, "kind": pl.String})
+        def owner(raw: str) -> tuple:
+            e164 = normalizer(raw).e164 if raw.strip() else default_owner
+            return e164, normalizer.id_of(e164)
+
+        def number(raw: str) -> tuple:
+            phone = normalizer(raw)
+            return phone.e164, phone.kind, normalizer.id_of(phone.e164)
+
+        self.owner = Mapper(owner, {"owner": pl.String, "oid": pl.UInt32})
+        self.number = Mapper(number, {"number": pl.String, "kind": pl.String, "nid": pl.UInt32})
         self.direction = Mapper(lambda raw: (F.parse_direction(raw),), {"out": pl.Boolean})
         self.duration = Mapper(lambda raw: (F.parse_duration(raw),), {"dur": pl.Int64})
-        self.slow_ts = Mapper(lambda raw: (F.parse_timestamp(raw, tz),), {"ts": pl.Int64})
+        self.timestamps = Timestamps(tz)
 
     def parse(self, raw: pl.DataFrame) -> pl.DataFrame:
         """Return typed columns, the row number and the reason each bad row is bad (null when good)."""
@@ -69,11 +99,49 @@ class CallBatches:
         ], how="horizontal")
         return typed.with_columns(reason=_reason())
 
-    def timestamps(self, column: pl.Series) -> pl.Series:
-        """Parse timestamps to epoch seconds: common formats vectorised, the rest once per distinct value."""
-        text = column.fill_null("").str.strip_chars()
-        rows = pl.DataFrame({"i": pl.int_range(0, len(text), eager=True), "t": text, "n": text.str.len_bytes()})
-        result = pl.Series("ts", [None] * len(text), dtype=pl.Int64)
+
+class Timestamps:
+    """Parse timestamp columns to epoch seconds, vectorised where a format fits, in Python where none does."""
+
+    def __init__(self, tz: ZoneInfo):
+        self.tz = tz
+        self.formats = (*NAIVE_FORMATS, *AWARE_FORMATS, "epoch", "epoch_ms")
+        self.hits: dict[tuple[int, str], int] = {}
+        self.slow_ts = Mapper(lambda raw: (F.parse_timestamp(raw, tz),), {"ts": pl.Int64})
+
+    def __call__(self, column: pl.Series) -> pl.Series:
+        """Parse each length with its likeliest format in one pass; strip and retry the rows left over."""
+        # Formats never overlap (a string fits one at most) and any that fits gives the same moment, so the
+        # order formats are tried in changes speed only.
+        frame = pl.DataFrame({"t": column.fill_null(""), "n": column.str.len_bytes().fill_null(0)})
+        routes = {length: self._likeliest(length) for length in frame["n"].unique().to_list() if length}
+        routes = {length: fmt for length, fmt in routes.items() if fmt}
+        if not routes:
+            return self._leftovers(frame["t"], pl.repeat(None, frame.height, dtype=pl.Int64, eager=True))
+        parsed = frame.select(self._parse_as(pl.when(pl.col("n") == length).then(pl.col("t")), fmt).alias(str(length))
+                              for length, fmt in routes.items())
+        for (length, fmt), part in zip(routes.items(), parsed.iter_columns(), strict=True):
+            self._hit(length, fmt, part.len() - part.null_count())
+        return self._leftovers(frame["t"], parsed.select(pl.coalesce(pl.all()).alias("ts")).to_series())
+
+    def _likeliest(self, length: int) -> str | None:
+        """Return the format that parsed most timestamps of this length so far, else the usual one."""
+        counts = {fmt: self.hits.get((length, fmt), 0) for fmt in self.formats}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else USUAL_FORMAT.get(length)
+
+    def _hit(self, length: int, fmt: str, found: int) -> None:
+        """Count how many timestamps of one length a format parsed."""
+        if found:
+            self.hits[(length, fmt)] = self.hits.get((length, fmt), 0) + found
+
+    def _leftovers(self, raw: pl.Series, result: pl.Series) -> pl.Series:
+        """Parse the non-empty rows still unparsed the thorough way, scattering them into result."""
+        index = (result.is_null() & (raw != "")).arg_true()
+        if index.is_empty():
+            return result
+        text = raw.gather(index).str.strip_chars()
+        rows = pl.DataFrame({"i": index, "t": text, "n": text.str.len_bytes()})
         # Rows of one length nearly always share a format: try first what parsed that length before.
         for (length,), part in rows.partition_by("n", as_dict=True).items():
             if length:
@@ -84,26 +152,29 @@ class CallBatches:
         """Parse the timestamps of one length, scattering them into result."""
         order = sorted(self.formats, key=lambda fmt: self.hits.get((length, fmt), 0), reverse=True)
         for fmt in [*order, "slow"]:
-            parsed = self._parse_as(text, fmt)
+            if fmt == "slow":
+                parsed = self.slow_ts(text)["ts"]
+            else:
+                parsed = text.to_frame("t").select(self._parse_as(pl.col("t"), fmt)).to_series()
             ok = parsed.is_not_null()
             found = int(ok.sum())
             if found:
-                self.hits[(length, fmt)] = self.hits.get((length, fmt), 0) + found
+                self._hit(length, fmt, found)
                 result = result.scatter(index.filter(ok), parsed.filter(ok))
             if found == len(text):
                 break
             text, index = text.filter(~ok), index.filter(~ok)
         return result
 
-    def _parse_as(self, text: pl.Series, fmt: str) -> pl.Series:
-        """Parse a column with one format, nulls where it does not fit."""
-        if fmt == "slow":
-            return self.slow_ts(text)["ts"]
+    def _parse_as(self, text: pl.Expr, fmt: str) -> pl.Expr:
+        """Parse text with one format to epoch seconds, null where it does not fit."""
         if fmt.startswith("epoch"):
             width, scale = (13, 1000) if fmt == "epoch_ms" else (10, 1)
-            fits = text.str.contains(rf"^\d{{{width}}}$")
-            return pl.select(pl.when(fits).then(text.cast(pl.Int64, strict=False) // scale)).to_series()
-        parsed = text.str.to_datetime(fmt, strict=False, exact=True, time_unit="us")
+            # ASCII digits only: other digits do not cast, and fall through to the Python parser anyway.
+            fits = text.str.contains(rf"^[0-9]{{{width}}}$")
+            return pl.when(fits).then(text.cast(pl.Int64, strict=False) // scale)
+        # No cache: timestamps are nearly all distinct, so memoising them costs more than it saves.
+        parsed = text.str.to_datetime(fmt, strict=False, exact=True, time_unit="us", cache=False)
         if fmt in NAIVE_FORMATS:
             parsed = parsed.dt.replace_time_zone(str(self.tz), ambiguous="earliest", non_existent="null")
         return parsed.dt.epoch("s")

@@ -25,8 +25,10 @@ class Context:
     now_ts: int
     tz: ZoneInfo
     calls: pl.DataFrame                       # person numbers only, with local day/hour/weekday
+    pairs: pl.DataFrame                       # features and tie per (record owner a, counterpart b)
     books: dict[str, Book]                    # owner → book
     excluded: frozenset[str]
+    ids: dict[str, int] = field(default_factory=dict)          # number → its oid/nid in calls
     lenders: dict[str, str] = field(default_factory=dict)      # number → name that marks it a lender
     owner_relationship: dict[str, str] = field(default_factory=dict)
 
@@ -40,19 +42,23 @@ class Context:
         return merged
 
     @cached_property
+    def pair_rows(self) -> list[tuple[str, str, int, int, int]]:
+        """Return (a, b, first, last, n) per pair: a few thousand rows at most, quicker to scan in Python."""
+        return list(self.pairs.select("a", "b", "first", "last", "n").iter_rows())
+
+    @cached_property
     def third_parties(self) -> list[str]:
         """Return the owners of uploaded records and books that are not the debtor's phones."""
-        owners = set(self.books) | set(self.calls["owner"].unique().to_list())
+        owners = set(self.books) | {a for a, *_rest in self.pair_rows}
         return sorted(owners - self.own)
 
     @cached_property
     def last_seen(self) -> dict[str, int]:
         """Return when each number was last active in any record, its own uploaded record included."""
-        by_owner = self.calls.group_by("owner").agg(pl.col("ts").max())
-        by_number = self.calls.group_by("number").agg(pl.col("ts").max())
-        found = dict(by_number.iter_rows())
-        for owner, ts in by_owner.iter_rows():
-            found[owner] = max(ts, found.get(owner, ts))
+        found: dict[str, int] = {}
+        for a, b, _first, last, _n in self.pair_rows:
+            found[a] = max(last, found.get(a, last))
+            found[b] = max(last, found.get(b, last))
         return found
 
     def saved_debtor_as(self, owner: str) -> list[tuple[str, NameLabel]]:

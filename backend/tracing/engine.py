@@ -47,9 +47,9 @@ def run_trace(contacts_source: Source | None, calls_source: Source | None, *, de
     parsed = time.perf_counter()
     stats = {"contacts": contact_stats, "calls": call_stats,
              "numbers": {"distinct_raw": len(normalizer.raw_cache), "parsed": normalizer.parsed},
-             "set_aside": _set_aside(contacts, calls, own)}
+             "set_aside": _set_aside(contacts, calls, own, normalizer.ids)}
     excluded = frozenset(normalizer.e164(n) or n for n in excluded_numbers)
-    ctx = _context(contacts, calls, own, debtor_name, policy, now, excluded, tz)
+    ctx = _context(contacts, calls, own, debtor_name, policy, now, excluded, tz, normalizer.ids)
     candidates = _candidates(ctx, stats)
     stats.update(_summary(ctx, candidates, stats))
     stats["seconds"] = {"parse": round(parsed - started, 4), "score": round(time.perf_counter() - parsed, 4)}
@@ -84,36 +84,48 @@ def _read(source: Source | None, kind: str, options: dict, progress) -> tuple[pl
     return read_records(source, kind, progress=progress, **options)
 
 
-def _set_aside(contacts: pl.DataFrame, calls: pl.DataFrame, own: frozenset[str]) -> dict:
+def _set_aside(contacts: pl.DataFrame, calls: pl.DataFrame, own: frozenset[str], ids: dict[str, int]) -> dict:
     """Count service, invalid and own numbers kept out of the candidates, with a few samples."""
-    rows = pl.concat([contacts.select("number", "kind"), calls.select("number", "kind")])
-    result = {}
-    for name, mask in ((SERVICE, pl.col("kind") == SERVICE), (INVALID, pl.col("kind") == INVALID),
-                       ("own", pl.col("number").is_in(list(own)))):
-        hit = rows.filter(mask)
-        numbers = hit["number"].unique(maintain_order=True)
-        result[name] = {"rows": hit.height, "numbers": numbers.len(),
-                        "samples": numbers.head(SET_ASIDE_SAMPLES).to_list()}
-    return result
+    aside = (pl.col("kind") == SERVICE) | (pl.col("kind") == INVALID)
+    own_ids = [ids[number] for number in own if number in ids]
+    rows = pl.concat([contacts.lazy().filter(aside | pl.col("number").is_in(list(own))).select("number", "kind"),
+                      calls.lazy().filter(aside | pl.col("nid").is_in(own_ids)).select("number", "kind")]).collect()
+    hits: dict[str, dict[str, int]] = {SERVICE: {}, INVALID: {}, "own": {}}  # number → rows, in order first seen
+    for number, kind in rows.iter_rows():
+        for name in (kind, "own" if number in own else None):
+            if name in hits:
+                hits[name][number] = hits[name].get(number, 0) + 1
+    return {name: {"rows": sum(found.values()), "numbers": len(found), "samples": list(found)[:SET_ASIDE_SAMPLES]}
+            for name, found in hits.items()}
 
 
 def _context(contacts: pl.DataFrame, calls: pl.DataFrame, own: frozenset[str], debtor_name: str | None,
-             policy: dict, now: datetime | None, excluded: frozenset[str], tz: ZoneInfo) -> Context:
-    """Keep person numbers only and build the shared context."""
-    people = calls.filter(pl.col("kind").is_in(list(PERSON_KINDS)) & (pl.col("owner") != pl.col("number")))
-    people = people.filter(~(pl.col("owner").is_in(list(own)) & pl.col("number").is_in(list(own))))
+             policy: dict, now: datetime | None, excluded: frozenset[str], tz: ZoneInfo, ids: dict[str, int]) -> Context:
+    """Keep person numbers only, add per-pair features and build the shared context."""
+    own_ids = [ids[number] for number in own if number in ids]
+    people = calls.filter(pl.col("kind").is_in(list(PERSON_KINDS)) & (pl.col("oid") != pl.col("nid")))
+    people = with_local_time(people.filter(~(pl.col("oid").is_in(own_ids) & pl.col("nid").is_in(own_ids))),
+                             policy["timezone"])
     now = now or datetime.now(UTC)
     books = build_books(contacts, debtor_name)
     ctx = Context(own=own, debtor_name=debtor_name, policy=policy, now_ts=int(now.timestamp()), tz=tz,
-                  calls=with_local_time(people, policy["timezone"]), books=books, excluded=excluded,
+                  calls=people, pairs=_pairs(people, list(ids), policy), books=books, excluded=excluded, ids=ids,
                   lenders=find_lenders(books))
     ctx.owner_relationship = owner_relationships(ctx)
     return ctx
 
 
+def _pairs(people: pl.DataFrame, numbers: list[str], policy: dict) -> pl.DataFrame:
+    """Return call features and tie per (record owner a, counterpart b), both as E.164."""
+    features = pair_features(people.drop("owner", "number").rename({"oid": "a", "nid": "b"}), policy)
+    numbers = pl.Series(numbers, dtype=pl.String)
+    features = features.with_columns(numbers.gather(features["a"]).alias("a"), numbers.gather(features["b"]).alias("b"))
+    return with_tie(features.sort("a", "b"), policy)  # in a fixed order, so ties downstream break the same way
+
+
 def _candidates(ctx: Context, stats: dict) -> list[dict]:
     """Score every kind, keep each number once (new number over kin over associate) and rank."""
-    edges = with_tie(pair_features(ctx.calls.rename({"owner": "a", "number": "b"}), ctx.policy), ctx.policy)
+    edges = ctx.pairs
     view = {row["b"]: row for row in debtor_view(ctx, edges).iter_rows(named=True)}
     finder = NewNumberFinder(ctx, Graph.from_frame(undirected_edges(edges)))
     found = finder.find() + find_kin(ctx, view) + find_associates(ctx, view, stats)
@@ -135,13 +147,16 @@ def _candidates(ctx: Context, stats: dict) -> list[dict]:
 def _summary(ctx: Context, candidates: list[dict], stats: dict) -> dict:
     """Return what the specialist should know beside the candidates: lenders, exclusions, owners."""
     lenders = sorted(ctx.lenders.items())
+    calls: dict[str, int] = {}
+    for a, _b, _first, _last, n in ctx.pair_rows:
+        calls[a] = calls.get(a, 0) + n
     return {
         "lenders": {"numbers": len(lenders), "samples": [{"number": n, "name": name} for n, name in lenders[:20]]},
         "excluded": len(ctx.excluded),
         "owners": [{"number": owner, "role": "debtor" if owner in ctx.own else "third_party",
                     "relationship": ctx.owner_relationship.get(owner),
-                    "calls": ctx.calls.filter(pl.col("owner") == owner).height}
-                   for owner in sorted(set(ctx.calls["owner"].unique().to_list()) | set(ctx.books))],
-        "counterparts": ctx.calls["number"].n_unique(),
+                    "calls": calls.get(owner, 0)}
+                   for owner in sorted(set(calls) | set(ctx.books))],
+        "counterparts": len({b for _a, b, *_rest in ctx.pair_rows}),
         "candidates": {kind: sum(c["kind"] == kind for c in candidates) for kind in KIND_ORDER},
     }

@@ -26,9 +26,10 @@ CALL_COLUMNS = {
 REQUIRED = {"contacts": ("number",), "calls": ("number", "direction", "started_at")}
 COLUMNS = {"contacts": CONTACT_COLUMNS, "calls": CALL_COLUMNS}
 
-# Typed frames the readers produce: owner and number in E.164, ts in epoch seconds, out = outgoing.
+# Typed frames the readers produce: owner and number in E.164, ts in epoch seconds, out = outgoing; oid and nid
+# are the owner's and the number's ids (Normalizer.id_of), so joins and group-bys run on integers.
 CALLS_SCHEMA = {"owner": pl.String, "number": pl.String, "kind": pl.String, "out": pl.Boolean,
-                "ts": pl.Int64, "dur": pl.Int64}
+                "ts": pl.Int64, "dur": pl.Int64, "oid": pl.UInt32, "nid": pl.UInt32}
 CONTACTS_SCHEMA = {"owner": pl.String, "name": pl.String, "number": pl.String, "kind": pl.String}
 SCHEMAS = {"calls": CALLS_SCHEMA, "contacts": CONTACTS_SCHEMA}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 SPOUSE, PARENT, IN_LAW, SIBLING, CHILD, EXTENDED = "spouse", "parent", "in_law", "sibling", "child", "extended"
@@ -61,6 +62,15 @@ _MODIFIERS = "大二三四五六七小老亲我阿的家"
 _PUNCT = re.compile(r"[\s\d_–—.,·:;!?'\"()\[\]（）【】「」<>《》~@#*/\\|]+")
 _WORD = re.compile(r"[a-z]+(?:-in-law)?")
 _CJK_TERMS = sorted(KIN_TERMS, key=len, reverse=True)
+_CJK_NOT_KIN = {term: category for term, category in NOT_KIN.items() if not term.isascii()}
+
+
+def _any_of(terms) -> re.Pattern:
+    """Return a pattern that finds any of the terms: one scan to rule out the many names with none."""
+    return re.compile("|".join(re.escape(term) for term in sorted(terms, key=len, reverse=True)))
+
+
+_ANY_KIN, _ANY_NOT_KIN, _ANY_LENDER = _any_of(KIN_TERMS), _any_of(_CJK_NOT_KIN), _any_of(LENDER_MARKERS)
 
 
 class NameLabel(NamedTuple):
@@ -94,9 +104,15 @@ def matches_debtor(text: str, debtor_name: str | None) -> bool:
     """Tell whether a simplified name contains the debtor's full name or a two-character given name."""
     if not debtor_name:
         return False
-    full = simplify(debtor_name)
-    given = full[1:] if len(full) >= 3 and not full.isascii() else ""
+    full, given = _debtor_forms(debtor_name)
     return bool(full) and (full in text or (len(given) >= 2 and given in text))
+
+
+@lru_cache(maxsize=64)
+def _debtor_forms(debtor_name: str) -> tuple[str, str]:
+    """Return the debtor's simplified full name and given name (computed once per trace, not per contact)."""
+    full = simplify(debtor_name)
+    return full, full[1:] if len(full) >= 3 and not full.isascii() else ""
 
 
 def english_label(text: str) -> NameLabel | None:
@@ -111,6 +127,8 @@ def english_label(text: str) -> NameLabel | None:
 
 def kin_label(text: str) -> NameLabel | None:
     """Find a Chinese kin word; a name before it (张哥, 伟哥, 王叔) makes it an honorific for a non-relative."""
+    if not _ANY_KIN.search(text):
+        return None
     for term in _CJK_TERMS:
         at = text.find(term)
         if at < 0:
@@ -132,7 +150,7 @@ def classify_name(name: str | None, debtor_name: str | None = None) -> NameLabel
     text = simplify(name)
     new_marker = has_new_marker(text) or bool(NEW_WORDS.intersection(_WORD.findall(name.lower())))
     marks = {"new_marker": new_marker, "debtor_match": matches_debtor(text, debtor_name)}
-    if any(marker in text for marker in LENDER_MARKERS):
+    if _ANY_LENDER.search(text):
         return NameLabel(LENDER, None, name, 0.9, **marks)
     label = None if text.isascii() else _not_kin(text) or kin_label(text.replace("-", ""))
     label = label or english_label(name.lower()) or PLAIN_LABEL
@@ -141,9 +159,9 @@ def classify_name(name: str | None, debtor_name: str | None = None) -> NameLabel
 
 def _not_kin(text: str) -> NameLabel | None:
     """Match the traps and non-kin markers (干妈, 阿姨, 张总, 快递) before the kin lexicon sees them."""
-    for term, category in NOT_KIN.items():
-        if term.isascii():
-            continue
+    if not _ANY_NOT_KIN.search(text):
+        return None
+    for term, category in _CJK_NOT_KIN.items():
         if term in text:
             return NameLabel(category, None, term, 0.7)
     return None

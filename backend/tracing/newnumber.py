@@ -39,20 +39,37 @@ class Graph:
 
 def last_activity(ctx: Context) -> int | None:
     """Return when the debtor's known numbers were last seen in any record: when they went silent."""
-    own = list(ctx.own)
-    active = ctx.calls.filter(pl.col("owner").is_in(own) | pl.col("number").is_in(own))
-    return active["ts"].max() if active.height else None
+    own = ctx.own
+    return max((last for a, b, _first, last, _n in ctx.pair_rows if a in own or b in own), default=None)
 
 
-def timelines(ctx: Context, pool: set[str], since: int | None, grace_start: int | None) -> dict[str, dict]:
-    """Return first/last seen, active days before the silence and calls per contact after it, per number."""
-    calls = ctx.calls.select("owner", "number", "ts", "day")
+def spans(ctx: Context, pool: set[str]) -> dict[str, dict]:
+    """Return when each number was first and last seen in any record, from the per-pair features."""
+    # days_before and after are filled in by timelines() for the numbers that are not ruled out first.
+    found: dict[str, dict] = {}
+    for a, b, first, last, _n in ctx.pair_rows:
+        for n in (a, b):
+            if n not in pool:
+                continue
+            line = found.get(n)
+            if line is None:
+                found[n] = {"n": n, "first": first, "last": last, "days_before": 0, "after": {}}
+            else:
+                line["first"], line["last"] = min(line["first"], first), max(line["last"], last)
+    return found
+
+
+def timelines(ctx: Context, numbers: set[str], since: int | None, grace_start: int | None) -> dict[str, dict]:
+    """Return active days before the silence and calls per contact after it, per number."""
+    if not numbers:
+        return {}
+    ids = [ctx.ids[n] for n in numbers if n in ctx.ids]
+    calls = ctx.calls.filter(pl.col("oid").is_in(ids) | pl.col("nid").is_in(ids)).select("owner", "number", "ts", "day")
     ends = pl.concat([calls.select(n="number", x="owner", ts="ts", day="day"),
-                      calls.select(n="owner", x="number", ts="ts", day="day")]).filter(pl.col("n").is_in(list(pool)))
+                      calls.select(n="owner", x="number", ts="ts", day="day")]).filter(pl.col("n").is_in(list(numbers)))
     before = pl.col("ts") < (grace_start if grace_start is not None else 0)
-    summary = ends.group_by("n").agg(first=pl.col("ts").min(), last=pl.col("ts").max(),
-                                     days_before=pl.col("day").filter(before).n_unique())
-    found = {row["n"]: {**row, "after": {}} for row in summary.iter_rows(named=True)}
+    summary = ends.group_by("n").agg(days_before=pl.col("day").filter(before).n_unique())
+    found = {n: {"days_before": days, "after": {}} for n, days in summary.iter_rows()}
     if since is not None:
         after = ends.filter(pl.col("ts") > since).group_by("n", "x").len()
         for n, x, count in after.iter_rows():
@@ -93,11 +110,14 @@ class NewNumberFinder:
     def find(self) -> list[dict]:
         """Return scored new-number candidates above the policy minimum."""
         pool = self.pool()
-        lines = timelines(self.ctx, pool, self.silent_since, self.grace_start)
+        lines = spans(self.ctx, pool)
+        kept = [(number, found) for number in sorted(pool) if (found := self.screen(number, lines.get(number)))]
+        for number, detail in timelines(self.ctx, {n for n, _ in kept}, self.silent_since, self.grace_start).items():
+            lines[number].update(detail)
         found = []
-        for number in sorted(pool):
-            candidate = self.score(number, lines.get(number))
-            if candidate and candidate["score"] >= self.policy["new_number_min_score"]:
+        for number, evidence in kept:
+            candidate = self.score(number, lines.get(number), evidence)
+            if candidate["score"] >= self.policy["new_number_min_score"]:
                 found.append(candidate)
         return found
 
@@ -148,7 +168,7 @@ class NewNumberFinder:
             two_way |= edge["n_in"] > 0 and edge["n_out"] > 0
             overlap += min(self.old_weight[x], edge["tie"]) * self.hub[x]
             shared.append({"number": x, "label": self.ctx.display(x), "calls": edge["n"],
-                           "calls_after_silence": line["after"].get(x, 0) if line else 0})
+                           "calls_after_silence": line["after"].get(x, 0) if line else 0})  # 0 until known
         return (overlap / self.denominator if self.denominator else 0.0), two_way, shared
 
     def timing(self, line: dict | None) -> tuple[float, bool]:
@@ -162,9 +182,9 @@ class NewNumberFinder:
         alongside = line["days_before"] >= self.policy["second_sim_min_days"]
         return (0.5, True) if alongside else (0.2, False)
 
-    def score(self, number: str, line: dict | None) -> dict | None:
-        """Score one number, or return None when the records say it is someone else."""
-        policy, w = self.policy, self.policy["new_number_weights"]
+    def screen(self, number: str, line: dict | None) -> tuple | None:
+        """Return the evidence for one number, or None when the records say it is someone else."""
+        policy = self.policy
         strengths, reasons, saved, other_person = self.book_evidence(number)
         direct = self.direct(number)
         if other_person and not strengths:
@@ -174,10 +194,19 @@ class NewNumberFinder:
         overlap, two_way, shared = self.circle_evidence(number, line)
         if not (strengths or two_way or direct["n"]):
             return self._rule_out("never_answered")
-        timing, second_sim = self.timing(line)
-        if timing < 0.7 and not strengths and not direct["n"] and len(shared) < 2:
+        # Active days before the silence are not known yet; they cannot lift timing to 0.7, so the test holds.
+        if self.timing(line)[0] < 0.7 and not strengths and not direct["n"] and len(shared) < 2:
             # Around before the switch and tied to one relative only: more likely that relative's own contact.
             return self._rule_out("one_contact_in_common")
+        return strengths, reasons, saved, direct, overlap, shared
+
+    def score(self, number: str, line: dict | None, evidence: tuple) -> dict:
+        """Score one number that screen() kept."""
+        policy, w = self.policy, self.policy["new_number_weights"]
+        strengths, reasons, saved, direct, overlap, shared = evidence
+        for member in shared:
+            member["calls_after_silence"] = line["after"].get(member["number"], 0) if line else 0
+        timing, second_sim = self.timing(line)
         strengths["overlap"] = w["overlap"] * overlap
         strengths["short_calls"] = w["short_calls"] * direct["short"] / (direct["short"] + 2)
         if overlap or saved or direct["short"]:

@@ -110,7 +110,8 @@ class RowBuilder:
                  stats: F.RowStats):
         self.kind, self.normalizer, self.tz = kind, normalizer, tz
         self.default_owner, self.stats = default_owner, stats
-        self.columns: dict[str, list] = {name: [] for name in F.SCHEMAS[kind]}
+        # Typed values in schema order (ids are added by frame()); one list per column.
+        self.columns: list[list] = [[] for name in F.SCHEMAS[kind] if name not in ("oid", "nid")]
         self.durations: dict[str, int | None] = {}
 
     def add(self, row: int, record: dict) -> None:
@@ -121,12 +122,15 @@ class RowBuilder:
             return
         if phone.e164 is None:
             return self.stats.reject(row, "number", record.get("number"), F.BAD_NUMBER)
-        values = self._call(row, record) if self.kind == "calls" else {"name": (record.get("name") or "").strip()}
-        if values is None:
-            return
-        values.update(owner=owner, number=phone.e164, kind=phone.kind)
-        for name, column in self.columns.items():
-            column.append(values[name])
+        if self.kind == "calls":
+            values = self._call(row, record)
+            if values is None:
+                return
+            values = (owner, phone.e164, phone.kind, *values)
+        else:
+            values = (owner, (record.get("name") or "").strip(), phone.e164, phone.kind)
+        for column, value in zip(self.columns, values, strict=True):
+            column.append(value)
 
     def _owner(self, row: int, raw: str | None) -> str | None:
         """Return the owner's E.164, the debtor's number when absent, None (rejected) when unreadable."""
@@ -137,8 +141,8 @@ class RowBuilder:
             self.stats.reject(row, "owner_number", raw, F.BAD_OWNER)
         return e164
 
-    def _call(self, row: int, record: dict) -> dict | None:
-        """Parse the call fields of one record, or reject it."""
+    def _call(self, row: int, record: dict) -> tuple | None:
+        """Parse the call fields of one record to (out, ts, dur), or reject it."""
         started, direction, duration = record.get("started_at"), record.get("direction"), record.get("duration_s")
         ts = F.parse_timestamp(started, self.tz)
         if ts is None:
@@ -152,11 +156,21 @@ class RowBuilder:
             return self.stats.reject(row, "duration_s", duration, F.BAD_DURATION)
         if dur < 0:
             return self.stats.reject(row, "duration_s", duration, F.NEGATIVE)
-        return {"ts": ts, "out": out, "dur": dur}
+        return out, ts, dur
 
     def frame(self) -> pl.DataFrame:
-        """Return the accepted rows as a DataFrame."""
-        return pl.DataFrame(self.columns, schema=F.SCHEMAS[self.kind])
+        """Return the accepted rows as a DataFrame, with the number ids for calls."""
+        schema = F.SCHEMAS[self.kind]
+        names = [name for name in schema if name not in ("oid", "nid")]
+        frame = pl.DataFrame(dict(zip(names, self.columns, strict=True)), schema={n: schema[n] for n in names})
+        if self.kind == "calls":
+            frame = frame.with_columns(oid=self._ids(frame["owner"]), nid=self._ids(frame["number"]))
+        return frame
+
+    def _ids(self, numbers: pl.Series) -> pl.Series:
+        """Map E.164 numbers to their ids, each distinct number looked up once."""
+        ids = {number: self.normalizer.id_of(number) for number in numbers.unique(maintain_order=True).to_list()}
+        return numbers.replace_strict(ids, return_dtype=pl.UInt32) if ids else numbers.cast(pl.UInt32)
 
 
 def iter_csv(text: io.TextIOWrapper, kind: str, stats: F.RowStats) -> Iterator[tuple[int, dict]]:

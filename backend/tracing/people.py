@@ -23,7 +23,8 @@ def debtor_view(ctx: Context, edges: pl.DataFrame) -> pl.DataFrame:
         b=pl.col("a"), n_in=pl.col("n_out"), n_out=pl.col("n_in"), talk_in=pl.col("talk_out"),
         talk_out=pl.col("talk_in"))
     rows = pl.concat([mine, theirs.select(mine.columns)])
-    return rows.sort("n", descending=True).unique("b", keep="first")
+    # A stable sort: on a tie the debtor's own record (first in rows) wins.
+    return rows.sort("n", descending=True, maintain_order=True).unique("b", keep="first")
 
 
 def call_facts(row: dict | None, ctx: Context) -> dict | None:

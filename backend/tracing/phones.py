@@ -7,7 +7,7 @@ import unicodedata
 from typing import NamedTuple
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType, shortnumberinfo
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberType, shortnumberinfo
 
 # Kinds a parsed number can have; only PERSON_KINDS can belong to someone we may contact.
 MOBILE, FIXED, OTHER, SERVICE, INVALID, UNPARSEABLE = (
@@ -38,6 +38,13 @@ MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_
 _EXTENSION = re.compile(r"(转|轉|分机|分機|ext\.?|extension|x|#|,|;|p|w).*$", re.IGNORECASE)
 _SEPARATORS = re.compile(r"[\s\-–—().\[\]/·_'\"]+")
 _DIALLABLE = re.compile(r"\+?\d+")
+# Digits, '+' and separators only: no extension marker can be present, so the extension scan is skipped.
+_NO_EXTENSION = re.compile(r"[\d\s+\-–—().\[\]/·_'\"]*")
+_IP_PREFIXES = frozenset(CN_IP_PREFIXES)
+_IP_PREFIX_LENGTHS = sorted({len(prefix) for prefix in CN_IP_PREFIXES})
+# Plain Chinese mobile digits: nothing for libphonenumber to strip (no IDD 00/1[12]xx/179xx, no trunk 0, no 86),
+# so parsing them yields country code 86 and the digits as they are; tests check this against the library.
+_CN_PLAIN_MOBILE = re.compile(r"1(?:[3-68]\d|7[0-8]|9\d)\d{8}")
 
 
 class Phone(NamedTuple):
@@ -53,17 +60,20 @@ UNPARSED = Phone(None, UNPARSEABLE)
 
 def clean(raw: str) -> str:
     """Reduce a raw string to '+' and ASCII digits; return '' if letters or other junk remain."""
+    if raw.isascii() and raw.isdigit():  # already clean: the common case, skip the normalisation
+        return raw
     text = unicodedata.normalize("NFKC", raw).strip()  # full-width digits, '＋', '（）' become ASCII
-    text = _EXTENSION.sub("", text)
+    if not _NO_EXTENSION.fullmatch(text):
+        text = _EXTENSION.sub("", text)
     text = _SEPARATORS.sub("", text)
     return text if _DIALLABLE.fullmatch(text) else ""
 
 
 def strip_ip_prefix(digits: str) -> str:
     """Drop a Chinese carrier IP-dial prefix put in front of a full number."""
-    for prefix in CN_IP_PREFIXES:
-        rest = digits[len(prefix):]
-        if digits.startswith(prefix) and rest[:1] in ("0", "1") and 10 <= len(rest) <= 14:
+    for length in _IP_PREFIX_LENGTHS:  # prefixes are distinct, so at most one can match
+        rest = digits[length:]
+        if digits[:length] in _IP_PREFIXES and rest[:1] in ("0", "1") and 10 <= len(rest) <= 14:
             return rest
     return digits
 
@@ -104,12 +114,19 @@ def parse_phone(raw: str | None, default_region: str = "CN") -> Phone:
     if default_region == "CN":
         text = cn_canonical(text)
     try:
-        number = phonenumbers.parse(text, default_region)
+        number = _parse(text, default_region)
     except NumberParseException:
         return UNPARSED
     kind = classify(number)
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return Phone(e164, kind, phonenumbers.region_code_for_number(number))
+
+
+def _parse(text: str, default_region: str) -> PhoneNumber:
+    """Parse cleaned digits, building plain Chinese mobiles directly: the same result, several times faster."""
+    if default_region == "CN" and _CN_PLAIN_MOBILE.fullmatch(text):
+        return PhoneNumber(country_code=86, national_number=int(text))
+    return phonenumbers.parse(text, default_region)
 
 
 class Normalizer:
@@ -120,6 +137,16 @@ class Normalizer:
         self.raw_cache: dict[str, Phone] = {}
         self.clean_cache: dict[str, Phone] = {}
         self.parsed = 0
+        self.ids: dict[str, int] = {}  # E.164 → id, numbered in the order first asked for
+
+    def id_of(self, e164: str | None) -> int | None:
+        """Return a small integer standing for an E.164 number in this trace, so frames join on integers."""
+        if e164 is None:
+            return None
+        found = self.ids.get(e164)
+        if found is None:
+            found = self.ids[e164] = len(self.ids)
+        return found
 
     def __call__(self, raw: str | None) -> Phone:
         """Return the Phone for a raw string, parsing it only the first time it is seen."""

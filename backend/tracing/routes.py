@@ -1,6 +1,89 @@
-"""Tracing endpoints."""
+"""Tracing endpoints: queue a lookup over uploaded records, poll it, review its candidates."""
 from __future__ import annotations
 
+from flask import request
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
-blp = Blueprint("tracing", __name__, url_prefix="/api/v1", description="Tracing")
+from backend.auth.access import current_user, roles_required
+from backend.auth.models import Role
+from backend.extensions import db
+from backend.tracing import review, service
+from backend.tracing.schemas import (
+    FILE_FIELDS,
+    CandidateQuerySchema,
+    CandidateSchema,
+    ConfirmSchema,
+    RejectSchema,
+    RequestFormSchema,
+    RequestQuerySchema,
+    TracingRequestSchema,
+)
+
+blp = Blueprint("tracing", __name__, url_prefix="/api/v1", description="Skip tracing")
+
+# Lookups over third parties' data: tracing specialists and their supervisors only.
+TRACING_ROLES = (Role.TRACER, Role.SUPERVISOR)
+
+
+@blp.route("/tracing/requests")
+class TracingRequestsResource(MethodView):
+    @roles_required(*TRACING_ROLES)
+    @blp.arguments(RequestFormSchema, location="form", content_type="multipart/form-data")
+    @blp.response(202, TracingRequestSchema)
+    @blp.alt_response(200, schema=TracingRequestSchema, description="the same files were submitted before")
+    def post(self, form):
+        """Queue a lookup over an uploaded phone book and/or call records; the same files again return it."""
+        uploads = {kind: (upload.stream, upload.filename) for kind in FILE_FIELDS
+                   if (upload := request.files.get(kind)) is not None}
+        submitted, created = service.submit_request(
+            db.session, case_id=form["case_id"], legal_basis=form["legal_basis"],
+            legal_reference=form.get("legal_reference"), files=uploads, requested_by_id=current_user().id)
+        view = service.request_view(db.session, submitted)
+        return view if created else (view, 200)
+
+    @roles_required(*TRACING_ROLES)
+    @blp.arguments(RequestQuerySchema, location="query")
+    @blp.response(200, TracingRequestSchema(many=True))
+    def get(self, query):
+        """List a case's tracing requests, newest first."""
+        return [service.request_view(db.session, r) for r in service.list_requests(db.session, **query)]
+
+
+@blp.route("/tracing/requests/<int:request_id>")
+class TracingRequestResource(MethodView):
+    @roles_required(*TRACING_ROLES)
+    @blp.response(200, TracingRequestSchema)
+    def get(self, request_id):
+        """Status (queued, running, done, failed), progress 0..1, stats and error of a lookup."""
+        return service.request_view(db.session, service.get_request(db.session, request_id))
+
+
+@blp.route("/tracing/requests/<int:request_id>/candidates")
+class CandidatesResource(MethodView):
+    @roles_required(*TRACING_ROLES)
+    @blp.arguments(CandidateQuerySchema, location="query")
+    @blp.response(200, CandidateSchema(many=True))
+    def get(self, query, request_id):
+        """The ranked candidates with their evidence, best first (the read is audited)."""
+        return review.list_candidates(db.session, request_id, actor_id=current_user().id, **query)
+
+
+@blp.route("/tracing/candidates/<int:candidate_id>/confirm")
+class ConfirmResource(MethodView):
+    @roles_required(*TRACING_ROLES)
+    @blp.arguments(ConfirmSchema, required=False)
+    @blp.response(200, CandidateSchema)
+    def post(self, body, candidate_id):
+        """Confirm a candidate: the number joins the case (source tracing); 409 if it was rejected."""
+        return review.confirm_candidate(db.session, candidate_id, actor_id=current_user().id, **body)
+
+
+@blp.route("/tracing/candidates/<int:candidate_id>/reject")
+class RejectResource(MethodView):
+    @roles_required(*TRACING_ROLES)
+    @blp.arguments(RejectSchema, required=False)
+    @blp.response(200, CandidateSchema)
+    def post(self, body, candidate_id):
+        """Reject a candidate: later lookups on the case will not propose it again; 409 if confirmed."""
+        return review.reject_candidate(db.session, candidate_id, actor_id=current_user().id, **body)

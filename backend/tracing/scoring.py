@@ -77,16 +77,17 @@ def _fixed_offset(calls: pl.DataFrame, tz: str) -> int | None:
 
 
 def pair_features(calls: pl.DataFrame, policy: Mapping) -> pl.DataFrame:
-    """Aggregate calls (a, b, out, ts, dur, day, hour, weekday) into one row of features per (a, b)."""
+    """Aggregate calls (a, b, out, ts, dur, day, hour, weekday) into one row of features per (a, b).
+
+    Pass a and b as integer ids (oid, nid): grouping on them is far cheaper than hashing number strings.
+    """
     start, end = policy["evening_hours"]
     out, dur = pl.col("out"), pl.col("dur")
-    # Grouping on categorical codes is cheaper than hashing the number strings of every row.
-    coded = calls.with_columns(pl.col("a").cast(pl.Categorical), pl.col("b").cast(pl.Categorical))
-    return coded.group_by("a", "b").agg(
+    return calls.lazy().group_by("a", "b").agg(
         n_out=out.sum().cast(pl.Int64),
         n_in=(~out).sum().cast(pl.Int64),
-        talk_out=dur.filter(out).sum(),
-        talk_in=dur.filter(~out).sum(),
+        talk_out=pl.when(out).then(dur).otherwise(0).sum(),
+        talk_in=pl.when(out).then(0).otherwise(dur).sum(),
         days=pl.col("day").n_unique(),
         first=pl.col("ts").min(),
         last=pl.col("ts").max(),
@@ -94,8 +95,7 @@ def pair_features(calls: pl.DataFrame, policy: Mapping) -> pl.DataFrame:
         weekend=(pl.col("weekday") >= 6).sum(),
         long=(dur >= policy["long_call_s"]).sum(),
         short=((dur > 0) & (dur < policy["short_call_s"])).sum(),
-    ).with_columns(pl.col("a", "b").cast(pl.String), n=pl.col("n_out") + pl.col("n_in"),
-                   talk=pl.col("talk_out") + pl.col("talk_in"))
+    ).with_columns(n=pl.col("n_out") + pl.col("n_in"), talk=pl.col("talk_out") + pl.col("talk_in")).collect()
 
 
 def _sat(expr: pl.Expr, half: float) -> pl.Expr:
@@ -139,7 +139,9 @@ def recency_cap(last_ts: int | None, now_ts: int, policy: Mapping) -> float:
 def undirected_edges(features: pl.DataFrame) -> pl.DataFrame:
     """Keep one row per unordered pair: when both phones' records are uploaded, the fuller side."""
     keyed = features.with_columns(lo=pl.min_horizontal("a", "b"), hi=pl.max_horizontal("a", "b"))
-    return keyed.sort("n", descending=True).unique(["lo", "hi"], keep="first", maintain_order=True).drop("lo", "hi")
+    # A stable sort, so a tie goes to the row that comes first (pairs are in (a, b) order), every time.
+    keyed = keyed.sort("n", descending=True, maintain_order=True)
+    return keyed.unique(["lo", "hi"], keep="first", maintain_order=True).drop("lo", "hi")
 
 
 def noisy_or(strengths: Mapping[str, float]) -> float:

@@ -5,9 +5,11 @@ import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.extensions import db
+from backend.geo import point_column_type
 from backend.timeutil import utcnow
 
 
@@ -62,6 +64,10 @@ class Visit(db.Model):
     scheduled_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
     last_outcome: Mapped[str | None] = mapped_column(sa.String(40))
+    # Skills a collector needs for this visit (legal, business, ...), matched against User.skills.
+    required_skills: Mapped[list[str]] = mapped_column(ARRAY(sa.String(40)), default=list)
+    started_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -73,4 +79,66 @@ class Visit(db.Model):
         sa.CheckConstraint("window_end is null or window_start is null or window_end > window_start",
                            name="window_order"),
         sa.Index("ix_visits_collector_date", "collector_id", "scheduled_date"),
+    )
+
+
+class OutcomeKind(enum.StrEnum):
+    MET_DEBTOR = "met_debtor"
+    PROMISE_TO_PAY = "promise_to_pay"
+    PAID = "paid"
+    REFUSED = "refused"
+    NOT_HOME = "not_home"
+    MOVED = "moved"
+    ADDRESS_INVALID = "address_invalid"
+    THIRD_PARTY_MET = "third_party_met"
+    HOSTILE = "hostile"
+
+
+# Outcomes after which the visit's purpose was not achieved; the rest end it as done.
+FAILED_OUTCOMES = frozenset({OutcomeKind.NOT_HOME, OutcomeKind.MOVED, OutcomeKind.ADDRESS_INVALID,
+                             OutcomeKind.HOSTILE})
+
+
+class OutcomeFlag(enum.StrEnum):
+    """Doubts about a report, for supervisors: stored and returned, never a refusal."""
+
+    IMPLAUSIBLE_TRAVEL = "implausible_travel"
+    STALE_FIX = "stale_fix"
+    QUIET_HOURS_VIOLATION = "quiet_hours_violation"
+
+
+class VisitOutcome(db.Model):
+    """What a collector found at the door, as reported from the phone (stored once per key)."""
+
+    __tablename__ = "visit_outcomes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visits.id"), index=True)
+    collector_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    outcome: Mapped[OutcomeKind] = mapped_column(_enum(OutcomeKind, "visit_outcome_kind"))
+    recorded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    location = mapped_column(point_column_type(), nullable=False)
+    accuracy_m: Mapped[float | None] = mapped_column()
+    # Computed by the server: metres from the visit address, and within the (widened) geofence.
+    distance_m: Mapped[float] = mapped_column()
+    on_site: Mapped[bool] = mapped_column()
+    geofence_m: Mapped[float] = mapped_column()
+    flags: Mapped[list[str]] = mapped_column(ARRAY(sa.String(40)), default=list)
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    reason: Mapped[str | None] = mapped_column(sa.String(200))
+    promise: Mapped[dict | None] = mapped_column(JSONB)
+    payment: Mapped[dict | None] = mapped_column(JSONB)
+    new_phones: Mapped[list] = mapped_column(JSONB, default=list)
+    hazards: Mapped[list] = mapped_column(JSONB, default=list)
+    idempotency_key: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    visit = relationship("Visit")
+
+    __table_args__ = (
+        # The database's own guard against a retried report stored twice.
+        sa.UniqueConstraint("collector_id", "idempotency_key"),
+        sa.Index("ix_visit_outcomes_collector_recorded", "collector_id", "recorded_at"),
+        sa.CheckConstraint("accuracy_m is null or accuracy_m >= 0", name="accuracy_non_negative"),
     )

@@ -43,7 +43,8 @@ def is_far_from_every_collector(session: Session, address_id: int, distance_m: f
 def request_visit(session: Session, *, case_id: int, kind: VisitKind | str, reason: str = "",
                   address_id: int | None = None, priority: int = 3, window_start: datetime | None = None,
                   window_end: datetime | None = None, requested_by_id: int | None = None,
-                  source: str = "manual", dedupe_key: str | None = None, now: datetime | None = None) -> Visit:
+                  source: str = "manual", dedupe_key: str | None = None, now: datetime | None = None,
+                  required_skills: list[str] | None = None) -> Visit:
     """Create a visit request: due within the policy's days; outsourced (needs approval) when far.
 
     With a dedupe_key, raising the same request again returns the stored one.
@@ -68,7 +69,7 @@ def request_visit(session: Session, *, case_id: int, kind: VisitKind | str, reas
         status=VisitStatus.NEEDS_APPROVAL if outsourced else VisitStatus.REQUESTED,
         due_by=now + timedelta(days=policy["visits.due_days"]), outsourced=outsourced,
         requires_two=any(flag.requires_two for flag in hazards), requested_by_id=requested_by_id,
-        created_at=now, updated_at=now)
+        required_skills=sorted(set(required_skills or [])), created_at=now, updated_at=now)
     if dedupe_key:
         # Two sweeps racing on the same rule store one request.
         inserted = session.scalar(insert(Visit).values(**values).on_conflict_do_nothing(

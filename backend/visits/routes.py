@@ -1,6 +1,152 @@
-"""Visits endpoints."""
+"""Visits endpoints: request, list, approve, assign, cancel, start, report the outcome, sync."""
 from __future__ import annotations
 
+from flask import current_app, request
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from backend.audit.service import record_audit
+from backend.auth.access import current_user, roles_required
+from backend.auth.models import Role
+from backend.extensions import db
+from backend.http import json_body
+from backend.visits import service
+from backend.visits.outcomes import record_outcome
+from backend.visits.requests import request_visit
+from backend.visits.schemas import (
+    AssignSchema,
+    CancelSchema,
+    OutcomeInSchema,
+    VisitCreateSchema,
+    VisitGeoQuerySchema,
+    VisitPageSchema,
+    VisitQuerySchema,
+    VisitSchema,
+)
+from backend.visits.sync import apply_events, check_batch
+
 blp = Blueprint("visits", __name__, url_prefix="/api/v1", description="Visits")
+
+REQUESTERS = (Role.DISPATCHER, Role.SUPERVISOR)
+READERS = (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN, Role.COLLECTOR)
+
+
+def _filters(query: dict) -> dict:
+    filters = {k: query.get(k) for k in ("status", "kind", "date", "bbox")}
+    filters["collector_id"] = service.scope_for(current_user(), query.get("collector_id"))
+    return filters
+
+
+@blp.route("/visits")
+class VisitsResource(MethodView):
+    @roles_required(*REQUESTERS)
+    @blp.arguments(VisitCreateSchema)
+    @blp.response(201, VisitSchema)
+    def post(self, body):
+        """Request a visit: due within the policy's days; outsourced ones need a supervisor's approval."""
+        user = current_user()
+        visit = request_visit(db.session, requested_by_id=user.id, source="manual", **body)
+        record_audit(db.session, actor_id=user.id, action="visit.request", subject_type="visit",
+                     subject_id=visit.id, status=visit.status.value)
+        db.session.commit()
+        return service.visit_record(visit)
+
+    @roles_required(*READERS)
+    @blp.arguments(VisitQuerySchema, location="query")
+    @blp.response(200, VisitPageSchema)
+    def get(self, query):
+        """List visits by status, kind, collector, date and bbox (collectors: their own only)."""
+        items, total = service.list_visits(db.session, page=query["page"], page_size=query["page_size"],
+                                           **_filters(query))
+        return {"items": items, "total": total, "page": query["page"], "page_size": query["page_size"]}
+
+
+@blp.route("/visits.geojson")
+class VisitsGeoJsonResource(MethodView):
+    @roles_required(*READERS)
+    @blp.arguments(VisitGeoQuerySchema, location="query")
+    @blp.response(200)
+    def get(self, query):
+        """The same filters as GET /visits, as a FeatureCollection of points."""
+        return service.visits_geojson(db.session, limit=query["limit"], **_filters(query))
+
+
+@blp.route("/visits/<int:visit_id>")
+class VisitResource(MethodView):
+    @roles_required(*READERS)
+    @blp.response(200, VisitSchema)
+    def get(self, visit_id):
+        """One visit (a collector sees only their own)."""
+        return service.visit_record(service.get_visit(db.session, visit_id, viewer=current_user()))
+
+
+@blp.route("/visits/<int:visit_id>/approve")
+class ApproveResource(MethodView):
+    @roles_required(Role.SUPERVISOR)
+    @blp.response(200, VisitSchema)
+    def post(self, visit_id):
+        """Approve an outsourced visit (needs_approval -> scheduled)."""
+        visit = service.approve_visit(db.session, visit_id, actor_id=current_user().id)
+        db.session.commit()
+        return service.visit_record(visit)
+
+
+@blp.route("/visits/<int:visit_id>/assign")
+class AssignResource(MethodView):
+    @roles_required(*REQUESTERS)
+    @blp.arguments(AssignSchema)
+    @blp.response(200, VisitSchema)
+    def post(self, body, visit_id):
+        """Give the visit to an active collector for a day."""
+        visit = service.assign_visit(db.session, visit_id, collector_id=body["collector_id"], day=body["date"],
+                                     actor_id=current_user().id)
+        db.session.commit()
+        return service.visit_record(visit)
+
+
+@blp.route("/visits/<int:visit_id>/cancel")
+class CancelResource(MethodView):
+    @roles_required(*REQUESTERS)
+    @blp.arguments(CancelSchema)
+    @blp.response(200, VisitSchema)
+    def post(self, body, visit_id):
+        """Cancel a visit that has not started."""
+        visit = service.cancel_visit(db.session, visit_id, reason=body["reason"], actor_id=current_user().id)
+        db.session.commit()
+        return service.visit_record(visit)
+
+
+@blp.route("/visits/<int:visit_id>/start")
+class StartResource(MethodView):
+    @roles_required(Role.COLLECTOR)
+    @blp.response(200, VisitSchema)
+    def post(self, visit_id):
+        """The assigned collector begins the visit (assigned -> in_progress)."""
+        visit = service.start_visit(db.session, visit_id, collector=current_user())
+        db.session.commit()
+        return service.visit_record(visit)
+
+
+@blp.route("/visits/<int:visit_id>/outcome")
+class OutcomeResource(MethodView):
+    @roles_required(Role.COLLECTOR)
+    @blp.arguments(OutcomeInSchema)
+    @blp.response(201)
+    @blp.alt_response(200, description="A replay: the stored response of the first submission")
+    def post(self, body, visit_id):
+        """Report what happened at the door; send an Idempotency-Key (a client UUID) every time."""
+        status, stored, _ = record_outcome(
+            db.session, visit_id=visit_id, collector=current_user(), key=request.headers.get("Idempotency-Key"),
+            data=body, region=current_app.config["DEFAULT_REGION"])
+        db.session.commit()
+        return stored, status
+
+
+@blp.route("/sync")
+class SyncResource(MethodView):
+    @roles_required()
+    @blp.response(200)
+    def post(self):
+        """Apply a phone's queued events in order: one result each; a failure does not stop the rest."""
+        events = check_batch(json_body())
+        return {"results": apply_events(db.session, current_user(), events)}

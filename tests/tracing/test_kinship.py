@@ -69,3 +69,20 @@ def test_inverse_relationship():
     assert inverse_relationship(CHILD) == PARENT  # a mother's book saying 儿子 makes her a parent
     assert inverse_relationship(PARENT) == CHILD and inverse_relationship(SPOUSE) == SPOUSE
     assert inverse_relationship(None) is None
+
+
+def test_quick_scans_change_no_label(monkeypatch):
+    import re
+
+    from backend.tracing import kinship
+
+    names = ["王伟芳", "妈妈", "张哥", "王叔叔", "干妈", "阿姨", "张总", "顺丰快递", "拍拍贷", "小明新号", "Mom",
+             "李经理", "大姐", "我妈新号", "张伯仁", "刘新", "儿子新", "表哥", "催收王", "王小明", "蜜蜜", "Loan Li"]
+    quick = [classify_name(name, "王小明") for name in names]
+    everything = re.compile("")  # matches every name, so each lexicon is walked in full as before
+    for attribute in ("_ANY_KIN", "_ANY_NOT_KIN"):
+        monkeypatch.setattr(kinship, attribute, everything)
+    assert quick == [classify_name(name, "王小明") for name in names]
+    texts = [kinship.simplify(name) for name in names]
+    assert [bool(kinship._ANY_LENDER.search(text)) for text in texts] == [
+        any(marker in text for marker in kinship.LENDER_MARKERS) for text in texts]

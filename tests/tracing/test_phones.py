@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from backend.tracing.phones import FIXED, INVALID, MOBILE, SERVICE, UNPARSEABLE, Normalizer, parse_phone
@@ -52,3 +54,34 @@ def test_each_distinct_string_parsed_once():
         normalizer(raw)
     assert len(normalizer.raw_cache) == 3 and normalizer.parsed == 1  # all spellings reduce to one number
     assert normalizer.e164("95588") is None and normalizer.e164("13812345678") == "+8613812345678"
+
+
+def test_plain_mobile_shortcut_matches_the_library():
+    from phonenumbers import parse
+
+    from backend.tracing.phones import _CN_PLAIN_MOBILE, _parse
+
+    tried = 0
+    for prefix in range(100, 200):
+        for tail in ("00000000", "12345678", "99999999", "00010000", "80088000"):
+            digits = f"{prefix}{tail}"
+            assert _parse(digits, "CN") == parse(digits, "CN"), digits
+            tried += bool(_CN_PLAIN_MOBILE.fullmatch(digits))
+    assert tried >= 300  # the shortcut was actually taken
+
+
+@pytest.mark.parametrize("raw", ["13812345678", "0", "17951013812345678", "1795113812345678", "١٣٨١٢٣٤٥٦٧٨",
+                                 "+8613812345678", "138-1234-5678", "96688013812345678", "10193123",
+                                 "13812345678转123", "138-1234-5678 Ext. 12", "(+86) 138 1234 5678 #9", "０１０ 1234"])
+def test_clean_and_ip_prefix_shortcuts_keep_their_meaning(raw):
+    import unicodedata
+
+    from backend.tracing import phones
+    from backend.tracing.phones import CN_IP_PREFIXES, clean, strip_ip_prefix
+
+    text = phones._SEPARATORS.sub("", phones._EXTENSION.sub("", unicodedata.normalize("NFKC", raw).strip()))
+    assert clean(raw) == (text if re.fullmatch(r"\+?\d+", text) else "")
+    expected = next((digits[len(p):] for digits in [raw] for p in CN_IP_PREFIXES
+                     if digits.startswith(p) and digits[len(p):][:1] in ("0", "1")
+                     and 10 <= len(digits[len(p):]) <= 14), raw)
+    assert strip_ip_prefix(raw) == expected

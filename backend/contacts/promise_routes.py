@@ -1,0 +1,110 @@
+"""Promise, payment and compliance-report endpoints (on the contacts blueprint)."""
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from backend.auth.access import current_user, roles_required
+from backend.auth.models import Role
+from backend.contacts import attempts as service
+from backend.contacts import promises
+from backend.contacts.compliance import flagged_attempts, followup_report
+from backend.contacts.routes import LOGGERS, READERS, _case_for, blp, once_per_key
+from backend.contacts.schemas import (
+    CasePaymentInSchema,
+    CasePaymentSchema,
+    CasePromiseInSchema,
+    CasePromisePageSchema,
+    CasePromiseSchema,
+    ContactPageQuerySchema,
+    FlaggedPageSchema,
+    FlaggedQuerySchema,
+    FollowUpPageSchema,
+    FollowUpQuerySchema,
+    ReminderPageSchema,
+)
+from backend.extensions import db
+
+OFFICE = (Role.DISPATCHER, Role.SUPERVISOR)
+
+
+@blp.route("/cases/<int:case_id>/promises")
+class PromisesResource(MethodView):
+    @roles_required(*LOGGERS)
+    @blp.arguments(CasePromiseInSchema)
+    @blp.response(201, CasePromiseSchema)
+    def post(self, body, case_id):
+        """Record a promise to pay {amount, due_date, source}; reminded one working day before."""
+        case = _case_for(case_id)
+        contact = service.resolve_party(db.session, case, body["party"])
+
+        def handler():
+            promise = promises.record_promise(
+                db.session, case_id=case.id, amount=body["amount"], due_date=body["due_date"],
+                source=body["source"], contact_id=contact.id if contact else None, notes=body["notes"],
+                actor_id=current_user().id)
+            return 201, CasePromiseSchema().dump(promise)
+
+        return once_per_key("promise", handler)
+
+    @roles_required(*READERS, Role.COLLECTOR)
+    @blp.response(200, CasePromisePageSchema)
+    def get(self, case_id):
+        """The case's promises (open, kept, partial, broken), newest first."""
+        case = _case_for(case_id)
+        items = promises.list_promises(db.session, case.id)
+        return {"items": items, "total": len(items)}
+
+
+@blp.route("/cases/<int:case_id>/payments")
+class PaymentsResource(MethodView):
+    @roles_required(*OFFICE)
+    @blp.arguments(CasePaymentInSchema)
+    @blp.response(201, CasePaymentSchema)
+    def post(self, body, case_id):
+        """Record a payment on a case (e.g. reported by the creditor); completed promises become kept."""
+        case = service.get_case(db.session, case_id)
+
+        def handler():
+            payment = promises.record_payment(db.session, case_id=case.id, actor_id=current_user().id, **body)
+            return 201, CasePaymentSchema().dump(payment)
+
+        return once_per_key("payment", handler)
+
+    @roles_required(*READERS)
+    @blp.response(200, CasePaymentSchema(many=True))
+    def get(self, case_id):
+        """The case's payments, newest first."""
+        return promises.list_payments(db.session, service.get_case(db.session, case_id).id)
+
+
+@blp.route("/promises/reminders-due")
+class RemindersDueResource(MethodView):
+    @roles_required(*OFFICE)
+    @blp.arguments(ContactPageQuerySchema, location="query")
+    @blp.response(200, ReminderPageSchema)
+    def get(self, query):
+        """Open promises whose reminder (one working day before the due date) is due now."""
+        items, total = promises.due_reminders(db.session, **query)
+        return {"items": items, "total": total}
+
+
+@blp.route("/compliance/follow-up")
+class FollowUpResource(MethodView):
+    @roles_required(*OFFICE)
+    @blp.arguments(FollowUpQuerySchema, location="query")
+    @blp.response(200, FollowUpPageSchema)
+    def get(self, query):
+        """Cases below the minimum follow-up (reachable: per week; semi_lost and lost: per month)."""
+        items, total = followup_report(db.session, **query)
+        return {"items": items, "total": total}
+
+
+@blp.route("/compliance/late-entries")
+class LateEntriesResource(MethodView):
+    @roles_required(Role.SUPERVISOR, Role.ADMIN)
+    @blp.arguments(FlaggedQuerySchema, location="query")
+    @blp.response(200, FlaggedPageSchema)
+    def get(self, query):
+        """Late entries and attempts that broke a rule, with their violations (supervisor report)."""
+        rows, total = flagged_attempts(db.session, **query)
+        return {"items": [attempt for attempt, _ in rows], "total": total}

@@ -1,0 +1,1 @@
+"""Route planning: open visits and collectors in, stored routes with ordered stops out."""

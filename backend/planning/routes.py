@@ -1,0 +1,103 @@
+"""Route planning endpoints: plan a day, read routes, the collector's own day."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import jsonify
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from backend.auth.access import current_user, roles_required
+from backend.auth.models import Role
+from backend.extensions import db
+from backend.jobs.service import create_job, dispatch_job
+from backend.planning import service
+from backend.planning.inputs import count_pool, routing_settings
+from backend.planning.mobile import mobile_route
+from backend.planning.schemas import (
+    MeRouteQuerySchema,
+    MeRouteSchema,
+    PlanJobSchema,
+    PlanRequestSchema,
+    PlanSchema,
+    RouteQuerySchema,
+    RouteSchema,
+)
+from backend.timeutil import utcnow
+
+blp = Blueprint("planning", __name__, url_prefix="/api/v1", description="Route planning")
+
+PLANNERS = (Role.DISPATCHER, Role.SUPERVISOR)
+ROUTE_READERS = (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN, Role.COLLECTOR)
+
+
+@blp.route("/routes/plan")
+class PlanResource(MethodView):
+    @roles_required(*PLANNERS)
+    @blp.arguments(PlanRequestSchema)
+    @blp.response(200, PlanSchema)
+    @blp.alt_response(202, schema=PlanJobSchema, description="Large plan: a job to poll")
+    def post(self, body):
+        """Plan a day's routes: small plans answer at once, large ones return a job to poll."""
+        user = current_user()
+        size = count_pool(db.session, plan_date=body["date"], collector_ids=body["collector_ids"],
+                          visit_ids=body["visit_ids"])
+        if size > routing_settings()["sync_max_visits"]:
+            job = create_job(db.session, kind="route_plan", queue="planning",
+                             func="backend.planning.jobs.plan_routes_job",
+                             args={"plan_date": body["date"].isoformat(), "collector_ids": body["collector_ids"],
+                                   "visit_ids": body["visit_ids"], "actor_id": user.id}, created_by_id=user.id)
+            db.session.commit()
+            dispatch_job(db.session, job.id)
+            # A Response skips the 200 schema: this body is a job, not a plan.
+            response = jsonify(PlanJobSchema().dump({"job_id": job.id, "status": "queued", "progress": 0.0,
+                                                     "poll": f"/api/v1/jobs/{job.id}", "visits": size}))
+            response.status_code = 202
+            return response
+        plan = service.plan_routes(db.session, plan_date=body["date"], collector_ids=body["collector_ids"],
+                                   visit_ids=body["visit_ids"], actor_id=user.id)
+        db.session.commit()
+        return plan
+
+
+@blp.route("/routes")
+class RoutesResource(MethodView):
+    @roles_required(*ROUTE_READERS)
+    @blp.arguments(RouteQuerySchema, location="query")
+    @blp.response(200, RouteSchema(many=True))
+    def get(self, query):
+        """Stored routes by day and collector (collectors: their own only)."""
+        return service.list_routes(db.session, viewer=current_user(), plan_date=query.get("date"),
+                                   collector_id=query.get("collector_id"))
+
+
+@blp.route("/routes/<int:route_id>")
+class RouteResource(MethodView):
+    @roles_required(*ROUTE_READERS)
+    @blp.response(200, RouteSchema)
+    def get(self, route_id):
+        """One stored route with its ordered stops."""
+        route = service.get_route(db.session, route_id, viewer=current_user())
+        return service.routes_view(db.session, [route.id])[0]
+
+
+@blp.route("/routes/<int:route_id>.geojson")
+class RouteGeoJsonResource(MethodView):
+    @roles_required(*ROUTE_READERS)
+    @blp.response(200)
+    def get(self, route_id):
+        """The route's line and stops as GeoJSON (the start point is never shown)."""
+        route = service.get_route(db.session, route_id, viewer=current_user())
+        return service.route_geojson(db.session, route)
+
+
+@blp.route("/me/route")
+class MyRouteResource(MethodView):
+    @roles_required(Role.COLLECTOR)
+    @blp.arguments(MeRouteQuerySchema, location="query")
+    @blp.response(200, MeRouteSchema)
+    def get(self, query):
+        """The collector's ordered stops for a day (default: today where they are)."""
+        user = current_user()
+        day = query.get("date") or utcnow().astimezone(ZoneInfo(user.timezone)).date()
+        return mobile_route(db.session, collector=user, day=day)

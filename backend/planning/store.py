@@ -1,0 +1,150 @@
+"""Store a plan's routes (replacing the day's earlier ones) and read routes back."""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import Session
+
+from backend.audit.service import record_audit
+from backend.geo import make_point
+from backend.planning.inputs import PlanInputs
+from backend.planning.models import Route, RouteStop
+from backend.routing.schedule import PlanResult
+from backend.visits.models import Visit, VisitStatus
+from backend.visits.states import FIXED, PLANNABLE, move
+
+
+def refresh_paths(session: Session, route_ids: list[int]) -> None:
+    """Recompute each route's line through its stops in order, in PostGIS (none below two stops)."""
+    if not route_ids:
+        return
+    session.flush()
+    line = (sa.select(sa.func.ST_MakeLine(aggregate_order_by(sa.func.geometry(RouteStop.location),
+                                                                RouteStop.sequence)))
+            .where(RouteStop.route_id == Route.id).scalar_subquery())
+    stop_count = sa.select(sa.func.count()).where(RouteStop.route_id == Route.id).scalar_subquery()
+    session.execute(sa.update(Route).where(Route.id.in_(route_ids)).values(
+        path=sa.case((stop_count >= 2, sa.func.geography(line)), else_=None)),
+        execution_options={"synchronize_session": False})
+
+
+def remove_visits_from_routes(session: Session, visit_ids: list[int], *, keep_route_ids=()) -> None:
+    """Take visits off any stored route; a route left without stops is deleted."""
+    if not visit_ids:
+        return
+    session.flush()
+    touched = list(session.scalars(sa.delete(RouteStop).where(
+        RouteStop.visit_id.in_(visit_ids), RouteStop.route_id.not_in(list(keep_route_ids)))
+        .returning(RouteStop.route_id), execution_options={"synchronize_session": False}))
+    if not touched:
+        return
+    route_ids = sorted(set(touched))
+    empty = list(session.scalars(sa.select(Route.id).where(
+        Route.id.in_(route_ids), ~sa.exists().where(RouteStop.route_id == Route.id))))
+    if empty:
+        session.execute(sa.delete(Route).where(Route.id.in_(empty)),
+                        execution_options={"synchronize_session": False})
+    refresh_paths(session, [r for r in route_ids if r not in empty])
+    _forget_routes(session)
+
+
+def _forget_routes(session: Session) -> None:
+    """Expire loaded routes and stops after bulk SQL changed them (other objects keep their state)."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Route | RouteStop):
+            session.expire(obj)
+
+
+def lock_day(session: Session, plan_date: date) -> None:
+    """One plan of a day is stored at a time."""
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock(
+        sa.func.hashtextextended(f"planning.store:{plan_date.isoformat()}", 0))))
+
+
+def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, actor_id: int | None) -> dict:
+    """Replace the planned collectors' routes of the day with result's, in the caller's transaction."""
+    lock_day(session, inputs.plan_date)
+    ids = sorted({t.id for t in inputs.tasks} | set(inputs.seen))
+    visits = {v.id: v for v in session.scalars(sa.select(Visit).where(Visit.id.in_(ids)).with_for_update()
+                                               .execution_options(populate_existing=True))}
+    fixed_ids = {v for c in inputs.collectors for v in c.fixed_visit_ids}
+    reasons = {vid: why for vid, why in inputs.unplannable if vid not in fixed_ids}
+    reasons.update((vid, why) for vid, why in result.unassigned if vid not in fixed_ids)
+    changed = {vid for vid, seen in inputs.seen.items()
+               if vid not in visits or visits[vid].updated_at != seen or visits[vid].status not in PLANNABLE}
+    reasons.update((vid, "changed_during_planning") for vid in sorted(changed))
+    unassigned = list(reasons.items())
+    session.execute(sa.delete(Route).where(Route.collector_id.in_(inputs.planned_collector_ids),
+                                           Route.plan_date == inputs.plan_date),
+                    execution_options={"synchronize_session": False})
+    routed = [s.task_id for r in result.routes for s in r.stops if s.task_id not in changed]
+    remove_visits_from_routes(session, routed)
+    route_ids = []
+    for planned in result.routes:
+        stops = [s for s in planned.stops if s.task_id not in changed]
+        if not stops:
+            continue
+        route = Route(collector_id=planned.collector_id, plan_date=inputs.plan_date, solver=result.solver_name,
+                      distance_m=planned.distance_m, duration_s=planned.duration_s, planned_by_id=actor_id)
+        route.stops = [RouteStop(visit_id=s.task_id, sequence=k, eta=inputs.at(s.arrival_s),
+                                 departure=inputs.at(s.departure_s), location=make_point(s.lat, s.lon),
+                                 fixed=s.task_id in fixed_ids) for k, s in enumerate(stops, start=1)]
+        session.add(route)
+        session.flush()
+        route_ids.append(route.id)
+        _assign(visits, [s.task_id for s in stops], planned.collector_id, inputs.plan_date)
+    refresh_paths(session, route_ids)
+    _hand_back(visits, [vid for vid, _ in unassigned], set(inputs.planned_collector_ids), inputs.plan_date)
+    record_audit(session, actor_id=actor_id, action="routes.plan", subject_type="plan",
+                 subject_id=inputs.plan_date.isoformat(), routes=len(route_ids), unassigned=len(unassigned),
+                 collectors=inputs.planned_collector_ids)
+    session.flush()
+    _forget_routes(session)
+    return {"date": inputs.plan_date.isoformat(), "solver": result.solver_name,
+            "routes": routes_view(session, route_ids),
+            "unassigned": [{"visit_id": vid, "reason": why} for vid, why in unassigned],
+            "skipped_collectors": [{"collector_id": cid, "reason": why} for cid, why in inputs.skipped_collectors]}
+
+
+def _assign(visits: dict[int, Visit], visit_ids: list[int], collector_id: int, plan_date: date) -> None:
+    for vid in visit_ids:
+        visit = visits[vid]
+        if visit.status in FIXED:
+            continue
+        if visit.status is not VisitStatus.ASSIGNED or (visit.collector_id, visit.scheduled_date) != (
+                collector_id, plan_date):
+            move(visit, VisitStatus.ASSIGNED)
+        visit.collector_id, visit.scheduled_date = collector_id, plan_date
+
+
+def _hand_back(visits: dict[int, Visit], visit_ids: list[int], planned: set[int], plan_date: date) -> None:
+    """A planned collector's visit of the day left off the new plan goes back to the pool."""
+    for vid in visit_ids:
+        visit = visits.get(vid)
+        if (visit is not None and visit.status is VisitStatus.ASSIGNED and visit.collector_id in planned
+                and visit.scheduled_date == plan_date):
+            move(visit, VisitStatus.SCHEDULED)
+            visit.collector_id, visit.scheduled_date = None, None
+
+
+def _lat_lon(column):
+    geometry = sa.func.geometry(column)
+    return sa.func.ST_Y(geometry), sa.func.ST_X(geometry)
+
+
+def routes_view(session: Session, route_ids: list[int]) -> list[dict]:
+    """Routes as the API shows them: ordered stops, ETAs, distance, duration (never the start point)."""
+    if not route_ids:
+        return []
+    routes = {r.id: r for r in session.scalars(sa.select(Route).where(Route.id.in_(route_ids)))}
+    stops: dict[int, list[dict]] = {rid: [] for rid in routes}
+    rows = session.execute(sa.select(RouteStop, *_lat_lon(RouteStop.location))
+                           .where(RouteStop.route_id.in_(route_ids)).order_by(RouteStop.route_id, RouteStop.sequence))
+    for stop, lat, lon in rows:
+        stops[stop.route_id].append({"sequence": stop.sequence, "visit_id": stop.visit_id, "eta": stop.eta,
+                                     "departure": stop.departure, "lat": lat, "lon": lon, "fixed": stop.fixed})
+    return [{"id": r.id, "collector_id": r.collector_id, "date": r.plan_date, "solver": r.solver,
+             "stops": stops[r.id], "distance_m": r.distance_m, "duration_s": r.duration_s,
+             "created_at": r.created_at} for r in (routes[rid] for rid in route_ids if rid in routes)]

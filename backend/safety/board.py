@@ -1,0 +1,63 @@
+"""The live board: collectors on shift now, where they last checked in, what is due, what is wrong.
+
+Only open monitored sessions appear: once a collector ends the shift their position is not shown.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from backend.auth.models import User
+from backend.cases.models import CaseAddress
+from backend.geo import parse_geojson
+from backend.safety.alerts import LEVEL_NAMES, STATE_FILTERS
+from backend.safety.models import SafetyAlert, SafetyShift
+from backend.timeutil import utcnow
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _alert_summary(alert: SafetyAlert) -> dict:
+    return {"id": alert.id, "kind": alert.kind.value, "state": alert.state.value, "level": alert.level,
+            "level_name": LEVEL_NAMES[alert.level], "duress": alert.duress, "raised_at": _iso(alert.raised_at),
+            "collector_id": alert.collector_id}
+
+
+def live_board(session: Session, *, now: datetime | None = None) -> dict:
+    """Every open session with its last check-in, position, deadline and active alerts (two queries)."""
+    from backend.visits.models import Visit
+
+    now = now or utcnow()
+    rows = session.execute(
+        sa.select(SafetyShift, User.name, sa.func.ST_AsGeoJSON(SafetyShift.last_position), CaseAddress.text)
+        .join(User, User.id == SafetyShift.collector_id)
+        .outerjoin(Visit, Visit.id == SafetyShift.visit_id)
+        .outerjoin(CaseAddress, CaseAddress.id == Visit.address_id)
+        .where(SafetyShift.ended_at.is_(None))
+        .order_by(SafetyShift.next_checkin_by.asc().nulls_last(), User.name)).all()
+    alerts = list(session.scalars(sa.select(SafetyAlert).where(SafetyAlert.state.in_(STATE_FILTERS["active"]))
+                                  .order_by(SafetyAlert.level.desc(), SafetyAlert.raised_at)))
+    by_collector: dict[int, list[dict]] = {}
+    for alert in alerts:
+        by_collector.setdefault(alert.collector_id, []).append(_alert_summary(alert))
+    on_shift = {shift.collector_id for shift, *_ in rows}
+    collectors = [{
+        "collector_id": shift.collector_id,
+        "name": name,
+        "shift_started_at": _iso(shift.started_at),
+        "last_checkin": {"kind": shift.last_checkin_kind.value, "at": _iso(shift.last_checkin_at)}
+        if shift.last_checkin_kind else None,
+        "last_position": parse_geojson(position),
+        "visit": {"id": shift.visit_id, "address": address} if shift.visit_id else None,
+        "next_checkin_by": _iso(shift.next_checkin_by),
+        "overdue": shift.next_checkin_by is not None and shift.next_checkin_by < now,
+        "open_alerts": by_collector.get(shift.collector_id, []),
+    } for shift, name, position, address in rows]
+    # Alerts of nobody on shift (system alerts, an SOS after hours): listed without any position.
+    others = [summary for collector_id, summaries in by_collector.items() if collector_id not in on_shift
+              for summary in summaries]
+    return {"generated_at": now.isoformat(), "collectors": collectors, "other_alerts": others}

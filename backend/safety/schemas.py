@@ -1,0 +1,145 @@
+"""Request and response shapes for field safety (times out as ISO 8601 strings, points as GeoJSON)."""
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from backend.geo import lat_field, lon_field
+from backend.safety.alerts import STATE_FILTERS
+from backend.safety.models import AlertKind, CheckinKind, PlaceKind
+
+
+class CheckinSchema(Schema):
+    kind = fields.Enum(CheckinKind, by_value=True, required=True)
+    lat = lat_field(required=True)
+    lon = lon_field(required=True)
+    recorded_at = fields.AwareDateTime(required=True)
+    visit_id = fields.Integer(allow_none=True, load_default=None, strict=True)
+    next_checkin_by = fields.AwareDateTime(allow_none=True, load_default=None)
+
+
+class CheckinOutSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    recorded_at = fields.String()
+    received_at = fields.String()
+    lat = fields.Float()
+    lon = fields.Float()
+    visit_id = fields.Integer(allow_none=True)
+    next_checkin_by = fields.String(allow_none=True)
+    shift_open = fields.Boolean()
+
+
+class SosSchema(Schema):
+    lat = lat_field(required=True)
+    lon = lon_field(required=True)
+    recorded_at = fields.AwareDateTime(required=True)
+    note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=500))
+    duress = fields.Boolean(load_default=False)
+
+
+class StatusSchema(Schema):
+    shift_open = fields.Boolean()
+    started_at = fields.String(allow_none=True)
+    last_checkin_at = fields.String(allow_none=True)
+    last_position = fields.Dict(allow_none=True)
+    next_checkin_by = fields.String(allow_none=True)
+    missed_checkin_reminder = fields.Boolean()
+
+
+class LodgingSchema(Schema):
+    kind = fields.Enum(PlaceKind, by_value=True, load_default=PlaceKind.LODGING)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    address = fields.String(load_default="", validate=validate.Length(max=500))
+    lat = lat_field(required=True)
+    lon = lon_field(required=True)
+    check_in = fields.AwareDateTime(required=True)
+    check_out = fields.AwareDateTime(allow_none=True, load_default=None)
+
+    @validates("name")
+    def _name(self, value, **_):
+        if not value.strip():
+            raise ValidationError("must not be blank")
+
+
+class WarningSchema(Schema):
+    code = fields.String()
+    message = fields.String()
+    visit_ids = fields.List(fields.Integer())
+    lodging_ids = fields.List(fields.Integer())
+    distance_m = fields.Integer()
+    nights = fields.Integer()
+
+
+class LodgingOutSchema(Schema):
+    id = fields.Integer()
+    collector_id = fields.Integer()
+    kind = fields.String()
+    name = fields.String()
+    address = fields.String()
+    lat = fields.Float()
+    lon = fields.Float()
+    check_in = fields.String()
+    check_out = fields.String(allow_none=True)
+    created_at = fields.String(allow_none=True)
+    warnings = fields.List(fields.Nested(WarningSchema))
+
+
+class LodgingQuerySchema(Schema):
+    collector_id = fields.Integer(validate=validate.Range(min=1))
+    kind = fields.String(validate=validate.OneOf([k.value for k in PlaceKind]))
+    since = fields.AwareDateTime()
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class AlertQuerySchema(Schema):
+    state = fields.String(validate=validate.OneOf(list(STATE_FILTERS)))
+    kind = fields.String(validate=validate.OneOf([k.value for k in AlertKind]))
+    collector_id = fields.Integer(validate=validate.Range(min=1))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class ResolveSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+    @validates("reason")
+    def _reason(self, value, **_):
+        if not value.strip():
+            raise ValidationError("must not be blank")
+
+
+class AlertEventSchema(Schema):
+    action = fields.String()
+    level = fields.Integer()
+    actor_id = fields.Integer(allow_none=True)
+    at = fields.String()
+    note = fields.String()
+
+
+class AlertSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    collector_id = fields.Integer(allow_none=True)
+    collector = fields.Dict(allow_none=True)
+    state = fields.String()
+    level = fields.Integer()
+    level_name = fields.String()
+    duress = fields.Boolean()
+    raised_at = fields.String()
+    notified_at = fields.String()
+    deadline = fields.String(allow_none=True)
+    last_position = fields.Dict(allow_none=True)
+    position_at = fields.String(allow_none=True)
+    visit = fields.Dict(allow_none=True)
+    note = fields.String()
+    acknowledged_by_id = fields.Integer(allow_none=True)
+    acknowledged_at = fields.String(allow_none=True)
+    resolved_by_id = fields.Integer(allow_none=True)
+    resolved_at = fields.String(allow_none=True)
+    resolution = fields.String(allow_none=True)
+    events = fields.List(fields.Nested(AlertEventSchema))
+
+
+class BoardSchema(Schema):
+    generated_at = fields.String()
+    collectors = fields.List(fields.Dict())
+    other_alerts = fields.List(fields.Dict())

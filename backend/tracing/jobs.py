@@ -1,0 +1,183 @@
+"""The tracing job: load the raw uploads, run the engine with no database connection held, store the
+candidates and delete the raw files in one transaction. Plus the sweep that purges leftover raw files."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from backend.audit.service import record_audit
+from backend.cases.models import Case, CasePhone
+from backend.extensions import db
+from backend.jobs.models import BackgroundJob, JobStatus
+from backend.policy.service import get_policy
+from backend.timeutil import utcnow
+from backend.tracing.engine import TraceResult, run_trace
+from backend.tracing.models import TracingCandidate, TracingRequest, TracingUpload
+from backend.tracing.service import rejected_numbers
+
+log = logging.getLogger(__name__)
+# Never proposed as people to contact, whatever the engine returns: lenders and collectors.
+WITHHELD_RELATIONSHIPS = frozenset({"lender", "collector"})
+
+
+class TracingInputError(Exception):
+    """The request cannot be traced as submitted; the message tells the specialist why."""
+
+
+@dataclass(frozen=True)
+class TraceInputs:
+    """Everything the engine needs, as plain values: the session is closed while it runs."""
+
+    case_id: int
+    contacts: bytes | None
+    calls: bytes | None
+    debtor_numbers: list[str]
+    debtor_name: str
+    timezone: str
+    excluded: frozenset[str]
+    max_rows: int
+    retention_days: int
+
+
+def run_tracing_request(request_id: int, progress=None) -> dict:
+    """Trace one request (the background job). Running it again after it finished changes nothing."""
+    inputs = _load_inputs(request_id)
+    if inputs is None:
+        return _summary(db.session.get(TracingRequest, request_id))
+    try:
+        result = run_trace(inputs.contacts, inputs.calls, debtor_numbers=inputs.debtor_numbers,
+                           debtor_name=inputs.debtor_name, default_region=current_app.config["DEFAULT_REGION"],
+                           excluded_numbers=inputs.excluded, progress=progress,
+                           limits={"max_rows": inputs.max_rows}, policy={"timezone": inputs.timezone})
+        _require_complete(result, inputs.max_rows)
+    except Exception as exc:
+        _end_failed(request_id, inputs, exc)
+        raise
+    return _store(request_id, inputs, result)
+
+
+def _load_inputs(request_id: int) -> TraceInputs | None:
+    """Read the request, case and raw files, then give the connection back; None when already traced."""
+    session = db.session
+    request = session.get(TracingRequest, request_id)
+    if request is None:
+        raise TracingInputError(f"tracing request {request_id} does not exist")
+    if request.traced_at is not None:
+        return None
+    case = session.get(Case, request.case_id)
+    files = _raw_files(session, request_id)
+    if not files:
+        raise TracingInputError("the uploaded files are no longer held; submit them again")
+    policy = get_policy(session, case.portfolio_id)
+    inputs = TraceInputs(
+        case_id=case.id, contacts=files.get("contacts"), calls=files.get("calls"),
+        debtor_numbers=list(session.scalars(sa.select(CasePhone.number_e164).where(CasePhone.case_id == case.id)
+                                            .order_by(CasePhone.id))),
+        debtor_name=case.debtor_name, timezone=case.timezone,
+        excluded=rejected_numbers(session, case.id, except_request_id=request_id),
+        max_rows=policy["tracing.max_rows"], retention_days=policy["tracing.raw_retention_days"])
+    # Ending the transaction hands the connection back to the pool for as long as the engine computes.
+    session.commit()
+    return inputs
+
+
+def _raw_files(session, request_id: int) -> dict[str, bytes]:
+    """Fetch the raw files in binary format: tens of megabytes as hex text would take twice as long."""
+    driver = session.connection().connection.driver_connection
+    with driver.cursor(binary=True) as cursor:
+        cursor.execute("SELECT kind, data FROM tracing_uploads WHERE request_id = %s", (request_id,))
+        return {kind: bytes(data) for kind, data in cursor}
+
+
+def _require_complete(result: TraceResult, max_rows: int) -> None:
+    """Refuse to rank on a file cut short at the row limit: the ranking would silently miss rows."""
+    for kind in ("contacts", "calls"):
+        if result.stats.get(kind, {}).get("truncated"):
+            raise TracingInputError(f"{kind}: more than {max_rows:,} rows (tracing.max_rows); split the upload")
+
+
+def _proposable(candidates: list[dict], stats: dict) -> list[dict]:
+    """Drop anything marked as a lender or collector: they are never proposed as people to contact."""
+    lenders = {sample["number"] for sample in stats.get("lenders", {}).get("samples", [])}
+    kept = [c for c in candidates if c.get("relationship") not in WITHHELD_RELATIONSHIPS
+            and not WITHHELD_RELATIONSHIPS.intersection(c.get("flags") or ()) and c["number_e164"] not in lenders]
+    stats["withheld"] = len(candidates) - len(kept)
+    return kept
+
+
+def _store(request_id: int, inputs: TraceInputs, result: TraceResult) -> dict:
+    """In one transaction: replace any earlier attempt's candidates, keep the stats, delete the raw files."""
+    session = db.session
+    request = session.get(TracingRequest, request_id, with_for_update=True, populate_existing=True)
+    if request.traced_at is not None:  # another attempt finished while this one computed
+        session.commit()
+        return _summary(request)
+    candidates = _proposable(result.candidates, result.stats)
+    session.execute(sa.delete(TracingCandidate).where(TracingCandidate.request_id == request_id))
+    if candidates:
+        session.execute(sa.insert(TracingCandidate), [
+            {"request_id": request_id, "case_id": inputs.case_id, "rank": rank, "number_e164": c["number_e164"],
+             "kind": c["kind"], "relationship": c.get("relationship"), "score": min(max(float(c["score"]), 0.0), 1.0),
+             "evidence": c.get("evidence") or {}, "flags": list(c.get("flags") or []), "status": "proposed",
+             "created_at": utcnow()}
+            for rank, c in enumerate(candidates, start=1)])
+    request.stats, request.traced_at, request.candidate_count = result.stats, utcnow(), len(candidates)
+    if inputs.retention_days <= 0:
+        _delete_raw(session, request)
+    record_audit(session, actor_id=None, action="tracing.request.traced", subject_type="tracing_request",
+                 subject_id=request_id, case_id=inputs.case_id, legal_basis=request.legal_basis,
+                 requested_by_id=request.requested_by_id, candidates=len(candidates),
+                 raw_files_deleted=request.raw_deleted_at is not None)
+    session.commit()
+    return _summary(request)
+
+
+def _end_failed(request_id: int, inputs: TraceInputs, exc: Exception) -> None:
+    """A failed job is final: delete its raw files now (retention permitting) and audit the failure."""
+    session = db.session
+    try:
+        session.rollback()
+        request = session.get(TracingRequest, request_id, populate_existing=True)
+        if inputs.retention_days <= 0:
+            _delete_raw(session, request)
+        record_audit(session, actor_id=None, action="tracing.request.failed", subject_type="tracing_request",
+                     subject_id=request_id, case_id=inputs.case_id, legal_basis=request.legal_basis,
+                     requested_by_id=request.requested_by_id, error=str(exc)[:500])
+        session.commit()
+    except Exception:  # the job's own error is the one to report
+        session.rollback()
+        log.exception("could not clean up failed tracing request %s", request_id)
+
+
+def _delete_raw(session, request: TracingRequest) -> None:
+    session.execute(sa.delete(TracingUpload).where(TracingUpload.request_id == request.id))
+    request.raw_deleted_at = utcnow()
+
+
+def _summary(request: TracingRequest) -> dict:
+    return {"request_id": request.id, "candidates": request.candidate_count,
+            "by_kind": (request.stats or {}).get("candidates", {}), "raw_files_deleted": request.raw_deleted_at is not None}
+
+
+def purge_expired_uploads() -> dict:
+    """Sweep: delete raw files of finished requests past retention (e.g. a job the requeue sweep gave up on)."""
+    session = db.session
+    rows = session.execute(
+        sa.select(TracingRequest.id, Case.portfolio_id, BackgroundJob.finished_at)
+        .join(Case, Case.id == TracingRequest.case_id)
+        .outerjoin(BackgroundJob, BackgroundJob.id == TracingRequest.job_id)
+        .where(sa.exists().where(TracingUpload.request_id == TracingRequest.id),
+               sa.or_(BackgroundJob.id.is_(None), BackgroundJob.status.in_([JobStatus.DONE, JobStatus.FAILED])))
+    ).all()
+    purged, now = [], utcnow()
+    for request_id, portfolio_id, finished_at in rows:
+        days = get_policy(session, portfolio_id)["tracing.raw_retention_days"]
+        if finished_at is None or finished_at <= now - timedelta(days=days):
+            _delete_raw(session, session.get(TracingRequest, request_id))
+            purged.append(request_id)
+    session.commit()
+    return {"purged": purged}

@@ -1,0 +1,148 @@
+"""Tracing requests: take the uploads, write the request and its job in one commit, then enqueue it."""
+from __future__ import annotations
+
+import logging
+from typing import BinaryIO
+
+import sqlalchemy as sa
+from redis.exceptions import RedisError
+from sqlalchemy.orm import Session
+
+from backend.audit.service import record_audit
+from backend.cases.models import Case, CasePhone
+from backend.errors import DomainError, InvalidInput, NotFound
+from backend.jobs.models import BackgroundJob, JobStatus
+from backend.jobs.service import create_job, dispatch_job
+from backend.policy.service import get_policy
+from backend.tracing.models import CandidateStatus, TracingCandidate, TracingRequest, TracingUpload
+from backend.tracing.schemas import LEGAL_BASES
+from backend.tracing.uploads import KINDS, Upload, read_upload
+
+log = logging.getLogger(__name__)
+TRACE_FUNC = "backend.tracing.jobs.run_tracing_request"
+# Namespace of the advisory lock that serialises submissions per case (duplicate detection).
+_LOCK_NAMESPACE = 0x7472  # "tr"
+
+FileInput = tuple[BinaryIO, str | None]
+
+
+def submit_request(session: Session, *, case_id: int, legal_basis: str, files: dict[str, FileInput | None],
+                   requested_by_id: int | None, legal_reference: str | None = None) -> tuple[TracingRequest, bool]:
+    """Store a lookup (request, raw files, job row) in one commit, then enqueue it; return (request, created).
+
+    The same files for the same case return the earlier request unless its job failed.
+    """
+    if legal_basis not in LEGAL_BASES:
+        raise InvalidInput("legal_basis", f"must be one of {', '.join(LEGAL_BASES)}")
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("case", case_id, field="case_id")
+    given = {kind: files[kind] for kind in KINDS if files.get(kind) is not None}
+    if not given:
+        raise DomainError("validation_error", "upload a contacts file, a calls file, or both", status=422,
+                          fields={kind: "missing file" for kind in KINDS})
+    if not session.scalar(sa.select(sa.func.count()).where(CasePhone.case_id == case.id)):
+        raise InvalidInput("case_id", "the case has no known phone number to trace from")
+    policy = get_policy(session, case.portfolio_id)
+    uploads = {kind: read_upload(kind, stream, filename=name, max_bytes=policy["tracing.max_upload_bytes"],
+                                 max_rows=policy["tracing.max_rows"]) for kind, (stream, name) in given.items()}
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_NAMESPACE, case.id)))
+    existing = _find_duplicate(session, case.id, uploads)
+    if existing is not None:
+        record_audit(session, actor_id=requested_by_id, action="tracing.request.resubmitted",
+                     subject_type="tracing_request", subject_id=existing.id, case_id=case.id,
+                     legal_basis=legal_basis)
+        session.commit()
+        return existing, False
+    request = _create(session, case, legal_basis, legal_reference, uploads, requested_by_id)
+    session.commit()
+    _dispatch(session, request.job_id)
+    return request, True
+
+
+def _create(session: Session, case: Case, legal_basis: str, legal_reference: str | None,
+            uploads: dict[str, Upload], requested_by_id: int | None) -> TracingRequest:
+    """Add the request, its raw files, its job row and the audit event (committed by the caller)."""
+    request = TracingRequest(
+        case_id=case.id, legal_basis=legal_basis, legal_reference=legal_reference,
+        requested_by_id=requested_by_id, contacts_sha256=_sha(uploads, "contacts"),
+        calls_sha256=_sha(uploads, "calls"), files={kind: u.describe() for kind, u in uploads.items()},
+        stats={}, candidate_count=0)
+    session.add(request)
+    session.flush()
+    for upload in uploads.values():
+        session.add(TracingUpload(request_id=request.id, kind=upload.kind, filename=upload.filename,
+                                  size_bytes=upload.size, sha256=upload.sha256, data=upload.data))
+    job = create_job(session, kind="tracing", queue="tracing", func=TRACE_FUNC, args={"request_id": request.id},
+                     created_by_id=requested_by_id)
+    request.job_id = job.id
+    record_audit(session, actor_id=requested_by_id, action="tracing.request.create", subject_type="tracing_request",
+                 subject_id=request.id, case_id=case.id, legal_basis=legal_basis, legal_reference=legal_reference,
+                 files={kind: {"bytes": u.size, "rows": u.rows, "sha256": u.sha256} for kind, u in uploads.items()})
+    return request
+
+
+def _sha(uploads: dict[str, Upload], kind: str) -> str | None:
+    return uploads[kind].sha256 if kind in uploads else None
+
+
+def _find_duplicate(session: Session, case_id: int, uploads: dict[str, Upload]) -> TracingRequest | None:
+    """Return the latest request of the case over the same files whose job has not failed."""
+    return session.scalar(
+        sa.select(TracingRequest).join(BackgroundJob, BackgroundJob.id == TracingRequest.job_id)
+        .where(TracingRequest.case_id == case_id,
+               TracingRequest.contacts_sha256.is_not_distinct_from(_sha(uploads, "contacts")),
+               TracingRequest.calls_sha256.is_not_distinct_from(_sha(uploads, "calls")),
+               BackgroundJob.status != JobStatus.FAILED)
+        .order_by(TracingRequest.id.desc()).limit(1))
+
+
+def _dispatch(session: Session, job_id: int) -> None:
+    """Enqueue the committed job; if Redis is down the request is safe and the sweep enqueues it later."""
+    try:
+        dispatch_job(session, job_id)
+    except RedisError:
+        session.rollback()
+        log.warning("could not enqueue job %s now; the requeue sweep will", job_id, exc_info=True)
+
+
+def get_request(session: Session, request_id: int) -> TracingRequest:
+    """Return a tracing request or raise NotFound."""
+    request = session.get(TracingRequest, request_id)
+    if request is None:
+        raise NotFound("tracing request", request_id)
+    return request
+
+
+def list_requests(session: Session, *, case_id: int) -> list[TracingRequest]:
+    """Return a case's tracing requests, newest first."""
+    return list(session.scalars(sa.select(TracingRequest).where(TracingRequest.case_id == case_id)
+                                .order_by(TracingRequest.id.desc())))
+
+
+def request_view(session: Session, request: TracingRequest) -> dict:
+    """Return the request as the API shows it: status and progress from its job row."""
+    job = request.job
+    counts = dict(session.execute(
+        sa.select(TracingCandidate.kind, sa.func.count()).where(TracingCandidate.request_id == request.id)
+        .group_by(TracingCandidate.kind)).all())
+    return {
+        "id": request.id, "case_id": request.case_id, "job_id": request.job_id,
+        "status": job.status.value if job else JobStatus.QUEUED.value,
+        "progress": job.progress if job else 0.0, "stats": request.stats or (job.stats if job else {}),
+        "error": job.error if job else None, "legal_basis": request.legal_basis,
+        "legal_reference": request.legal_reference, "requested_by_id": request.requested_by_id,
+        "files": request.files, "candidates": {kind.value: n for kind, n in counts.items()},
+        "raw_files_deleted": request.raw_deleted_at is not None, "created_at": request.created_at,
+        "started_at": job.started_at if job else None, "finished_at": job.finished_at if job else None,
+        "traced_at": request.traced_at,
+    }
+
+
+def rejected_numbers(session: Session, case_id: int, *, except_request_id: int | None = None) -> frozenset[str]:
+    """Return the numbers a specialist rejected on the case's earlier requests: never proposed again."""
+    query = sa.select(TracingCandidate.number_e164).where(
+        TracingCandidate.case_id == case_id, TracingCandidate.status == CandidateStatus.REJECTED)
+    if except_request_id is not None:
+        query = query.where(TracingCandidate.request_id != except_request_id)
+    return frozenset(session.scalars(query))

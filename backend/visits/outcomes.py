@@ -1,0 +1,218 @@
+"""Outcomes reported from the door: stored once per Idempotency-Key, checked against where the
+visit is, with the doubts (implausible travel, stale fix, quiet hours) flagged for supervisors.
+"""
+from __future__ import annotations
+
+import functools
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, joinedload
+
+from backend.auth.models import User
+from backend.cases.models import Case, CaseAddress, CaseContact, CasePhone
+from backend.contacts.hours import is_quiet_time
+from backend.errors import DomainError, Forbidden, InvalidInput, NotFound
+from backend.geo import make_point
+from backend.idempotency import run_once, validate_key
+from backend.phones import PhoneError, normalise_phone
+from backend.policy.service import get_policy
+from backend.safety.models import Checkin
+from backend.signals import visit_outcome_recorded
+from backend.timeutil import utcnow
+from backend.visits.models import FAILED_OUTCOMES, OutcomeFlag, OutcomeKind, Visit, VisitOutcome, VisitStatus
+from backend.visits.states import check_transition, move
+
+SCOPE = "visits.outcome"
+NEEDS_EXPLANATION = (OutcomeKind.ADDRESS_INVALID, OutcomeKind.MOVED)
+SELF = ("debtor", "self")
+
+
+def _missing(fields: dict[str, str]) -> None:
+    if fields:
+        raise DomainError("validation_error", "; ".join(f"{k}: {v}" for k, v in fields.items()), status=422,
+                          fields=fields)
+
+
+def check_evidence(data: dict) -> None:
+    """422 naming the field when an outcome lacks the evidence it needs."""
+    outcome, missing = data["outcome"], {}
+    if outcome is OutcomeKind.PAID:
+        payment = data.get("payment") or {}
+        for key in ("amount", "receipt_no"):
+            if not payment.get(key):
+                missing[f"payment.{key}"] = "required when the outcome is paid"
+    if outcome is OutcomeKind.PROMISE_TO_PAY:
+        promise = data.get("promise") or {}
+        for key in ("amount", "due_date"):
+            if not promise.get(key):
+                missing[f"promise.{key}"] = "required when the outcome is promise_to_pay"
+        if promise.get("due_date") and promise["due_date"] < data["recorded_at"].date():
+            missing["promise.due_date"] = "must not be before the visit"
+    if outcome in NEEDS_EXPLANATION and not (data.get("notes") or "").strip() and not (data.get("reason") or "").strip():
+        missing["notes"] = f"say why when the outcome is {outcome.value} (notes or reason)"
+    _missing(missing)
+
+
+def normalised_phones(new_phones: list[dict], region: str) -> list[dict]:
+    """Return the reported numbers in E.164, or 422 naming the bad one."""
+    out = []
+    for index, phone in enumerate(new_phones):
+        try:
+            number = normalise_phone(phone["number"], region)
+        except PhoneError as exc:
+            raise InvalidInput(f"new_phones.{index}.number", str(exc)) from exc
+        owner = phone.get("owner") or "debtor"
+        if owner.lower() not in SELF and not phone.get("relationship"):
+            raise InvalidInput(f"new_phones.{index}.relationship", "say how a third party relates to the debtor")
+        out.append({"number_e164": number, "owner": owner, "relationship": phone.get("relationship")})
+    return out
+
+
+def hazards_of(data: dict) -> list[dict]:
+    """The hazards reported; a hostile outcome always carries a hostile hazard."""
+    hazards = [{"kind": h["kind"].value, "note": h.get("note") or ""} for h in data.get("hazards") or []]
+    if data["outcome"] is OutcomeKind.HOSTILE and not any(h["kind"] == "hostile" for h in hazards):
+        hazards.append({"kind": "hostile", "note": (data.get("notes") or "")[:500]})
+    return hazards
+
+
+def _latest_report(model, name: str):
+    """The collector's last report of one kind at or before :recorded_at (a LATERAL subquery)."""
+    return (sa.select(model.recorded_at, model.location)
+            .where(model.collector_id == sa.bindparam("collector_id"),
+                   model.recorded_at <= sa.bindparam("recorded_at", type_=sa.DateTime(timezone=True)))
+            .order_by(model.recorded_at.desc()).limit(1).lateral(name))
+
+
+@functools.cache
+def _whereabouts_statement() -> sa.Select:
+    """Built once: this runs on every report from the field."""
+    here = sa.func.ST_GeogFromText(sa.bindparam("here", type_=sa.String))
+    outcome = _latest_report(VisitOutcome, "previous_outcome")
+    checkin = _latest_report(Checkin, "previous_checkin")
+    return (sa.select(sa.func.ST_Distance(CaseAddress.location, here),
+                      outcome.c.recorded_at, sa.func.ST_Distance(outcome.c.location, here),
+                      checkin.c.recorded_at, sa.func.ST_Distance(checkin.c.location, here))
+            .select_from(CaseAddress).outerjoin(outcome, sa.true()).outerjoin(checkin, sa.true())
+            .where(CaseAddress.id == sa.bindparam("address_id")))
+
+
+def _whereabouts(session: Session, visit: Visit, collector_id: int, recorded_at: datetime, lat: float,
+                 lon: float) -> tuple[float, datetime | None, float | None]:
+    """Return (metres from the visit address, previous report time, metres from it), in one query.
+
+    The previous report is the latest outcome or safety check-in the collector sent before this one.
+    """
+    row = session.execute(_whereabouts_statement(), {
+        "here": f"SRID=4326;POINT({float(lon)!r} {float(lat)!r})", "collector_id": collector_id,
+        "recorded_at": recorded_at, "address_id": visit.address_id}).one()
+    distance, reports = row[0], [(row[1], row[2]), (row[3], row[4])]
+    previous = max((r for r in reports if r[0] is not None), key=lambda r: r[0], default=(None, None))
+    return distance, previous[0], previous[1]
+
+
+def flags_for(*, policy, case: Case, recorded_at: datetime, received_at: datetime, geofence_m: float,
+              previous_at: datetime | None, previous_m: float | None) -> list[str]:
+    """Doubts about a report, for supervisors (never a refusal)."""
+    flags = []
+    if previous_at is not None and previous_m is not None and previous_m > geofence_m:
+        elapsed = (recorded_at - previous_at).total_seconds()
+        if elapsed <= 0 or previous_m / elapsed * 3.6 > policy["visits.implausible_speed_kmh"]:
+            flags.append(OutcomeFlag.IMPLAUSIBLE_TRAVEL.value)
+    if abs(received_at - recorded_at) > timedelta(minutes=policy["visits.stale_fix_minutes"]):
+        flags.append(OutcomeFlag.STALE_FIX.value)
+    if is_quiet_time(recorded_at, case.timezone, policy):
+        flags.append(OutcomeFlag.QUIET_HOURS_VIOLATION.value)
+    return flags
+
+
+def geofence_radius(policy, accuracy_m: float | None) -> float:
+    """The geofence widened by the fix's accuracy, never beyond the cap."""
+    base = float(policy["visits.geofence_m"])
+    return max(base, min(base + float(accuracy_m or 0), float(policy["visits.geofence_accuracy_cap_m"])))
+
+
+def _join_phones(session: Session, case_id: int, outcome_id: int, phones: list[dict]) -> list[dict]:
+    """New numbers join the case: the debtor's as phones, anyone else's as contacts."""
+    joined = []
+    for phone in phones:
+        if phone["owner"].lower() in SELF:
+            statement = insert(CasePhone).values(case_id=case_id, number_e164=phone["number_e164"], kind="mobile",
+                                                 source="visit", source_ref=str(outcome_id), created_at=utcnow())
+            joined_as = "phone"
+        else:
+            statement = insert(CaseContact).values(
+                case_id=case_id, name=phone["owner"], relationship=phone["relationship"],
+                phone_e164=phone["number_e164"], is_guarantor=False, do_not_contact=False, volunteered_to_pay=False,
+                source="visit", source_ref=str(outcome_id), created_at=utcnow())
+            joined_as = "contact"
+        added = session.execute(statement.on_conflict_do_nothing()).rowcount
+        joined.append({**phone, "joined_as": joined_as, "new": bool(added)})
+    return joined
+
+
+def _store(session: Session, *, visit: Visit, collector: User, key: str, data: dict, phones: list[dict],
+           received_at: datetime) -> dict:
+    target = VisitStatus.FAILED if data["outcome"] in FAILED_OUTCOMES else VisitStatus.DONE
+    check_transition(visit, target)
+    case = visit.case
+    policy = get_policy(session, case.portfolio_id)
+    distance, previous_at, previous_m = _whereabouts(session, visit, collector.id, data["recorded_at"],
+                                                     data["lat"], data["lon"])
+    radius = geofence_radius(policy, data.get("accuracy_m"))
+    outcome = VisitOutcome(
+        visit_id=visit.id, collector_id=collector.id, outcome=data["outcome"], recorded_at=data["recorded_at"],
+        received_at=received_at, location=make_point(data["lat"], data["lon"]), accuracy_m=data.get("accuracy_m"),
+        distance_m=round(distance, 1), on_site=distance <= radius, geofence_m=radius,
+        flags=flags_for(policy=policy, case=case, recorded_at=data["recorded_at"], received_at=received_at,
+                        geofence_m=radius, previous_at=previous_at, previous_m=previous_m),
+        notes=data.get("notes") or "", reason=data.get("reason"), promise=_plain(data.get("promise")),
+        payment=_plain(data.get("payment")), new_phones=[], hazards=hazards_of(data), idempotency_key=key,
+        created_at=received_at)
+    session.add(outcome)
+    session.flush()
+    outcome.new_phones = _join_phones(session, case.id, outcome.id, phones)
+    move(visit, target)
+    visit.last_outcome = outcome.outcome.value
+    # No separate audit event: the outcome row is the immutable record of who reported what, when.
+    # Safety flags hazards, contacts logs the attempt and the promise: in this same transaction.
+    visit_outcome_recorded.send(visit, session=session, outcome=outcome, actor_id=collector.id)
+    return outcome_view(outcome, visit)
+
+
+def _plain(value: dict | None) -> dict | None:
+    """JSON-safe copy of a nested promise/payment (decimals as strings, dates as ISO)."""
+    if not value:
+        return None
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else str(v)) for k, v in value.items() if v is not None}
+
+
+def outcome_view(outcome: VisitOutcome, visit: Visit) -> dict:
+    """The outcome as the API returns it (and replays it)."""
+    return {"id": outcome.id, "visit_id": visit.id, "outcome": outcome.outcome.value,
+            "recorded_at": outcome.recorded_at.isoformat(), "received_at": outcome.received_at.isoformat(),
+            "distance_m": outcome.distance_m, "on_site": outcome.on_site, "geofence_m": outcome.geofence_m,
+            "accuracy_m": outcome.accuracy_m, "flags": list(outcome.flags), "visit_status": visit.status.value,
+            "promise": outcome.promise, "payment": outcome.payment, "new_phones": outcome.new_phones,
+            "hazards": outcome.hazards}
+
+
+def record_outcome(session: Session, *, visit_id: int, collector: User, key: str | None, data: dict,
+                   region: str, received_at: datetime | None = None) -> tuple[int, dict, bool]:
+    """Store a collector's outcome once per key: (201, body) first, (200, same body) on a replay."""
+    key = validate_key(key)
+    # Locked from the start: reports of one visit (other keys, replays) queue here, one at a time.
+    visit = session.get(Visit, visit_id, options=[joinedload(Visit.case, innerjoin=True)],
+                        with_for_update={"of": Visit}, populate_existing=True)
+    if visit is None:
+        raise NotFound("visit", visit_id, field="visit_id")
+    if visit.collector_id != collector.id:
+        raise Forbidden("only the collector assigned to this visit may report it")
+    check_evidence(data)
+    phones = normalised_phones(data.get("new_phones") or [], region)
+    received_at = received_at or utcnow()
+    return run_once(session, user_id=collector.id, key=key, scope=SCOPE, payload={"visit_id": visit_id, **data},
+                    handler=lambda: (201, _store(session, visit=visit, collector=collector, key=key,
+                                                 data=data, phones=phones, received_at=received_at)))

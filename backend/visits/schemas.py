@@ -1,0 +1,163 @@
+"""Visit shapes: requests, filters, the visit record, and the outcome a collector reports."""
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from backend.cases.schemas import RELATIONSHIPS
+from backend.geo import lat_field, lon_field
+from backend.safety.models import HazardKind
+from backend.visits.models import OutcomeKind, VisitKind, VisitStatus
+
+SKILL_PATTERN = r"^[a-z0-9_]{1,40}$"
+
+
+class VisitCreateSchema(Schema):
+    case_id = fields.Integer(required=True, strict=True)
+    address_id = fields.Integer(strict=True, allow_none=True, load_default=None)
+    kind = fields.Enum(VisitKind, by_value=True, required=True)
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
+    priority = fields.Integer(strict=True, load_default=3, validate=validate.Range(min=1, max=5))
+    window_start = fields.AwareDateTime(allow_none=True, load_default=None)
+    window_end = fields.AwareDateTime(allow_none=True, load_default=None)
+    required_skills = fields.List(fields.String(validate=validate.Regexp(SKILL_PATTERN, error="lowercase skill name")),
+                                  load_default=list, validate=validate.Length(max=10))
+
+    @validates_schema
+    def _window_order(self, data, **_):
+        if data.get("window_start") and data.get("window_end") and data["window_end"] <= data["window_start"]:
+            raise ValidationError("must be after window_start", "window_end")
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """Parse 'minlon,minlat,maxlon,maxlat' or raise ValidationError."""
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError as exc:
+        raise ValidationError("expected minlon,minlat,maxlon,maxlat numbers") from exc
+    if len(values) != 4 or any(v != v for v in values):
+        raise ValidationError("expected four numbers: minlon,minlat,maxlon,maxlat")
+    minlon, minlat, maxlon, maxlat = values
+    if not (-180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90):
+        raise ValidationError("bounds out of range or min not below max")
+    return values
+
+
+class BboxField(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        return parse_bbox(super()._deserialize(value, attr, data, **kwargs))
+
+
+class VisitQuerySchema(Schema):
+    status = fields.Enum(VisitStatus, by_value=True)
+    kind = fields.Enum(VisitKind, by_value=True)
+    collector_id = fields.Integer()
+    date = fields.Date()
+    bbox = BboxField()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class VisitGeoQuerySchema(VisitQuerySchema):
+    class Meta:
+        exclude = ("page", "page_size")
+
+    limit = fields.Integer(load_default=5000, validate=validate.Range(min=1, max=20000))
+
+
+class AddressPointSchema(Schema):
+    text = fields.String()
+    lat = fields.Float()
+    lon = fields.Float()
+
+
+class VisitSchema(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    address_id = fields.Integer()
+    address = fields.Nested(AddressPointSchema)
+    kind = fields.String()
+    status = fields.String()
+    reason = fields.String()
+    priority = fields.Integer()
+    window_start = fields.DateTime(allow_none=True)
+    window_end = fields.DateTime(allow_none=True)
+    due_by = fields.DateTime()
+    source = fields.String()
+    outsourced = fields.Boolean()
+    requires_two = fields.Boolean()
+    required_skills = fields.List(fields.String())
+    collector_id = fields.Integer(allow_none=True)
+    scheduled_date = fields.Date(allow_none=True)
+    approved_at = fields.DateTime(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+    last_outcome = fields.String(allow_none=True)
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class VisitPageSchema(Schema):
+    items = fields.List(fields.Nested(VisitSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
+
+
+class AssignSchema(Schema):
+    collector_id = fields.Integer(required=True, strict=True)
+    date = fields.Date(required=True)
+
+
+class CancelSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+def _cents(value) -> None:
+    if value.as_tuple().exponent < -2:
+        raise ValidationError("at most 2 decimal places")
+
+
+def money_field() -> fields.Decimal:
+    """A positive amount of money with at most 2 decimals."""
+    return fields.Decimal(places=None, allow_nan=False,
+                          validate=[validate.Range(min=0, min_inclusive=False, max=10**12, max_inclusive=False),
+                                    _cents])
+
+
+class OutcomePromiseSchema(Schema):
+    amount = money_field()
+    due_date = fields.Date()
+
+
+class OutcomePaymentSchema(Schema):
+    amount = money_field()
+    receipt_no = fields.String(validate=validate.Length(min=1, max=64))
+
+
+class NewPhoneSchema(Schema):
+    number = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    # "debtor", or the name of the person the number belongs to.
+    owner = fields.String(load_default="debtor", validate=validate.Length(min=1, max=200))
+    relationship = fields.String(allow_none=True, load_default=None,
+                                 validate=validate.OneOf(("self", *RELATIONSHIPS)))
+
+
+class HazardInSchema(Schema):
+    kind = fields.Enum(HazardKind, by_value=True, required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class OutcomeInSchema(Schema):
+    outcome = fields.Enum(OutcomeKind, by_value=True, required=True)
+    recorded_at = fields.AwareDateTime(required=True)
+    lat = lat_field(required=True)
+    lon = lon_field(required=True)
+    accuracy_m = fields.Float(allow_none=True, load_default=None, allow_nan=False,
+                              validate=validate.Range(min=0, max=100_000))
+    notes = fields.String(load_default="", validate=validate.Length(max=2000))
+    reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
+    promise = fields.Nested(OutcomePromiseSchema, allow_none=True, load_default=None)
+    payment = fields.Nested(OutcomePaymentSchema, allow_none=True, load_default=None)
+    new_phones = fields.List(fields.Nested(NewPhoneSchema), load_default=list, validate=validate.Length(max=20))
+    hazards = fields.List(fields.Nested(HazardInSchema), load_default=list, validate=validate.Length(max=10))

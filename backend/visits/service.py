@@ -1,0 +1,185 @@
+"""Visit rules: who sees which visit, filters, approval, assignment and cancellation."""
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from geoalchemy2 import Geography
+from sqlalchemy.orm import Session
+
+from backend.audit.service import record_audit
+from backend.auth.models import Role, User
+from backend.cases.models import CaseAddress
+from backend.errors import DomainError, Forbidden, InvalidInput, NotFound
+from backend.geo import point_latlon
+from backend.planning.store import remove_visits_from_routes
+from backend.timeutil import utcnow
+from backend.visits.models import Visit, VisitStatus
+from backend.visits.states import check_transition, move
+
+# Statuses that take one of a collector's visits for the day.
+COUNTED = (VisitStatus.ASSIGNED, VisitStatus.IN_PROGRESS, VisitStatus.DONE, VisitStatus.FAILED)
+
+
+def _lat_lon_columns():
+    geometry = sa.func.geometry(CaseAddress.location)
+    return sa.func.ST_Y(geometry).label("lat"), sa.func.ST_X(geometry).label("lon")
+
+
+def get_visit(session: Session, visit_id: int, *, viewer: User | None = None, lock: bool = False,
+              field: str | None = None) -> Visit:
+    """Return the visit; a collector only ever finds their own (others are 404)."""
+    visit = session.get(Visit, visit_id, with_for_update=lock or None, populate_existing=lock)
+    if visit is None or (viewer is not None and viewer.role is Role.COLLECTOR and visit.collector_id != viewer.id):
+        raise NotFound("visit", visit_id, field=field)
+    return visit
+
+
+def scope_for(viewer: User, collector_id: int | None) -> int | None:
+    """Return the collector filter a viewer may use: collectors see only themselves."""
+    if viewer.role is not Role.COLLECTOR:
+        return collector_id
+    if collector_id is not None and collector_id != viewer.id:
+        raise Forbidden("collectors see only their own visits")
+    return viewer.id
+
+
+def filtered_visits(*, status=None, kind=None, collector_id=None, date=None, bbox=None) -> sa.Select:
+    """Select visits joined to their address, filtered; the bbox test runs on the GiST index."""
+    query = sa.select(Visit).join(CaseAddress, CaseAddress.id == Visit.address_id)
+    if status is not None:
+        query = query.where(Visit.status == status)
+    if kind is not None:
+        query = query.where(Visit.kind == kind)
+    if collector_id is not None:
+        query = query.where(Visit.collector_id == collector_id)
+    if date is not None:
+        query = query.where(Visit.scheduled_date == date)
+    if bbox is not None:
+        envelope = sa.cast(sa.func.ST_MakeEnvelope(*bbox, 4326), Geography)
+        query = query.where(CaseAddress.location.op("&&")(envelope))
+    return query
+
+
+def list_visits(session: Session, *, page: int = 1, page_size: int = 100, **filters) -> tuple[list[dict], int]:
+    """Return one page of visit records (most urgent first) and the total matching."""
+    query = filtered_visits(**filters)
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.with_only_columns(Visit.id).subquery()))
+    rows = session.execute(query.add_columns(CaseAddress.text, *_lat_lon_columns())
+                           .order_by(Visit.due_by, Visit.id).limit(page_size).offset((page - 1) * page_size))
+    return [visit_record(visit, text, lat, lon) for visit, text, lat, lon in rows], total
+
+
+def visit_record(visit: Visit, text: str | None = None, lat: float | None = None, lon: float | None = None) -> dict:
+    """The visit as the API shows it."""
+    if text is None:
+        text = visit.address.text
+        lat, lon = point_latlon(visit.address.location)
+    record = {column: getattr(visit, column) for column in (
+        "id", "case_id", "address_id", "reason", "priority", "window_start", "window_end", "due_by", "source",
+        "outsourced", "requires_two", "required_skills", "collector_id", "scheduled_date", "approved_at",
+        "cancel_reason", "last_outcome", "started_at", "finished_at", "created_at", "updated_at")}
+    record.update(kind=visit.kind.value, status=visit.status.value, address={"text": text, "lat": lat, "lon": lon})
+    return record
+
+
+def visits_geojson(session: Session, *, limit: int = 5000, **filters) -> dict:
+    """Return a FeatureCollection of visit points, built by PostGIS."""
+    properties = sa.func.json_build_object(
+        "id", Visit.id, "case_id", Visit.case_id, "kind", Visit.kind, "status", Visit.status,
+        "priority", Visit.priority, "due_by", Visit.due_by, "collector_id", Visit.collector_id,
+        "scheduled_date", Visit.scheduled_date, "requires_two", Visit.requires_two,
+        "outsourced", Visit.outsourced)
+    feature = sa.func.json_build_object(
+        "type", "Feature", "id", Visit.id,
+        "geometry", sa.cast(sa.func.ST_AsGeoJSON(CaseAddress.location, 7), sa.JSON),
+        "properties", properties).label("feature")
+    features = filtered_visits(**filters).with_only_columns(feature).order_by(Visit.id).limit(limit).subquery()
+    collection = sa.select(sa.func.json_build_object(
+        "type", "FeatureCollection",
+        "features", sa.func.coalesce(sa.func.json_agg(features.c.feature), sa.text("'[]'::json"))))
+    return session.scalar(collection)
+
+
+def approve_visit(session: Session, visit_id: int, *, actor_id: int) -> Visit:
+    """A supervisor approves an outsourced visit: it may now be scheduled."""
+    visit = get_visit(session, visit_id, lock=True)
+    if visit.status is not VisitStatus.NEEDS_APPROVAL:
+        raise DomainError("illegal_transition", f"visit {visit.id} is {visit.status.value}; only a visit that "
+                          "needs approval can be approved", extra={"from": visit.status.value, "to": "scheduled"})
+    move(visit, VisitStatus.SCHEDULED)
+    visit.approved_by_id, visit.approved_at = actor_id, utcnow()
+    record_audit(session, actor_id=actor_id, action="visit.approve", subject_type="visit", subject_id=visit.id)
+    session.flush()
+    return visit
+
+
+def _assignable_collector(session: Session, collector_id: int) -> User:
+    collector = session.get(User, collector_id)
+    if collector is None:
+        raise NotFound("collector", collector_id, field="collector_id")
+    if collector.role is not Role.COLLECTOR or not collector.active:
+        raise InvalidInput("collector_id", "not an active collector")
+    return collector
+
+
+def check_fit(session: Session, visit: Visit, collector: User, day: date) -> None:
+    """Refuse (409) a collector who lacks the crew, the skills or the room that day for the visit."""
+    if visit.requires_two and collector.team_size < 2:
+        raise DomainError("needs_two_person_crew", "this address is hazard-flagged: a two-person crew must go",
+                          fields={"collector_id": "team_size below 2"})
+    missing = sorted(set(visit.required_skills or ()) - set(collector.skills or ()))
+    if missing:
+        raise DomainError("missing_skills", f"the collector lacks {', '.join(missing)}",
+                          fields={"collector_id": f"missing skills: {', '.join(missing)}"})
+    taken = session.scalar(sa.select(sa.func.count(Visit.id)).where(
+        Visit.collector_id == collector.id, Visit.scheduled_date == day, Visit.status.in_(COUNTED),
+        Visit.id != visit.id))
+    if taken >= collector.max_visits_per_day:
+        raise DomainError("max_visits_reached",
+                          f"the collector already has {taken} visits on {day.isoformat()}",
+                          fields={"date": f"max_visits_per_day {collector.max_visits_per_day} reached"})
+
+
+def assign_visit(session: Session, visit_id: int, *, collector_id: int, day: date, actor_id: int) -> Visit:
+    """Give a visit to an active collector for a day (their crew, skills and daily cap permitting)."""
+    visit = get_visit(session, visit_id, lock=True)
+    collector = _assignable_collector(session, collector_id)
+    local_today = utcnow().astimezone(ZoneInfo(collector.timezone)).date()
+    if day < local_today:
+        raise InvalidInput("date", "must not be in the past")
+    # One assignment per collector and day at a time, so two dispatchers cannot both take the last slot.
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock(
+        sa.func.hashtextextended(f"visits.assign:{collector.id}:{day.isoformat()}", 0))))
+    check_transition(visit, VisitStatus.ASSIGNED)
+    check_fit(session, visit, collector, day)
+    if visit.status is VisitStatus.ASSIGNED and (visit.collector_id, visit.scheduled_date) != (collector.id, day):
+        remove_visits_from_routes(session, [visit.id])
+    move(visit, VisitStatus.ASSIGNED)
+    visit.collector_id, visit.scheduled_date = collector.id, day
+    record_audit(session, actor_id=actor_id, action="visit.assign", subject_type="visit", subject_id=visit.id,
+                 collector_id=collector.id, date=day.isoformat())
+    session.flush()
+    return visit
+
+
+def cancel_visit(session: Session, visit_id: int, *, reason: str, actor_id: int) -> Visit:
+    """Cancel a visit that has not started; it leaves any route it was on."""
+    visit = get_visit(session, visit_id, lock=True)
+    move(visit, VisitStatus.CANCELLED)
+    visit.cancel_reason = reason
+    remove_visits_from_routes(session, [visit.id])
+    record_audit(session, actor_id=actor_id, action="visit.cancel", subject_type="visit", subject_id=visit.id,
+                 reason=reason)
+    session.flush()
+    return visit
+
+
+def start_visit(session: Session, visit_id: int, *, collector: User) -> Visit:
+    """The assigned collector is at the door: the visit is under way."""
+    visit = get_visit(session, visit_id, viewer=collector, lock=True)
+    move(visit, VisitStatus.IN_PROGRESS)
+    record_audit(session, actor_id=collector.id, action="visit.start", subject_type="visit", subject_id=visit.id)
+    session.flush()
+    return visit
