@@ -124,12 +124,17 @@ class JsonErrorApi(Api):
 def register_error_handlers(app) -> None:
     """Map domain errors and anything unexpected to the JSON error shape."""
 
+    from backend.extensions import db
+
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError):
+        # A refused request leaves nothing behind, whatever the service had added before refusing.
+        db.session.rollback()
         return error_response(error.status, error.code, error.message, error.fields, extra=error.extra)
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
+        db.session.rollback()
         if isinstance(error, HTTPException):
             from backend.extensions import api
 

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
 
@@ -102,8 +103,18 @@ def committed(app):
         _clear_redis(app)
 
 
+class CommittingClient(FlaskClient):
+    """Commits what the test set up before each request, as it would be in real life, so a
+    request that fails and rolls back cannot take the test's own data with it."""
+
+    def open(self, *args, **kwargs):
+        db.session.commit()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app, session):
+    app.test_client_class = CommittingClient
     return app.test_client()
 
 

@@ -89,12 +89,12 @@ def _set_aside(contacts: pl.DataFrame, calls: pl.DataFrame, own: frozenset[str],
     aside = (pl.col("kind") == SERVICE) | (pl.col("kind") == INVALID)
     own_ids = [ids[number] for number in own if number in ids]
     rows = pl.concat([contacts.lazy().filter(aside | pl.col("number").is_in(list(own))).select("number", "kind"),
-                      calls.lazy().filter(aside | pl.col("nid").is_in(own_ids)).select("number", "kind")]).collect()
+                      calls.lazy().filter(aside | pl.col("nid").is_in(own_ids)).select("number", "kind")])
     hits: dict[str, dict[str, int]] = {SERVICE: {}, INVALID: {}, "own": {}}  # number → rows, in order first seen
-    for number, kind in rows.iter_rows():
+    for number, kind, count in rows.group_by("number", "kind", maintain_order=True).len().collect().iter_rows():
         for name in (kind, "own" if number in own else None):
             if name in hits:
-                hits[name][number] = hits[name].get(number, 0) + 1
+                hits[name][number] = hits[name].get(number, 0) + count
     return {name: {"rows": sum(found.values()), "numbers": len(found), "samples": list(found)[:SET_ASIDE_SAMPLES]}
             for name, found in hits.items()}
 
