@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.dbtypes import pg_enum
 from backend.extensions import db
 from backend.geo import point_column_type
 from backend.timeutil import utcnow
@@ -27,7 +28,7 @@ class User(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
-    role: Mapped[Role] = mapped_column(sa.Enum(Role, name="user_role", values_callable=lambda e: [m.value for m in e]))
+    role: Mapped[Role] = mapped_column(pg_enum(Role, "user_role"))
     name: Mapped[str] = mapped_column(sa.String(200))
     phone: Mapped[str | None] = mapped_column(sa.String(20))
     timezone: Mapped[str] = mapped_column(sa.String(64), default="Asia/Shanghai")

@@ -9,13 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from backend.dbtypes import pg_enum
 from backend.extensions import db
 from backend.geo import point_column_type
 from backend.timeutil import utcnow
-
-
-def _enum(cls, name):
-    return sa.Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
 
 
 class ContactStatus(enum.StrEnum):
@@ -42,7 +39,7 @@ class Case(db.Model):
     days_past_due: Mapped[int] = mapped_column()
     timezone: Mapped[str] = mapped_column(sa.String(64))
     contact_status: Mapped[ContactStatus] = mapped_column(
-        _enum(ContactStatus, "contact_status"), default=ContactStatus.REACHABLE, index=True)
+        pg_enum(ContactStatus, "contact_status"), default=ContactStatus.REACHABLE, index=True)
     status_changed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
@@ -63,7 +60,7 @@ class CaseAddress(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[AddressKind] = mapped_column(_enum(AddressKind, "address_kind"))
+    kind: Mapped[AddressKind] = mapped_column(pg_enum(AddressKind, "address_kind"))
     text: Mapped[str] = mapped_column(sa.String(500))
     location = mapped_column(point_column_type(), nullable=False)
     source: Mapped[str] = mapped_column(sa.String(20), default="import")

@@ -10,12 +10,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.cases.models import ContactStatus
+from backend.dbtypes import pg_enum
 from backend.extensions import db
 from backend.timeutil import utcnow
-
-
-def _enum(cls, name):
-    return sa.Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
 
 
 class Channel(enum.StrEnum):
@@ -54,9 +51,9 @@ class ContactAttempt(db.Model):
     id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"))
     contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case_contacts.id"))
-    channel: Mapped[Channel] = mapped_column(_enum(Channel, "contact_channel"))
+    channel: Mapped[Channel] = mapped_column(pg_enum(Channel, "contact_channel"))
     started_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    result: Mapped[AttemptResult] = mapped_column(_enum(AttemptResult, "contact_result"))
+    result: Mapped[AttemptResult] = mapped_column(pg_enum(AttemptResult, "contact_result"))
     # Stored (not derived in queries) so every counter is a plain FILTER over one index.
     reached: Mapped[bool] = mapped_column()
     notes: Mapped[str] = mapped_column(sa.String(2000), default="")
@@ -107,8 +104,8 @@ class ContactStatusChange(db.Model):
 
     id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"))
-    from_status: Mapped[ContactStatus] = mapped_column(_enum(ContactStatus, "contact_status"))
-    to_status: Mapped[ContactStatus] = mapped_column(_enum(ContactStatus, "contact_status"))
+    from_status: Mapped[ContactStatus] = mapped_column(pg_enum(ContactStatus, "contact_status"))
+    to_status: Mapped[ContactStatus] = mapped_column(pg_enum(ContactStatus, "contact_status"))
     changed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     reason: Mapped[str] = mapped_column(sa.String(80))
     attempt_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contact_attempts.id"))
@@ -130,7 +127,7 @@ class Promise(db.Model):
     due_date: Mapped[date] = mapped_column(sa.Date)
     promised_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     source: Mapped[str] = mapped_column(sa.String(20))
-    status: Mapped[PromiseStatus] = mapped_column(_enum(PromiseStatus, "promise_status"))
+    status: Mapped[PromiseStatus] = mapped_column(pg_enum(PromiseStatus, "promise_status"))
     reminder_due_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     paid_amount: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2), default=Decimal("0"))
     resolved_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

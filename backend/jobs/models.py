@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.dbtypes import pg_enum
 from backend.extensions import db
 from backend.timeutil import utcnow
 
@@ -31,7 +32,7 @@ class BackgroundJob(db.Model):
     func: Mapped[str] = mapped_column(sa.String(200))
     args: Mapped[dict] = mapped_column(JSONB, default=dict)
     status: Mapped[JobStatus] = mapped_column(
-        sa.Enum(JobStatus, name="job_status", values_callable=lambda e: [m.value for m in e]),
+        pg_enum(JobStatus, "job_status"),
         default=JobStatus.QUEUED, index=True)
     progress: Mapped[float] = mapped_column(default=0.0)
     stats: Mapped[dict] = mapped_column(JSONB, default=dict)

@@ -10,6 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from backend.dbtypes import pg_enum
 from backend.extensions import db
 from backend.geo import point_column_type
 from backend.timeutil import utcnow
@@ -29,7 +30,7 @@ class HazardFlag(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     address_id: Mapped[int] = mapped_column(sa.ForeignKey("case_addresses.id", ondelete="CASCADE"))
     kind: Mapped[HazardKind] = mapped_column(
-        sa.Enum(HazardKind, name="hazard_kind", values_callable=lambda e: [m.value for m in e]))
+        pg_enum(HazardKind, "hazard_kind"))
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     requires_two: Mapped[bool] = mapped_column(default=True)
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -39,9 +40,6 @@ class HazardFlag(db.Model):
 
     __table_args__ = (sa.Index("ix_hazard_flags_address_expires", "address_id", "expires_at"),)
 
-
-def _enum(cls, name):
-    return sa.Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
 
 
 def _when(**kwargs):
@@ -84,7 +82,7 @@ class Lodging(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     collector_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    kind: Mapped[PlaceKind] = mapped_column(_enum(PlaceKind, "place_kind"))
+    kind: Mapped[PlaceKind] = mapped_column(pg_enum(PlaceKind, "place_kind"))
     name: Mapped[str] = mapped_column(sa.String(200))
     address: Mapped[str] = mapped_column(sa.String(500), default="")
     location = mapped_column(point_column_type(), nullable=False)
@@ -107,7 +105,7 @@ class SafetyShift(db.Model):
     collector_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     started_at: Mapped[datetime] = _when()
     ended_at: Mapped[datetime | None] = _when(nullable=True)
-    last_checkin_kind: Mapped[CheckinKind | None] = mapped_column(_enum(CheckinKind, "checkin_kind"))
+    last_checkin_kind: Mapped[CheckinKind | None] = mapped_column(pg_enum(CheckinKind, "checkin_kind"))
     last_checkin_at: Mapped[datetime | None] = _when(nullable=True)
     last_position = mapped_column(point_column_type(), nullable=True)
     # The visit the collector arrived at and has not yet left.
@@ -132,7 +130,7 @@ class Checkin(db.Model):
     id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
     collector_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     shift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("safety_shifts.id"), index=True)
-    kind: Mapped[CheckinKind] = mapped_column(_enum(CheckinKind, "checkin_kind"))
+    kind: Mapped[CheckinKind] = mapped_column(pg_enum(CheckinKind, "checkin_kind"))
     recorded_at: Mapped[datetime] = _when()
     received_at: Mapped[datetime] = _when(default=utcnow)
     location = mapped_column(point_column_type(), nullable=False)
@@ -149,10 +147,10 @@ class SafetyAlert(db.Model):
     __tablename__ = "safety_alerts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[AlertKind] = mapped_column(_enum(AlertKind, "alert_kind"))
+    kind: Mapped[AlertKind] = mapped_column(pg_enum(AlertKind, "alert_kind"))
     collector_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     shift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("safety_shifts.id"))
-    state: Mapped[AlertState] = mapped_column(_enum(AlertState, "alert_state"))
+    state: Mapped[AlertState] = mapped_column(pg_enum(AlertState, "alert_state"))
     level: Mapped[int] = mapped_column()
     duress: Mapped[bool] = mapped_column(default=False)
     raised_at: Mapped[datetime] = _when()

@@ -8,12 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from backend.dbtypes import pg_enum
 from backend.extensions import db
 from backend.timeutil import utcnow
-
-
-def _enum(cls, name):
-    return sa.Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
 
 
 class CandidateKind(enum.StrEnum):
@@ -88,13 +85,13 @@ class TracingCandidate(db.Model):
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
     rank: Mapped[int] = mapped_column()
     number_e164: Mapped[str] = mapped_column(sa.String(20))
-    kind: Mapped[CandidateKind] = mapped_column(_enum(CandidateKind, "tracing_candidate_kind"))
+    kind: Mapped[CandidateKind] = mapped_column(pg_enum(CandidateKind, "tracing_candidate_kind"))
     relationship: Mapped[str | None] = mapped_column(sa.String(40))
     score: Mapped[float] = mapped_column()
     evidence: Mapped[dict] = mapped_column(JSONB, default=dict)
     flags: Mapped[list[str]] = mapped_column(ARRAY(sa.String(40)), default=list)
     status: Mapped[CandidateStatus] = mapped_column(
-        _enum(CandidateStatus, "tracing_candidate_status"), default=CandidateStatus.PROPOSED)
+        pg_enum(CandidateStatus, "tracing_candidate_status"), default=CandidateStatus.PROPOSED)
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     decision_note: Mapped[str | None] = mapped_column(sa.String(500))

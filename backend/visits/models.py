@@ -8,13 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from backend.dbtypes import pg_enum
 from backend.extensions import db
 from backend.geo import point_column_type
 from backend.timeutil import utcnow
-
-
-def _enum(cls, name):
-    return sa.Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
 
 
 class VisitKind(enum.StrEnum):
@@ -44,8 +41,8 @@ class Visit(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
     address_id: Mapped[int] = mapped_column(sa.ForeignKey("case_addresses.id"), index=True)
-    kind: Mapped[VisitKind] = mapped_column(_enum(VisitKind, "visit_kind"))
-    status: Mapped[VisitStatus] = mapped_column(_enum(VisitStatus, "visit_status"), index=True)
+    kind: Mapped[VisitKind] = mapped_column(pg_enum(VisitKind, "visit_kind"))
+    status: Mapped[VisitStatus] = mapped_column(pg_enum(VisitStatus, "visit_status"), index=True)
     reason: Mapped[str] = mapped_column(sa.String(500), default="")
     priority: Mapped[int] = mapped_column(default=3)
     window_start: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
@@ -115,7 +112,7 @@ class VisitOutcome(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visits.id"), index=True)
     collector_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    outcome: Mapped[OutcomeKind] = mapped_column(_enum(OutcomeKind, "visit_outcome_kind"))
+    outcome: Mapped[OutcomeKind] = mapped_column(pg_enum(OutcomeKind, "visit_outcome_kind"))
     recorded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     received_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     location = mapped_column(point_column_type(), nullable=False)
