@@ -22,7 +22,7 @@ class Config:
     DEFAULT_REGION = os.environ.get("DEFAULT_REGION", "CN")
     TOKEN_TTL_S = _env_int("TOKEN_TTL_S", 12 * 3600)
     # Upload ceiling for the whole request; per-feature limits are policy settings below it.
-    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 64 * 1024 * 1024)
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 128 * 1024 * 1024)
     OSRM_URL = os.environ.get("OSRM_URL") or None
 
     API_TITLE = "FieldTrace"

@@ -116,6 +116,12 @@ class JsonErrorApi(Api):
                 message = "; ".join(f"{k}: {v}" for k, v in list(fields.items())[:5])
             else:
                 message = error.description or error.name
+        if status == 413 and not fields:
+            from flask import current_app
+
+            limit = current_app.config.get("MAX_CONTENT_LENGTH")
+            fields = {"_body": f"the request is larger than {limit} bytes"}
+            message = f"the request is larger than the {limit}-byte limit"
         if status >= 500:
             message, fields = "internal error", {}
         return error_response(status, code, message, fields, headers=data.get("headers"))

@@ -135,13 +135,15 @@ def test_csv_missing_required_column_is_422(client, as_role):
 
 def test_oversized_upload_is_413(app, client, as_role):
     _, headers = as_role(Role.DISPATCHER)
+    limit = app.config["MAX_CONTENT_LENGTH"]
     app.config["MAX_CONTENT_LENGTH"] = 1000
     try:
         response = post_csv(client, headers, CSV_HEADER + "x" * 5000)
     finally:
-        app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
+        app.config["MAX_CONTENT_LENGTH"] = limit
     assert response.status_code == 413
     assert response.json["error"]["code"] == "too_large"
+    assert "_body" in response.json["error"]["fields"]
 
 
 def test_import_needs_dispatcher_role(client, as_role):
