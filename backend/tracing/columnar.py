@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -27,9 +27,9 @@ REASON_FIELD = {F.BAD_OWNER: "owner_number", F.BAD_NUMBER: "number", F.BAD_TIME:
 
 
 class Mapper:
-    """Map a string column through a Python function, calling it once per distinct value ever seen."""
+    """Map a string column through Python, once per distinct value ever seen: fn maps a list of values to rows."""
 
-    def __init__(self, fn: Callable, dtypes: dict[str, pl.DataType]):
+    def __init__(self, fn: Callable[[list[str]], list[tuple]], dtypes: dict[str, pl.DataType]):
         self.fn, self.dtypes = fn, dtypes
         self.keys: dict[str, int] = {}  # value → its row in values
         self.values = pl.DataFrame(schema=dtypes)
@@ -43,14 +43,16 @@ class Mapper:
         if not self.keys:
             self._learn(keys.unique().to_list())
         rows = self._rows(keys)
-        if rows.null_count():  # values this batch brings for the first time
-            self._learn(keys.filter(rows.is_null()).unique().to_list())
-            rows = self._rows(keys)
-        return self.values.select(pl.all().gather(rows))
+        if rows.null_count():  # values this batch brings for the first time: learn them, look up those rows again
+            missing = rows.is_null().arg_true()
+            fresh = keys.gather(missing)
+            self._learn(fresh.unique().to_list())
+            rows = rows.scatter(missing, self._rows(fresh))
+        return self.values.lazy().select(pl.all().gather(rows)).collect()
 
     def _learn(self, fresh: list[str]) -> None:
         """Map values never seen before and append them to the table."""
-        values, first = [self.fn(value) for value in fresh], len(self.keys)
+        values, first = self.fn(fresh), len(self.keys)
         self.keys.update(zip(fresh, range(first, first + len(fresh)), strict=True))
         columns = {name: [v[i] for v in values] for i, name in enumerate(self.dtypes)}
         # One chunk each: they are gathered from or joined for every row of every batch.
@@ -64,32 +66,35 @@ class Mapper:
             found = pl.when(pl.col("key") == next(iter(self.keys))).then(pl.lit(0, pl.UInt32))
             for value, row in list(self.keys.items())[1:]:
                 found = found.when(pl.col("key") == value).then(pl.lit(row, pl.UInt32))
-            return keys.to_frame("key").select(found.alias("row")).to_series()
+            return keys.to_frame("key").lazy().select(found.alias("row")).collect().to_series()
         return keys.to_frame("key").join(self.index, on="key", how="left", maintain_order="left")["row"]
 
 
+def each(fn: Callable[[str], object]) -> Callable[[list[str]], list[tuple]]:
+    """Turn a function of one value into a Mapper's function of a list of values."""
+    return lambda values: [(fn(value),) for value in values]
+
+
 class CallBatches:
-    """Parse batches of raw call columns into typed columns plus a bad-row reason."""
+    """Parse batches of raw call columns into typed columns, null where a value cannot be read."""
 
     def __init__(self, normalizer: Normalizer, tz: ZoneInfo, default_owner: str | None):
-        def owner(raw: str) -> tuple:
-            e164 = normalizer(raw).e164 if raw.strip() else default_owner
-            return e164, normalizer.id_of(e164)
+        def owner(raw: str) -> int | None:
+            return normalizer.id_of(normalizer(raw).e164 if raw.strip() else default_owner)
 
-        def number(raw: str) -> tuple:
-            phone = normalizer(raw)
-            return phone.e164, phone.kind, normalizer.id_of(phone.e164)
+        def numbers(raws: list[str]) -> list[tuple]:
+            return [(normalizer.id_of(phone.e164), phone.kind) for phone in normalizer.many(raws)]
 
-        self.owner = Mapper(owner, {"owner": pl.String, "oid": pl.UInt32})
-        self.number = Mapper(number, {"number": pl.String, "kind": pl.String, "nid": pl.UInt32})
-        self.direction = Mapper(lambda raw: (F.parse_direction(raw),), {"out": pl.Boolean})
-        self.duration = Mapper(lambda raw: (F.parse_duration(raw),), {"dur": pl.Int64})
+        self.owner = Mapper(each(owner), {"oid": pl.UInt32})
+        self.number = Mapper(numbers, {"nid": pl.UInt32, "kind": pl.String})
+        self.direction = Mapper(each(F.parse_direction), {"out": pl.Boolean})
+        self.duration = Mapper(each(F.parse_duration), {"dur": pl.Int64})
         self.timestamps = Timestamps(tz)
 
     def parse(self, raw: pl.DataFrame) -> pl.DataFrame:
-        """Return typed columns, the row number and the reason each bad row is bad (null when good)."""
+        """Return the row number and typed columns, nulls where a value is bad (see _good and _reason)."""
         blank = _blank(raw.height)
-        typed = pl.concat([
+        return pl.concat([
             raw.select("row"),
             self.owner(raw["owner_number"] if "owner_number" in raw.columns else blank),
             self.number(raw["number"]),
@@ -97,7 +102,6 @@ class CallBatches:
             self.timestamps(raw["started_at"]).to_frame(),
             self.duration(raw["duration_s"] if "duration_s" in raw.columns else blank),
         ], how="horizontal")
-        return typed.with_columns(reason=_reason())
 
 
 class Timestamps:
@@ -107,7 +111,7 @@ class Timestamps:
         self.tz = tz
         self.formats = (*NAIVE_FORMATS, *AWARE_FORMATS, "epoch", "epoch_ms")
         self.hits: dict[tuple[int, str], int] = {}
-        self.slow_ts = Mapper(lambda raw: (F.parse_timestamp(raw, tz),), {"ts": pl.Int64})
+        self.slow_ts = Mapper(each(lambda raw: F.parse_timestamp(raw, tz)), {"ts": pl.Int64})
 
     def __call__(self, column: pl.Series) -> pl.Series:
         """Parse each length with its likeliest format in one pass; strip and retry the rows left over."""
@@ -117,9 +121,9 @@ class Timestamps:
         routes = {length: self._likeliest(length) for length in frame["n"].unique().to_list() if length}
         routes = {length: fmt for length, fmt in routes.items() if fmt}
         if not routes:
-            return self._leftovers(frame["t"], pl.repeat(None, frame.height, dtype=pl.Int64, eager=True))
-        parsed = frame.select(self._parse_as(pl.when(pl.col("n") == length).then(pl.col("t")), fmt).alias(str(length))
-                              for length, fmt in routes.items())
+            return self._leftovers(frame["t"], pl.repeat(None, frame.height, dtype=pl.Int64, eager=True).alias("ts"))
+        parsed = frame.lazy().select(self._parse_as(pl.when(pl.col("n") == length).then(pl.col("t")), fmt)
+                                     .alias(str(length)) for length, fmt in routes.items()).collect()
         for (length, fmt), part in zip(routes.items(), parsed.iter_columns(), strict=True):
             self._hit(length, fmt, part.len() - part.null_count())
         return self._leftovers(frame["t"], parsed.select(pl.coalesce(pl.all()).alias("ts")).to_series())
@@ -185,9 +189,14 @@ def _blank(height: int) -> pl.Series:
     return pl.repeat("", height, eager=True, dtype=pl.String)
 
 
+def _good() -> pl.Expr:
+    """Return whether a typed row is good: every value read, and the duration not negative."""
+    return pl.all_horizontal(pl.col("oid", "nid", "ts", "out", "dur").is_not_null()) & (pl.col("dur") >= 0)
+
+
 def _reason() -> pl.Expr:
     """Return the first reason a row is bad, checked in the same order as the streaming reader."""
-    checks = [(pl.col("owner").is_null(), F.BAD_OWNER), (pl.col("number").is_null(), F.BAD_NUMBER),
+    checks = [(pl.col("oid").is_null(), F.BAD_OWNER), (pl.col("nid").is_null(), F.BAD_NUMBER),
               (pl.col("ts").is_null(), F.BAD_TIME), (pl.col("out").is_null(), F.BAD_DIRECTION),
               (pl.col("dur").is_null(), F.BAD_DURATION), (pl.col("dur") < 0, F.NEGATIVE)]
     expr = pl.when(checks[0][0]).then(pl.lit(checks[0][1]))
@@ -196,42 +205,59 @@ def _reason() -> pl.Expr:
     return expr.otherwise(None)
 
 
+class Loading:
+    """A call-record CSV whose columns polars has started reading on its own threads."""
+
+    def __init__(self, opened, limits: dict):
+        self.header = next(csv.reader(io.StringIO(opened.head.decode("utf-8-sig", errors="replace"))), [])
+        positions = F.header_map(self.header, "calls")
+        self.missing = [name for name in F.REQUIRED["calls"] if name not in positions]
+        self.batches: Iterator[pl.DataFrame] = iter(())
+        if self.missing:
+            return
+        source = opened.path or (opened.head + opened.raw.read())
+        scan = pl.scan_csv(source, infer_schema=False, n_rows=limits["max_rows"] + 1, truncate_ragged_lines=True,
+                           encoding="utf8-lossy")
+        scan = scan.select(pl.nth(at).alias(name) for name, at in positions.items())
+        # Blank lines get no row number, as in the streaming reader.
+        scan = scan.filter(~pl.all_horizontal(pl.all().is_null())).with_row_index("row", offset=1)
+        # Starting the iterator starts the read: batches pile up while the caller reads the phone books.
+        self.batches = iter(scan.collect_batches(chunk_size=BATCH_ROWS))
+
+
 def read_calls_csv(opened, *, normalizer: Normalizer, tz: ZoneInfo, default_owner: str | None,
                    stats: F.RowStats, limits: dict, progress=None) -> pl.DataFrame:
     """Read a call-record CSV in batches with polars; same result and stats as the streaming reader."""
-    header = next(csv.reader(io.StringIO(opened.head.decode("utf-8-sig", errors="replace"))), [])
-    positions = F.header_map(header, "calls")
-    missing = [name for name in F.REQUIRED["calls"] if name not in positions]
-    if missing:
-        stats.reject(0, ",".join(missing), header, "missing_column")
+    loading = opened.loading or Loading(opened, limits)
+    if loading.missing:
+        stats.reject(0, ",".join(loading.missing), loading.header, "missing_column")
         return pl.DataFrame(schema=F.CALLS_SCHEMA)
-    source = opened.path or (opened.head + opened.raw.read())
-    scan = pl.scan_csv(source, infer_schema=False, n_rows=limits["max_rows"] + 1, truncate_ragged_lines=True,
-                       encoding="utf8-lossy")
-    scan = scan.select(pl.nth(at).alias(name) for name, at in positions.items())
-    # Blank lines get no row number, as in the streaming reader.
-    scan = scan.filter(~pl.all_horizontal(pl.all().is_null())).with_row_index("row", offset=1)
     batches, parser, done = [], CallBatches(normalizer, tz, default_owner), 0
     estimate = _estimate_rows(opened)
-    for raw in scan.collect_batches(chunk_size=BATCH_ROWS):
-        if raw["row"].max() > limits["max_rows"]:
-            stats.truncated = True
-            raw = raw.filter(pl.col("row") <= limits["max_rows"])
-        typed = parser.parse(raw)
-        _count_bad(typed, raw, stats)
-        batches.append(typed.filter(pl.col("reason").is_null()).select(list(F.CALLS_SCHEMA)))
-        done += raw.height
+    for raw in loading.batches:
+        done += _add_batch(raw, parser, batches, stats, limits)
         stats.rows = done
         if progress:
             progress(min(0.99, done / max(estimate, 1)))
     return pl.concat(batches) if batches else pl.DataFrame(schema=F.CALLS_SCHEMA)
 
 
-def _count_bad(typed: pl.DataFrame, raw: pl.DataFrame, stats: F.RowStats) -> None:
+def _add_batch(raw: pl.DataFrame, parser: CallBatches, batches: list, stats: F.RowStats, limits: dict) -> int:
+    """Parse one batch, count its bad rows, keep its good ones and return how many rows it had."""
+    if raw["row"].max() > limits["max_rows"]:
+        stats.truncated = True
+        raw = raw.filter(pl.col("row") <= limits["max_rows"])
+    typed = parser.parse(raw)
+    good = typed.lazy().select(_good()).collect().to_series()
+    if not good.all():  # reasons only for the few bad rows: a chain of string literals costs on every row
+        _count_bad(typed.filter(~good).with_columns(reason=_reason()), raw, stats)
+    batches.append(typed.lazy().filter(good).select(list(F.CALLS_SCHEMA)).collect())
+    return raw.height
+
+
+def _count_bad(bad: pl.DataFrame, raw: pl.DataFrame, stats: F.RowStats) -> None:
     """Add one batch's bad rows to the stats, sampling the first few with their raw value."""
-    bad = typed.filter(pl.col("reason").is_not_null()).select("row", "reason")
-    if bad.is_empty():
-        return
+    bad = bad.select("row", "reason")
     room = stats.max_samples - len(stats.samples)
     sampled = bad.head(max(room, 0)).join(raw, on="row", how="left")
     for record in sampled.iter_rows(named=True):

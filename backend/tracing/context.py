@@ -24,11 +24,11 @@ class Context:
     policy: dict
     now_ts: int
     tz: ZoneInfo
-    calls: pl.DataFrame                       # person numbers only, with local day/hour/weekday
+    calls: pl.DataFrame                       # calls between people: oid, nid, out, ts, dur, local day/hour/weekday
     pairs: pl.DataFrame                       # features and tie per (record owner a, counterpart b)
     books: dict[str, Book]                    # owner → book
     excluded: frozenset[str]
-    ids: dict[str, int] = field(default_factory=dict)          # number → its oid/nid in calls
+    ids: dict[str, int] = field(default_factory=dict)          # number → its oid/nid in calls, in id order
     lenders: dict[str, str] = field(default_factory=dict)      # number → name that marks it a lender
     owner_relationship: dict[str, str] = field(default_factory=dict)
 

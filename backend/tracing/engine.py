@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from .context import Context, build_books, find_lenders, owner_relationships
+from .kinship import classify_name
 from .newnumber import Graph, NewNumberFinder
-from .parsing import Source, read_records
+from .parsing import Opened, Source, open_upload, read_records
 from .people import debtor_view, find_associates, find_kin
 from .phones import INVALID, PERSON_KINDS, SERVICE, Normalizer
 from .scoring import DEFAULTS, LIMITS, merged, pair_features, undirected_edges, with_local_time, with_tie
@@ -42,8 +43,14 @@ def run_trace(contacts_source: Source | None, calls_source: Source | None, *, de
     tz = ZoneInfo(policy["timezone"])
     read = {"normalizer": normalizer, "tz": tz, "default_owner": sorted(own)[0] if own else None,
             "limits": limits}
-    contacts, contact_stats = _read(contacts_source, "contacts", read, _scaled(progress, 0.0, 0.1))
-    calls, call_stats = _read(calls_source, "calls", read, _scaled(progress, 0.1, 0.85))
+    # Open the call records first: a large CSV loads on polars' threads while the phone books are read.
+    calls_upload = None if calls_source is None else open_upload(calls_source, "calls", limits)
+    try:
+        contacts, contact_stats = _read(contacts_source, "contacts", read, _scaled(progress, 0.0, 0.1))
+        calls, call_stats = _read(calls_upload, "calls", read, _scaled(progress, 0.1, 0.85))
+    finally:
+        if calls_upload is not None:
+            calls_upload.close()
     parsed = time.perf_counter()
     stats = {"contacts": contact_stats, "calls": call_stats,
              "numbers": {"distinct_raw": len(normalizer.raw_cache), "parsed": normalizer.parsed},
@@ -74,7 +81,7 @@ def _scaled(progress: Callable[[float], None] | None, start: float, end: float):
     return None if progress is None else (lambda fraction: progress(start + (end - start) * fraction))
 
 
-def _read(source: Source | None, kind: str, options: dict, progress) -> tuple[pl.DataFrame, dict]:
+def _read(source: Source | Opened | None, kind: str, options: dict, progress) -> tuple[pl.DataFrame, dict]:
     """Read one optional upload."""
     from .fields import SCHEMAS
 
@@ -88,8 +95,10 @@ def _set_aside(contacts: pl.DataFrame, calls: pl.DataFrame, own: frozenset[str],
     """Count service, invalid and own numbers kept out of the candidates, with a few samples."""
     aside = (pl.col("kind") == SERVICE) | (pl.col("kind") == INVALID)
     own_ids = [ids[number] for number in own if number in ids]
+    numbers = pl.Series(list(ids), dtype=pl.String)  # id → E.164
     rows = pl.concat([contacts.lazy().filter(aside | pl.col("number").is_in(list(own))).select("number", "kind"),
-                      calls.lazy().filter(aside | pl.col("nid").is_in(own_ids)).select("number", "kind")])
+                      calls.lazy().filter(aside | pl.col("nid").is_in(own_ids))
+                      .select(number=pl.lit(numbers).gather(pl.col("nid")), kind="kind")])
     hits: dict[str, dict[str, int]] = {SERVICE: {}, INVALID: {}, "own": {}}  # number → rows, in order first seen
     for number, kind, count in rows.group_by("number", "kind", maintain_order=True).len().collect().iter_rows():
         for name in (kind, "own" if number in own else None):
@@ -100,12 +109,13 @@ def _set_aside(contacts: pl.DataFrame, calls: pl.DataFrame, own: frozenset[str],
 
 
 def _context(contacts: pl.DataFrame, calls: pl.DataFrame, own: frozenset[str], debtor_name: str | None,
-             policy: dict, now: datetime | None, excluded: frozenset[str], tz: ZoneInfo, ids: dict[str, int]) -> Context:
+             policy: dict, now: datetime | None, excluded: frozenset[str], tz: ZoneInfo,
+             ids: dict[str, int]) -> Context:
     """Keep person numbers only, add per-pair features and build the shared context."""
     own_ids = [ids[number] for number in own if number in ids]
-    people = calls.filter(pl.col("kind").is_in(list(PERSON_KINDS)) & (pl.col("oid") != pl.col("nid")))
-    people = with_local_time(people.filter(~(pl.col("oid").is_in(own_ids) & pl.col("nid").is_in(own_ids))),
-                             policy["timezone"])
+    person = pl.col("kind").is_in(list(PERSON_KINDS)) & (pl.col("oid") != pl.col("nid"))
+    people = calls.lazy().filter(person & ~(pl.col("oid").is_in(own_ids) & pl.col("nid").is_in(own_ids)))
+    people = with_local_time(people.select("oid", "nid", "out", "ts", "dur").collect(), policy["timezone"])
     now = now or datetime.now(UTC)
     books = build_books(contacts, debtor_name)
     ctx = Context(own=own, debtor_name=debtor_name, policy=policy, now_ts=int(now.timestamp()), tz=tz,
@@ -117,10 +127,10 @@ def _context(contacts: pl.DataFrame, calls: pl.DataFrame, own: frozenset[str], d
 
 def _pairs(people: pl.DataFrame, numbers: list[str], policy: dict) -> pl.DataFrame:
     """Return call features and tie per (record owner a, counterpart b), both as E.164."""
-    features = pair_features(people.drop("owner", "number").rename({"oid": "a", "nid": "b"}), policy)
-    numbers = pl.Series(numbers, dtype=pl.String)
-    features = features.with_columns(numbers.gather(features["a"]).alias("a"), numbers.gather(features["b"]).alias("b"))
-    return with_tie(features.sort("a", "b"), policy)  # in a fixed order, so ties downstream break the same way
+    number = pl.lit(pl.Series(numbers, dtype=pl.String))  # id → E.164
+    features = pair_features(people.rename({"oid": "a", "nid": "b"}), policy)
+    features = features.with_columns(a=number.gather(pl.col("a")), b=number.gather(pl.col("b")))
+    return with_tie(features, policy).collect()
 
 
 def _candidates(ctx: Context, stats: dict) -> list[dict]:
@@ -160,3 +170,21 @@ def _summary(ctx: Context, candidates: list[dict], stats: dict) -> dict:
         "counterparts": len({b for _a, b, *_rest in ctx.pair_rows}),
         "candidates": {kind: sum(c["kind"] == kind for c in candidates) for kind in KIND_ORDER},
     }
+
+
+def _warm_up() -> None:
+    """Load phonenumbers metadata, compiled patterns and the kinship lexicon at import.
+
+    The worker imports this module in its parent before forking a work horse per job, so each job
+    starts warm. Polars is deliberately not touched here: its thread pool does not survive fork(),
+    and a horse forked after polars ran in the parent can deadlock on its first query.
+    """
+    normalizer = Normalizer("CN")
+    for raw in ("13800000001", "+86 139 0000 0003", "０１０-62345678", "95588", "17951 13700000004",
+                "+44 20 7946 0958", "n/a"):
+        normalizer.e164(raw)
+    for name in ("妈妈", "张哥", "王经理", "Mom", "网贷客服"):
+        classify_name(name, "张三")
+
+
+_warm_up()

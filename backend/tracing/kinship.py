@@ -147,14 +147,14 @@ def classify_name(name: str | None, debtor_name: str | None = None) -> NameLabel
     """Label a saved name: kin with relationship, close friend, helper, work, business, lender or plain."""
     if not name:
         return PLAIN_LABEL
-    text = simplify(name)
-    new_marker = has_new_marker(text) or bool(NEW_WORDS.intersection(_WORD.findall(name.lower())))
-    marks = {"new_marker": new_marker, "debtor_match": matches_debtor(text, debtor_name)}
+    text, lower = simplify(name), name.lower()
+    new_marker = has_new_marker(text) or not NEW_WORDS.isdisjoint(_WORD.findall(lower))
+    debtor_match = matches_debtor(text, debtor_name)
     if _ANY_LENDER.search(text):
-        return NameLabel(LENDER, None, name, 0.9, **marks)
+        return NameLabel(LENDER, None, name, 0.9, new_marker, debtor_match)
     label = None if text.isascii() else _not_kin(text) or kin_label(text.replace("-", ""))
-    label = label or english_label(name.lower()) or PLAIN_LABEL
-    return label._replace(**marks)
+    category, relationship, term, confidence, *_marks = label or english_label(lower) or PLAIN_LABEL
+    return NameLabel(category, relationship, term, confidence, new_marker, debtor_match)
 
 
 def _not_kin(text: str) -> NameLabel | None:

@@ -64,16 +64,17 @@ def timelines(ctx: Context, numbers: set[str], since: int | None, grace_start: i
     if not numbers:
         return {}
     ids = [ctx.ids[n] for n in numbers if n in ctx.ids]
-    calls = ctx.calls.filter(pl.col("oid").is_in(ids) | pl.col("nid").is_in(ids)).select("owner", "number", "ts", "day")
-    ends = pl.concat([calls.select(n="number", x="owner", ts="ts", day="day"),
-                      calls.select(n="owner", x="number", ts="ts", day="day")]).filter(pl.col("n").is_in(list(numbers)))
+    calls = ctx.calls.lazy().filter(pl.col("oid").is_in(ids) | pl.col("nid").is_in(ids))
+    ends = pl.concat([calls.select(n="nid", x="oid", ts="ts", day="day"),
+                      calls.select(n="oid", x="nid", ts="ts", day="day")]).filter(pl.col("n").is_in(ids)).collect()
     before = pl.col("ts") < (grace_start if grace_start is not None else 0)
     summary = ends.group_by("n").agg(days_before=pl.col("day").filter(before).n_unique())
-    found = {n: {"days_before": days, "after": {}} for n, days in summary.iter_rows()}
+    number = list(ctx.ids)  # id → E.164
+    found = {number[n]: {"days_before": days, "after": {}} for n, days in summary.iter_rows()}
     if since is not None:
         after = ends.filter(pl.col("ts") > since).group_by("n", "x").len()
         for n, x, count in after.iter_rows():
-            found[n]["after"][x] = count
+            found[number[n]]["after"][number[x]] = count
     return found
 
 
@@ -90,6 +91,7 @@ class NewNumberFinder:
         self.hub = {x: 1 / math.log(math.e + graph.degree(x)) for x in self.circle}  # Adamic-Adar
         self.denominator = sum(self.old_weight[x] * self.hub[x] for x in self.circle)
         self.ruled_out: dict[str, int] = {}
+        self._old_names: dict[str, set[str]] = {}
 
     def _old_weight(self, x: str) -> float:
         """Return how close a circle member is to the old number(s)."""
@@ -111,7 +113,8 @@ class NewNumberFinder:
         """Return scored new-number candidates above the policy minimum."""
         pool = self.pool()
         lines = spans(self.ctx, pool)
-        kept = [(number, found) for number in sorted(pool) if (found := self.screen(number, lines.get(number)))]
+        kept = [(number, evidence) for number in sorted(pool)
+                if (evidence := self.screen(number, lines.get(number))) is not None]
         for number, detail in timelines(self.ctx, {n for n, _ in kept}, self.silent_since, self.grace_start).items():
             lines[number].update(detail)
         found = []
@@ -135,7 +138,7 @@ class NewNumberFinder:
             name, label = book[number]
             saved.append({"book": "debtor" if owner in ctx.own else owner, "name": name})
             where = "the debtor's phone book" if owner in ctx.own else f"{ctx.display(owner)}'s phone book"
-            old_names = {core_name(n) for n, _label in ctx.saved_debtor_as(owner)} - {""}
+            old_names = self.old_names(owner)
             as_debtor = inverse_relationship(ctx.owner_relationship.get(owner))
             mine = owner in ctx.own
             if label.debtor_match or (label.new_marker and (label.category == PLAIN
@@ -151,6 +154,12 @@ class NewNumberFinder:
             else:
                 other_person = True
         return strengths, reasons, saved, other_person
+
+    def old_names(self, owner: str) -> set[str]:
+        """Return the names an owner's book saves the debtor's old number(s) under, new-number marks removed."""
+        if owner not in self._old_names:
+            self._old_names[owner] = {core_name(n) for n, _label in self.ctx.saved_debtor_as(owner)} - {""}
+        return self._old_names[owner]
 
     def direct(self, number: str) -> dict:
         """Return the calls between the number and the debtor's old number(s)."""
@@ -186,9 +195,9 @@ class NewNumberFinder:
         """Return the evidence for one number, or None when the records say it is someone else."""
         policy = self.policy
         strengths, reasons, saved, other_person = self.book_evidence(number)
-        direct = self.direct(number)
         if other_person and not strengths:
             return self._rule_out("saved_as_someone_else")
+        direct = self.direct(number)
         if direct["n"] > policy["talks_with_old_max_calls"] or direct["talk"] > policy["talks_with_old_max_s"]:
             return self._rule_out("talks_with_old_number")
         overlap, two_way, shared = self.circle_evidence(number, line)

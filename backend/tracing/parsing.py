@@ -7,6 +7,8 @@ import csv
 import io
 import os
 from collections.abc import Callable, Iterator
+from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
@@ -16,13 +18,16 @@ import polars as pl
 from . import columnar
 from . import fields as F
 from .jsonstream import iter_items
-from .phones import Normalizer
+from .phones import Normalizer, Phone
 
 Source = str | os.PathLike | BinaryIO | bytes
 Progress = Callable[[float], None] | None
 
 HEAD_BYTES = 1 << 16
 PROGRESS_EVERY = 20_000
+# What the streaming reader collects per accepted call, before owner and number become ids.
+_CALL_VALUES = {"owner": pl.String, "number": pl.String, "kind": pl.String, "out": pl.Boolean, "ts": pl.Int64,
+                "dur": pl.Int64}
 
 
 class _Stream(io.RawIOBase):
@@ -58,6 +63,7 @@ class Opened:
         self.format = fmt or _sniff_format(self.head, self.path)
         self.encoding = _sniff_encoding(self.head)
         self.stream = _Stream(self.head, self.raw)
+        self.loading: columnar.Loading | None = None  # set when the columnar reader has started
 
     def text(self) -> io.TextIOWrapper:
         """Return the source as text, decoding errors replaced so one bad byte costs one row at most."""
@@ -110,27 +116,28 @@ class RowBuilder:
                  stats: F.RowStats):
         self.kind, self.normalizer, self.tz = kind, normalizer, tz
         self.default_owner, self.stats = default_owner, stats
-        # Typed values in schema order (ids are added by frame()); one list per column.
-        self.columns: list[list] = [[] for name in F.SCHEMAS[kind] if name not in ("oid", "nid")]
+        # Typed values, one list per column; calls keep E.164 strings until frame() turns them into ids.
+        self.columns: list[list] = [[] for _name in (_CALL_VALUES if kind == "calls" else F.CONTACTS_SCHEMA)]
         self.durations: dict[str, int | None] = {}
+        self.directions: dict[str | None, bool | None] = {}
 
-    def add(self, row: int, record: dict) -> None:
-        """Validate one record and append it, or count why it was rejected."""
-        owner = self._owner(row, record.get("owner_number"))
-        phone = self.normalizer(record.get("number"))
-        if owner is None:
-            return
-        if phone.e164 is None:
-            return self.stats.reject(row, "number", record.get("number"), F.BAD_NUMBER)
-        if self.kind == "calls":
-            values = self._call(row, record)
-            if values is None:
-                return
-            values = (owner, phone.e164, phone.kind, *values)
-        else:
-            values = (owner, (record.get("name") or "").strip(), phone.e164, phone.kind)
-        for column, value in zip(self.columns, values, strict=True):
-            column.append(value)
+    def add(self, rows: list[int], columns: dict[str, list], bad: dict[int, str]) -> None:
+        """Validate a chunk of records given as raw columns, in row order; bad maps a bad record to its sample."""
+        blank = [None] * len(rows)
+        owners, numbers = columns.get("owner_number", blank), columns.get("number", blank)
+        phones = [self.normalizer(raw) for raw in numbers]  # each distinct string is parsed once anyway
+        reject, append = self.stats.reject, self._call if self.kind == "calls" else self._contact
+        for at, row in enumerate(rows):
+            if at in bad:
+                reject(row, "record", bad[at], F.BAD_RECORD)
+                continue
+            owner, phone = self._owner(row, owners[at]), phones[at]
+            if owner is None:
+                continue
+            if phone.e164 is None:
+                reject(row, "number", numbers[at], F.BAD_NUMBER)
+                continue
+            append(row, at, columns, owner, phone)
 
     def _owner(self, row: int, raw: str | None) -> str | None:
         """Return the owner's E.164, the debtor's number when absent, None (rejected) when unreadable."""
@@ -141,13 +148,22 @@ class RowBuilder:
             self.stats.reject(row, "owner_number", raw, F.BAD_OWNER)
         return e164
 
-    def _call(self, row: int, record: dict) -> tuple | None:
-        """Parse the call fields of one record to (out, ts, dur), or reject it."""
-        started, direction, duration = record.get("started_at"), record.get("direction"), record.get("duration_s")
+    def _contact(self, _row: int, at: int, columns: dict[str, list], owner: str, phone: Phone) -> None:
+        """Append one phone-book entry."""
+        name = columns["name"][at] if "name" in columns else None
+        for column, value in zip(self.columns, (owner, (name or "").strip(), phone.e164, phone.kind), strict=True):
+            column.append(value)
+
+    def _call(self, row: int, at: int, columns: dict[str, list], owner: str, phone: Phone) -> None:
+        """Parse the call fields of one record and append it, or reject it."""
+        started, direction = columns["started_at"][at], columns["direction"][at]
+        duration = columns["duration_s"][at] if "duration_s" in columns else None
         ts = F.parse_timestamp(started, self.tz)
         if ts is None:
             return self.stats.reject(row, "started_at", started, F.BAD_TIME)
-        out = F.parse_direction(direction)
+        out = self.directions.get(direction)
+        if direction not in self.directions:
+            out = self.directions[direction] = F.parse_direction(direction)
         if out is None:
             return self.stats.reject(row, "direction", direction, F.BAD_DIRECTION)
         key = duration or ""
@@ -156,16 +172,16 @@ class RowBuilder:
             return self.stats.reject(row, "duration_s", duration, F.BAD_DURATION)
         if dur < 0:
             return self.stats.reject(row, "duration_s", duration, F.NEGATIVE)
-        return out, ts, dur
+        for column, value in zip(self.columns, (owner, phone.e164, phone.kind, out, ts, dur), strict=True):
+            column.append(value)
 
     def frame(self) -> pl.DataFrame:
         """Return the accepted rows as a DataFrame, with the number ids for calls."""
-        schema = F.SCHEMAS[self.kind]
-        names = [name for name in schema if name not in ("oid", "nid")]
-        frame = pl.DataFrame(dict(zip(names, self.columns, strict=True)), schema={n: schema[n] for n in names})
-        if self.kind == "calls":
-            frame = frame.with_columns(oid=self._ids(frame["owner"]), nid=self._ids(frame["number"]))
-        return frame
+        if self.kind == "contacts":
+            return pl.DataFrame(dict(zip(F.CONTACTS_SCHEMA, self.columns, strict=True)), schema=F.CONTACTS_SCHEMA)
+        frame = pl.DataFrame(dict(zip(_CALL_VALUES, self.columns, strict=True)), schema=_CALL_VALUES)
+        return frame.with_columns(oid=self._ids(frame["owner"]), nid=self._ids(frame["number"])).select(
+            list(F.CALLS_SCHEMA))
 
     def _ids(self, numbers: pl.Series) -> pl.Series:
         """Map E.164 numbers to their ids, each distinct number looked up once."""
@@ -173,26 +189,33 @@ class RowBuilder:
         return numbers.replace_strict(ids, return_dtype=pl.UInt32) if ids else numbers.cast(pl.UInt32)
 
 
-def iter_csv(text: io.TextIOWrapper, kind: str, stats: F.RowStats) -> Iterator[tuple[int, dict]]:
-    """Yield (row number, record) from CSV text; row 1 is the first line after the header."""
-    reader = csv.reader(text)
-    header = next(reader, None) or []
-    positions = F.header_map(header, kind)
-    missing = [name for name in F.REQUIRED[kind] if name not in positions]
-    if missing:
-        stats.reject(0, ",".join(missing), header, "missing_column")
-        return
-    # Blank lines get no row number, as in the columnar reader.
-    for row, values in enumerate(filter(None, reader), start=1):
-        yield row, {name: values[at] if at < len(values) else None for name, at in positions.items()}
+class CsvRows:
+    """The rows of a CSV upload as (row number, values); row 1 is the first line after the header."""
+
+    def __init__(self, text: io.TextIOWrapper, kind: str, stats: F.RowStats):
+        reader = csv.reader(text)
+        header = next(reader, None) or []
+        self.positions = F.header_map(header, kind)
+        missing = [name for name in F.REQUIRED[kind] if name not in self.positions]
+        if missing:
+            stats.reject(0, ",".join(missing), header, "missing_column")
+        # Blank lines get no row number, as in the columnar reader.
+        self.rows: Iterator = iter(()) if missing else enumerate(filter(None, reader), start=1)
+
+    def columns(self, chunk: list[tuple[int, list[str]]]) -> dict[str, list]:
+        """Return the raw columns of a chunk of rows; a short row has None in its missing cells."""
+        return {name: [values[at] if at < len(values) else None for _row, values in chunk]
+                for name, at in self.positions.items()}
 
 
-def iter_json(text: io.TextIOWrapper, kind: str, stats: F.RowStats) -> Iterator[tuple[int, dict]]:
-    """Yield (row number, record) from a JSON array, JSON Lines, or one object wrapping an array."""
+def iter_json(text: io.TextIOWrapper, kind: str) -> Iterator[tuple[int, dict | str]]:
+    """Yield (row number, record) from a JSON array, JSON Lines, or one object wrapping an array.
+
+    An item that is not an object comes as the string to sample it by: the reader rejects it in row order.
+    """
     for row, item in enumerate(iter_items(text), start=1):
         if not isinstance(item, dict):
-            stats.reject(row, "record", str(item)[:80], F.BAD_RECORD)
-            yield row, None
+            yield row, str(item)[:80]
             continue
         record = {}
         for key, value in item.items():
@@ -202,15 +225,26 @@ def iter_json(text: io.TextIOWrapper, kind: str, stats: F.RowStats) -> Iterator[
         yield row, record
 
 
-
-
-def read_records(source: Source, kind: str, *, normalizer: Normalizer, tz: ZoneInfo, default_owner: str | None,
-                 limits: dict, progress: Progress = None, fmt: str | None = None) -> tuple[pl.DataFrame, dict]:
-    """Read one uploaded file of `kind` ('calls' or 'contacts') into a typed frame and its row stats."""
-    stats = F.RowStats(limits["max_samples"])
+def open_upload(source: Source, kind: str, limits: dict, fmt: str | None = None) -> Opened:
+    """Open and sniff one upload; a call-record CSV for the columnar reader starts loading right away."""
     opened = Opened(source, fmt)
     try:
         if kind == "calls" and _use_columnar(opened, limits):
+            opened.loading = columnar.Loading(opened, limits)
+    except BaseException:
+        opened.close()
+        raise
+    return opened
+
+
+def read_records(source: Source | Opened, kind: str, *, normalizer: Normalizer, tz: ZoneInfo,
+                 default_owner: str | None, limits: dict, progress: Progress = None,
+                 fmt: str | None = None) -> tuple[pl.DataFrame, dict]:
+    """Read one upload of `kind` ('calls' or 'contacts'), raw or open_upload()ed, into a typed frame and stats."""
+    stats = F.RowStats(limits["max_samples"])
+    opened = source if isinstance(source, Opened) else open_upload(source, kind, limits, fmt)
+    try:
+        if opened.loading is not None:
             stats.reader = "columnar"
             frame = columnar.read_calls_csv(opened, normalizer=normalizer, tz=tz, default_owner=default_owner,
                                             stats=stats, limits=limits, progress=progress)
@@ -231,16 +265,32 @@ def _use_columnar(opened: Opened, limits: dict) -> bool:
 
 
 def _read_stream(opened: Opened, kind: str, builder: RowBuilder, limits: dict, progress: Progress) -> pl.DataFrame:
-    """Read row by row, reporting progress every few thousand rows."""
+    """Read in chunks of rows, validated column by column, reporting progress every few thousand rows."""
     stats, text = builder.stats, opened.text()
-    rows = iter_csv(text, kind, stats) if opened.format == "csv" else iter_json(text, kind, stats)
-    for row, record in rows:
-        if row > limits["max_rows"]:
+    if opened.format == "csv":
+        source = CsvRows(text, kind, stats)
+        rows, columns = source.rows, source.columns
+    else:
+        rows, columns = iter_json(text, kind), partial(_json_columns, kind=kind)
+    while True:
+        chunk = list(islice(rows, min(PROGRESS_EVERY, limits["max_rows"] + 1 - stats.rows)))
+        over = chunk.pop() if chunk and chunk[-1][0] > limits["max_rows"] else None
+        if chunk:
+            builder.add([row for row, _record in chunk], columns(chunk),
+                        {at: record for at, (_row, record) in enumerate(chunk) if isinstance(record, str)})
+            stats.rows = chunk[-1][0]
+        if over:
             stats.truncated = True
+            if isinstance(over[1], str):  # as reading record by record did: a bad record is counted when read
+                stats.reject(over[0], "record", over[1], F.BAD_RECORD)
+        if stats.truncated or len(chunk) < PROGRESS_EVERY:
             break
-        stats.rows = row
-        if record is not None:
-            builder.add(row, record)
-        if progress and row % PROGRESS_EVERY == 0:
+        if progress and stats.rows % PROGRESS_EVERY == 0:
             progress(opened.fraction())
     return builder.frame()
+
+
+def _json_columns(chunk: list[tuple[int, dict | str]], kind: str) -> dict[str, list]:
+    """Return the raw columns of a chunk of JSON records; None where a record lacks a field or is bad."""
+    return {name: [record.get(name) if isinstance(record, dict) else None for _row, record in chunk]
+            for name in F.COLUMNS[kind]}

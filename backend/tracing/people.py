@@ -17,14 +17,14 @@ def debtor_view(ctx: Context, edges: pl.DataFrame) -> pl.DataFrame:
     `edges` has one row per (record owner a, counterpart b); a call between the debtor and an uploaded third
     party is in both records, so only the fuller side counts.
     """
-    own = list(ctx.own)
-    mine = edges.filter(pl.col("a").is_in(own) & ~pl.col("b").is_in(own))
-    theirs = edges.filter(pl.col("b").is_in(own) & ~pl.col("a").is_in(own)).with_columns(
+    own, lazy = list(ctx.own), edges.lazy()
+    mine = lazy.filter(pl.col("a").is_in(own) & ~pl.col("b").is_in(own))
+    theirs = lazy.filter(pl.col("b").is_in(own) & ~pl.col("a").is_in(own)).with_columns(
         b=pl.col("a"), n_in=pl.col("n_out"), n_out=pl.col("n_in"), talk_in=pl.col("talk_out"),
         talk_out=pl.col("talk_in"))
-    rows = pl.concat([mine, theirs.select(mine.columns)])
+    rows = pl.concat([mine, theirs.select(edges.columns)])
     # A stable sort: on a tie the debtor's own record (first in rows) wins.
-    return rows.sort("n", descending=True, maintain_order=True).unique("b", keep="first")
+    return rows.sort("n", descending=True, maintain_order=True).unique("b", keep="first").collect()
 
 
 def call_facts(row: dict | None, ctx: Context) -> dict | None:

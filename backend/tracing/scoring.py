@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -60,10 +61,11 @@ def with_local_time(calls: pl.DataFrame, tz: str) -> pl.DataFrame:
     if offset is None:  # the offset changes (DST) within the records: convert row by row
         local = pl.from_epoch("ts", time_unit="s").dt.replace_time_zone("UTC").dt.convert_time_zone(tz)
         day = (local.dt.date() - pl.date(1970, 1, 1)).dt.total_days()
-        return calls.with_columns(day=day, hour=local.dt.hour(), weekday=local.dt.weekday())
+        return calls.lazy().with_columns(day=day, hour=local.dt.hour(), weekday=local.dt.weekday()).collect()
     local = pl.col("ts") + offset  # integer arithmetic: far cheaper than time-zone conversion
     day = local.floordiv(DAY)
-    return calls.with_columns(day=day, hour=local.mod(DAY).floordiv(3600), weekday=(day + 3).mod(7) + 1)
+    # Lazily: polars then spreads the columns over its threads.
+    return calls.lazy().with_columns(day=day, hour=local.mod(DAY).floordiv(3600), weekday=(day + 3).mod(7) + 1).collect()
 
 
 def _fixed_offset(calls: pl.DataFrame, tz: str) -> int | None:
@@ -76,14 +78,15 @@ def _fixed_offset(calls: pl.DataFrame, tz: str) -> int | None:
     return int(offsets.pop().total_seconds()) if len(offsets) == 1 else None
 
 
-def pair_features(calls: pl.DataFrame, policy: Mapping) -> pl.DataFrame:
-    """Aggregate calls (a, b, out, ts, dur, day, hour, weekday) into one row of features per (a, b).
+def pair_features(calls: pl.DataFrame | pl.LazyFrame, policy: Mapping) -> pl.LazyFrame:
+    """Aggregate calls (a, b, out, ts, dur, day, hour, weekday) into one row of features per (a, b), lazily.
 
     Pass a and b as integer ids (oid, nid): grouping on them is far cheaper than hashing number strings.
     """
     start, end = policy["evening_hours"]
     out, dur = pl.col("out"), pl.col("dur")
-    return calls.lazy().group_by("a", "b").agg(
+    # Pairs in the order they first appear, so that ties downstream break the same way every time.
+    return calls.lazy().group_by("a", "b", maintain_order=True).agg(
         n_out=out.sum().cast(pl.Int64),
         n_in=(~out).sum().cast(pl.Int64),
         talk_out=pl.when(out).then(dur).otherwise(0).sum(),
@@ -95,7 +98,7 @@ def pair_features(calls: pl.DataFrame, policy: Mapping) -> pl.DataFrame:
         weekend=(pl.col("weekday") >= 6).sum(),
         long=(dur >= policy["long_call_s"]).sum(),
         short=((dur > 0) & (dur < policy["short_call_s"])).sum(),
-    ).with_columns(n=pl.col("n_out") + pl.col("n_in"), talk=pl.col("talk_out") + pl.col("talk_in")).collect()
+    ).with_columns(n=pl.col("n_out") + pl.col("n_in"), talk=pl.col("talk_out") + pl.col("talk_in"))
 
 
 def _sat(expr: pl.Expr, half: float) -> pl.Expr:
@@ -103,24 +106,30 @@ def _sat(expr: pl.Expr, half: float) -> pl.Expr:
     return expr / (expr + half)
 
 
-def with_tie(features: pl.DataFrame, policy: Mapping) -> pl.DataFrame:
+def with_tie(features: pl.DataFrame | pl.LazyFrame, policy: Mapping) -> pl.DataFrame | pl.LazyFrame:
     """Add `tie` in [0, 1]: a weighted sum of saturated features, weights summing to 1."""
-    w, half = policy["tie_weights"], policy["tie_half"]
+    tie = _tie(tuple(policy["tie_weights"].items()), tuple(policy["tie_half"].items()), policy["share_prior_calls"])
+    return features.with_columns(tie=tie)
+
+
+@lru_cache(maxsize=16)
+def _tie(weights: tuple, halves: tuple, prior: float) -> pl.Expr:
+    """Build the tie expression once per policy: building polars expressions costs more than running them here."""
+    w, half = dict(weights), dict(halves)
     n = pl.col("n").cast(pl.Float64)
     parts = {
         "calls": _sat(n, half["calls"]),
         "talk": _sat(pl.col("talk") / 60, half["talk_min"]),
         "days": _sat(pl.col("days").cast(pl.Float64), half["days"]),
-        "reciprocity": 2 * pl.min_horizontal("n_in", "n_out") / (n + policy["share_prior_calls"]),
+        "reciprocity": 2 * pl.min_horizontal("n_in", "n_out") / (n + prior),
         # Shares shrink toward 0 for few calls: one evening call, or one call each way, says little.
-        "evening": pl.col("evening") / (n + policy["share_prior_calls"]),
-        "weekend": pl.col("weekend") / (n + policy["share_prior_calls"]),
+        "evening": pl.col("evening") / (n + prior),
+        "weekend": pl.col("weekend") / (n + prior),
         "long_calls": _sat(pl.col("long").cast(pl.Float64), half["long_calls"]),
         "tenure": _sat((pl.col("last") - pl.col("first")) / DAY, half["tenure_days"]),
     }
     total = sum(w.values()) or 1.0
-    tie = pl.sum_horizontal([parts[name] * (weight / total) for name, weight in w.items()])
-    return features.with_columns(tie=tie.fill_nan(0.0))
+    return pl.sum_horizontal([parts[name] * (weight / total) for name, weight in w.items()]).fill_nan(0.0)
 
 
 def recency_cap(last_ts: int | None, now_ts: int, policy: Mapping) -> float:
@@ -138,10 +147,10 @@ def recency_cap(last_ts: int | None, now_ts: int, policy: Mapping) -> float:
 
 def undirected_edges(features: pl.DataFrame) -> pl.DataFrame:
     """Keep one row per unordered pair: when both phones' records are uploaded, the fuller side."""
-    keyed = features.with_columns(lo=pl.min_horizontal("a", "b"), hi=pl.max_horizontal("a", "b"))
-    # A stable sort, so a tie goes to the row that comes first (pairs are in (a, b) order), every time.
+    keyed = features.lazy().with_columns(lo=pl.min_horizontal("a", "b"), hi=pl.max_horizontal("a", "b"))
+    # A stable sort: a tie goes to the pair seen first in the records, every time.
     keyed = keyed.sort("n", descending=True, maintain_order=True)
-    return keyed.unique(["lo", "hi"], keep="first", maintain_order=True).drop("lo", "hi")
+    return keyed.unique(["lo", "hi"], keep="first", maintain_order=True).drop("lo", "hi").collect()
 
 
 def noisy_or(strengths: Mapping[str, float]) -> float:

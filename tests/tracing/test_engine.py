@@ -215,3 +215,13 @@ def test_progress_reported_and_ends_at_one():
     seen: list[float] = []
     trace(family(), progress=seen.append)
     assert seen[-1] == 1.0 and seen == sorted(seen)
+
+
+@pytest.mark.parametrize("started", ["x", "2026年1月5日 8:00", " 2026-01-05 10:00:00 ", "2026-1-5 9:05", "1767600000"])
+def test_columnar_reader_parses_odd_timestamps_like_streaming(started):
+    calls = (f"number,direction,started_at,duration_s\n{MOTHER},out,{started},60\n{SISTER},in,{started},x\n"
+             f"abc,in,{started},5\n{WIFE},sideways,1767600000,-1\n").encode()
+    readers = [run_trace(None, calls, debtor_numbers=[OLD], now=NOW, limits=limits).stats["calls"]
+               for limits in ({"columnar": False}, {"columnar_min_bytes": 0})]
+    assert [r.pop("reader") for r in readers] == ["stream", "columnar"]
+    assert readers[0] == readers[1]

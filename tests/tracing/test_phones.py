@@ -85,3 +85,29 @@ def test_clean_and_ip_prefix_shortcuts_keep_their_meaning(raw):
                      if digits.startswith(p) and digits[len(p):][:1] in ("0", "1")
                      and 10 <= len(digits[len(p):]) <= 14), raw)
     assert strip_ip_prefix(raw) == expected
+
+
+def test_plain_keys_match_clean_and_canonical():
+    import random
+
+    from backend.tracing.phones import CN_IP_PREFIXES, clean, cn_canonical, plain_keys
+
+    rng = random.Random(3)
+    raws = ["", " ", "+", "+8613812345678", "008613812345678", "86 138 1234 5678", "(+86)138-1234-5678",
+            "17951 13812345678", "17951013812345678", "+17951013812345678", "0086 010 6234 5678", "...", "95588"]
+    for _ in range(3000):
+        raws.append("".join(rng.choice("0123456789+ ()-.") for _ in range(rng.randint(0, 20))))
+        raws.append(rng.choice((*CN_IP_PREFIXES, "86", "0086", "+86", "")) + rng.choice("01")
+                    + "".join(rng.choice("0123456789 -") for _ in range(rng.randint(6, 14))))
+    for region in ("CN", "GB"):
+        expected = [cn_canonical(clean(raw)) if clean(raw) and region == "CN" else clean(raw) for raw in raws]
+        assert plain_keys(raws, region) == expected
+    assert plain_keys(["１３８", "138\t1234", "138/1234", "13812345678转1"], "CN") == [None] * 4  # left to clean()
+
+
+def test_many_matches_one_by_one():
+    raws = ["13812345678", "+86 138 1234 5678", "１３８１２３４５６７８", "95588", "abc", "", "010-62345678",
+            "17951 13912345678", "13812345678转123", "+44 20 7946 0958"]
+    one, batch = Normalizer("CN"), Normalizer("CN")
+    assert batch.many(raws[:4]) + batch.many(raws)[4:] == [one(raw) for raw in raws]
+    assert (batch.raw_cache, batch.clean_cache, batch.parsed) == (one.raw_cache, one.clean_cache, one.parsed)
