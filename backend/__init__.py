@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the app: config, extensions, error handlers, blueprints, CLI."""
     from backend.errors import register_error_handlers
     from backend.extensions import api, db, migrate, redis_conn
+    from backend.http import IdConverter, reject_unstorable_input
 
     app = Flask(__name__)
     app.config.from_object(Config)
@@ -37,6 +38,8 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
+    # Before any blueprint adds a rule: `<int:...>` ids stop at what an integer column holds.
+    app.url_map.converters["int"] = IdConverter
     logging.basicConfig(level=logging.INFO)
 
     db.init_app(app)
@@ -44,6 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
     redis_conn.init_app(app)
     api.init_app(app)
     register_error_handlers(app)
+    app.before_request(reject_unstorable_input)
 
     import_models()
     for name in FEATURES:

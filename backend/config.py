@@ -15,7 +15,10 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/fieldtrace"
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    # No pre-ping: it cost a round trip on every request. A connection the server dropped (a restart)
+    # fails the one request that meets it, and SQLAlchemy then recycles the whole pool; pool_recycle
+    # retires connections before an idle timeout on the way (a firewall, a proxy) can cut them.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10, "max_overflow": 20, "pool_recycle": 1800}
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     # Lets several deployments (or test runs) share one Redis without taking each other's jobs.
     QUEUE_PREFIX = os.environ.get("QUEUE_PREFIX", "")

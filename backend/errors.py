@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import jsonify
 from flask_smorest import Api
+from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
 
 DEFAULT_CODES = {
@@ -100,8 +101,27 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
     return response
 
 
+class ErrorDetailSchema(Schema):
+    """What went wrong; a rule may add its own context next to these (e.g. `until`)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    field_messages = fields.Dict(keys=fields.String(), data_key="fields", required=True)
+
+
+class ErrorSchema(Schema):
+    """Every error response: {"error": {"code", "message", "fields"}}."""
+
+    error = fields.Nested(ErrorDetailSchema, required=True)
+
+
 class JsonErrorApi(Api):
-    """flask-smorest Api whose errors use our shape instead of its own."""
+    """flask-smorest Api whose errors use our shape instead of its own (in the OpenAPI document too)."""
+
+    ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error: HTTPException):
         status = error.code or 500

@@ -2,15 +2,17 @@
 
 The mobile app queues reports offline and resends them; each carries an Idempotency-Key (a client
 UUID). A replay with the same body gets the stored response (200); a different body under the same
-key is a 409. Concurrent identical submissions serialise on an advisory lock, so one is stored.
+key is a 409. Concurrent identical submissions serialise on the key's unique index, so one is stored.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -53,26 +55,60 @@ def validate_key(key: str | None, field: str = "Idempotency-Key") -> str:
     return key
 
 
+# A claim on the key: the unique (user_id, key) index makes a concurrent claim of the same key wait
+# until this transaction ends, then find the key taken (or free again after a rollback). Every report
+# from the field passes here, so these run as plain SQL on the session's own DBAPI connection (same
+# transaction): SQLAlchemy's execution layer cost more than the statements.
+_CLAIM = """
+INSERT INTO idempotency_records (user_id, key, scope, request_hash, status, body, created_at)
+VALUES (%(user_id)s, %(key)s, %(scope)s, %(request_hash)s, 0, '{}'::jsonb, %(created_at)s)
+ON CONFLICT (user_id, key) DO NOTHING RETURNING id
+"""
+_STORED = "SELECT scope, request_hash, status, body FROM idempotency_records WHERE user_id = %(user_id)s AND key = %(key)s"
+_KEEP = "UPDATE idempotency_records SET status = %(status)s, body = %(body)s::jsonb WHERE id = %(id)s"
+_RELEASE = "DELETE FROM idempotency_records WHERE id = %(id)s"
+
+
+def _driver(session: Session):
+    """The session's DBAPI (psycopg) connection, inside the session's transaction."""
+    return session.connection().connection.driver_connection
+
+
 def run_once(session: Session, *, user_id: int, key: str, scope: str, payload,
              handler: Callable[[], tuple[int, dict]]) -> tuple[int, dict, bool]:
     """Run handler once per (user, key); return (status, body, replayed). The caller commits.
 
-    A replay returns the first response with status 200 (it was 201 the first time).
+    A replay returns the first response with status 200 (it was 201 the first time). A concurrent
+    submission of the same key waits for the first one's transaction, then replays what it stored.
     """
     request_hash = fingerprint(scope, payload)
-    # Serialise submissions of the same key; the lock ends with the transaction.
-    session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(f"{user_id}:{key}", 0))))
-    stored = session.scalar(sa.select(IdempotencyRecord).where(
-        IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key))
-    if stored is not None:
-        if stored.request_hash != request_hash or stored.scope != scope:
-            raise DomainError("idempotency_key_reused",
-                              "this Idempotency-Key was already used for a different request",
-                              fields={"Idempotency-Key": "already used with a different body"})
-        return (200 if stored.status == 201 else stored.status), stored.body, True
-    status, body = handler()
-    session.add(IdempotencyRecord(user_id=user_id, key=key, scope=scope, request_hash=request_hash,
-                                  status=status, body=json.loads(json.dumps(body, default=str)),
-                                  created_at=utcnow()))
-    session.flush()
+    ids = {"user_id": user_id, "key": key}
+    driver = _driver(session)
+    while True:
+        claimed = driver.execute(_CLAIM, {**ids, "scope": scope, "request_hash": request_hash,
+                                          "created_at": utcnow()}).fetchone()
+        if claimed is not None:
+            break
+        stored = driver.execute(_STORED, ids).fetchone()
+        if stored is not None:
+            return _replay(*stored, scope=scope, request_hash=request_hash)
+        # The record was deleted between the two statements: claim again.
+    try:
+        status, body = handler()
+    except Exception:
+        # Callers roll back on an error; if one kept the transaction, no claim without a response is left
+        # (in a transaction the error aborted, there is nothing to release).
+        with contextlib.suppress(psycopg.Error):
+            driver.execute(_RELEASE, {"id": claimed[0]})
+        raise
+    driver.execute(_KEEP, {"id": claimed[0], "status": status, "body": json.dumps(body, default=str)})
     return status, body, False
+
+
+def _replay(stored_scope: str, stored_hash: str, status: int, body: dict, *, scope: str,
+            request_hash: str) -> tuple[int, dict, bool]:
+    """The stored response (201 becomes 200), or 409 when the key came with a different request."""
+    if stored_hash != request_hash or stored_scope != scope:
+        raise DomainError("idempotency_key_reused", "this Idempotency-Key was already used for a different request",
+                          fields={"Idempotency-Key": "already used with a different body"})
+    return (200 if status == 201 else status), body, True

@@ -14,8 +14,8 @@ def register_sync_type(event_type: str, handler: SyncHandler) -> None:
 
 
 def sync_handler(event_type: str) -> SyncHandler | None:
-    """Return the handler for an event type, or None."""
-    return _HANDLERS.get(event_type)
+    """Return the handler for an event type, or None (also for a type that is not a string)."""
+    return _HANDLERS.get(event_type) if isinstance(event_type, str) else None
 
 
 def sync_types() -> list[str]:

@@ -16,7 +16,7 @@ def validate_timezone(name: str) -> None:
     """Raise ValidationError unless name is an IANA timezone."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:  # OSError: a name too long for a path
         raise ValidationError(f"unknown timezone {name!r}") from exc
 
 

@@ -9,6 +9,7 @@ from backend.audit.service import list_audit
 from backend.auth.access import roles_required
 from backend.auth.models import Role
 from backend.extensions import db
+from backend.validation import count_field, id_field, moment_field
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Audit trail")
 
@@ -17,10 +18,10 @@ class AuditQuerySchema(Schema):
     action = fields.String()
     subject_type = fields.String()
     subject_id = fields.String()
-    actor_id = fields.Integer()
-    since = fields.AwareDateTime()
+    actor_id = id_field()
+    since = moment_field()
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = count_field(load_default=0, validate=validate.Range(min=0))
 
 
 class AuditEventSchema(Schema):

@@ -43,6 +43,12 @@ class UserWriteSchema(Schema):
     def _timezone(self, value, **_):
         validate_timezone(value)
 
+    @validates("home")
+    def _home(self, value, **_):
+        # A PATCH loads with partial=True, which reaches into the nested point too.
+        if value is not None and not {"lat", "lon"} <= set(value):
+            raise ValidationError("both lat and lon are required")
+
     @validates("phone")
     def _phone(self, value, **_):
         if value is None:
@@ -64,7 +70,7 @@ class UserSchema(Schema):
     username = fields.String()
     role = fields.Function(lambda u: u.role.value)
     name = fields.String()
-    phone = fields.String()
+    phone = fields.String(allow_none=True)
     timezone = fields.String()
     home = fields.Method("_home")
     shift_start = fields.Function(lambda u: u.shift_start.strftime("%H:%M"))

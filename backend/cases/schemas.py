@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate, validates
 from backend.cases.models import AddressKind, ContactStatus
 from backend.geo import lat_field, lon_field
 from backend.timeutil import validate_timezone
+from backend.validation import count_field, id_field
 
 RELATIONSHIPS = ("spouse", "parent", "sibling", "child", "relative", "in_law", "friend", "colleague",
                  "neighbour", "guarantor", "employer", "landlord", "other")
@@ -74,9 +75,9 @@ class ImportReportSchema(Schema):
 
 class CaseQuerySchema(Schema):
     contact_status = fields.Enum(ContactStatus, by_value=True)
-    portfolio_id = fields.Integer()
+    portfolio_id = id_field()
     q = fields.String(validate=validate.Length(min=1, max=100))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = count_field(load_default=1, validate=validate.Range(min=1))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
@@ -86,7 +87,7 @@ class CaseSummarySchema(Schema):
     portfolio_id = fields.Integer()
     portfolio = fields.String()
     debtor_name = fields.String()
-    amount_due = fields.Decimal(as_string=True)
+    amount_due = fields.Decimal(as_string=True, metadata={"type": "string", "format": "decimal"})  # money is a decimal string
     currency = fields.String()
     days_past_due = fields.Integer()
     timezone = fields.String()
@@ -116,19 +117,19 @@ class PhoneOutSchema(Schema):
     number = fields.String()
     kind = fields.String()
     source = fields.String()
-    source_ref = fields.String()
+    source_ref = fields.String(allow_none=True)
 
 
 class ContactOutSchema(Schema):
     id = fields.Integer()
     name = fields.String()
     relationship = fields.String()
-    phone = fields.String()
+    phone = fields.String(allow_none=True)
     is_guarantor = fields.Boolean()
     do_not_contact = fields.Boolean()
     volunteered_to_pay = fields.Boolean()
     source = fields.String()
-    source_ref = fields.String()
+    source_ref = fields.String(allow_none=True)
 
 
 class CaseDetailSchema(CaseSummarySchema):

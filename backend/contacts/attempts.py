@@ -1,17 +1,18 @@
 """Logging contact attempts with the rules enforced, do-not-contact requests, and who may log them."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from backend.audit.service import record_audit
 from backend.auth.models import Role, User
 from backend.cases.models import Case, CaseContact
 from backend.contacts.models import REACHED_RESULTS, AttemptResult, Channel, ContactAttempt, DoNotContactEvent
 from backend.contacts.rules import RuleCheck, check_attempt, classify_party
-from backend.contacts.status import recompute_status
+from backend.contacts.status import StatusFacts, facts_of, recompute_status, with_facts
 from backend.errors import DomainError, Forbidden, InvalidInput, NotFound
 from backend.policy.service import get_policy
 from backend.signals import contact_attempt_recorded
@@ -71,10 +72,49 @@ def refusal(check: RuleCheck) -> DomainError:
     return DomainError(first.code, first.message, status=409, fields=fields, extra=extra)
 
 
+_LOCK_PARTY = "SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 0))"
+
+
 def _lock_party(session: Session, case_id: int, contact_id: int | None) -> None:
-    # Two attempts logged at once for one party must not both pass a cap.
-    key = f"contact-party:{case_id}:{contact_id or DEBTOR}"
-    session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(key, 0))))
+    # Two attempts logged at once for one party must not both pass a cap. Plain SQL on the session's
+    # DBAPI connection (same transaction): every attempt and outcome passes here.
+    session.connection().connection.driver_connection.execute(
+        _LOCK_PARTY, {"key": f"contact-party:{case_id}:{contact_id or DEBTOR}"})
+
+
+# visit_outcome_id is unique: an outcome delivered again finds its attempt stored (NULLs never conflict).
+_INSERT_ATTEMPT = with_facts("""
+INSERT INTO contact_attempts (case_id, contact_id, channel, started_at, result, reached, notes, late_entry, violations,
+                              asked_not_to_be_contacted, source, visit_id, visit_outcome_id, logged_by_id, recorded_at)
+VALUES (%(case_id)s, %(contact_id)s, %(channel)s::contact_channel, %(started_at)s, %(result)s::contact_result,
+        %(reached)s, %(notes)s, %(late_entry)s, %(violations)s::jsonb, %(asked_not_to_be_contacted)s, %(source)s,
+        %(visit_id)s, %(visit_outcome_id)s, %(logged_by_id)s, %(recorded_at)s)
+ON CONFLICT (visit_outcome_id) DO NOTHING RETURNING id, case_id, contact_id, started_at, reached, result
+""")
+_PLAIN_COLUMNS = ("case_id", "contact_id", "started_at", "reached", "notes", "late_entry", "asked_not_to_be_contacted",
+                  "source", "visit_id", "visit_outcome_id", "logged_by_id", "recorded_at")
+
+
+def _insert(session: Session, attempt: ContactAttempt) -> StatusFacts | None:
+    """INSERT the attempt, attach it as a persistent row and return its case's status facts counting it
+    (as of attempt.recorded_at), all in one statement; None (nothing stored) when its visit outcome
+    already has its attempt.
+
+    Every attempt (each outcome from the door) is logged here: plain SQL on the session's DBAPI
+    connection (same transaction), as the unit of work, then SQLAlchemy's execution layer, cost more
+    than the statement. Every column is set by the caller, so nothing is left to expire.
+    """
+    session.flush()  # what the attempt refers to, written first (plain SQL does not autoflush)
+    params = {key: getattr(attempt, key) for key in _PLAIN_COLUMNS}
+    params.update(channel=attempt.channel.value, result=attempt.result.value, violations=json.dumps(attempt.violations),
+                  now=attempt.recorded_at)
+    row = session.connection().connection.driver_connection.execute(_INSERT_ATTEMPT, params).fetchone()
+    if row is None:
+        return None
+    attempt.id = row[0]
+    make_transient_to_detached(attempt)
+    session.add(attempt)
+    return facts_of(row[1:])
 
 
 def log_attempt(session: Session, *, case_id: int, party, channel: Channel | str, started_at: datetime,
@@ -85,6 +125,7 @@ def log_attempt(session: Session, *, case_id: int, party, channel: Channel | str
     """Check an attempt against the rules and store it; refuse (409) unless late or not enforced.
 
     A late entry (or a visit that already happened, enforce=False) is stored with its violations.
+    The attempt of a visit outcome is stored once: the outcome delivered again returns the first.
     """
     now = now or utcnow()
     case = get_case(session, case_id)
@@ -103,8 +144,9 @@ def log_attempt(session: Session, *, case_id: int, party, channel: Channel | str
         violations=[v.as_dict() for v in check.violations], asked_not_to_be_contacted=asked_not_to_be_contacted,
         source=source, visit_id=visit_id, visit_outcome_id=visit_outcome_id, logged_by_id=actor_id,
         recorded_at=now)
-    session.add(attempt)
-    session.flush()
+    facts = _insert(session, attempt)
+    if facts is None:
+        return session.scalars(sa.select(ContactAttempt).where(ContactAttempt.visit_outcome_id == visit_outcome_id)).one()
     if late_entry or check.violations:
         record_audit(session, actor_id=actor_id, action="contact_attempt.flagged", subject_type="case",
                      subject_id=case.id, attempt_id=attempt.id, late_entry=late_entry,
@@ -112,7 +154,8 @@ def log_attempt(session: Session, *, case_id: int, party, channel: Channel | str
     if asked_not_to_be_contacted:
         set_do_not_contact(session, case=case, contact=contact, active=True, actor_id=actor_id, at=started_at,
                            attempt_id=attempt.id, reason="asked not to be contacted during a contact attempt")
-    recompute_status(session, case, now=now, reason=f"attempt:{attempt.id}", attempt_id=attempt.id, policy=policy)
+    recompute_status(session, case, now=now, reason=f"attempt:{attempt.id}", attempt_id=attempt.id, policy=policy,
+                     facts=facts)
     contact_attempt_recorded.send(case, session=session, attempt=attempt, actor_id=actor_id)
     return attempt
 

@@ -5,21 +5,25 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from backend.cases.models import ContactStatus
 from backend.contacts.models import AttemptResult, Channel, PromiseStatus
+from backend.validation import INT_MAX, count_field, day_field, id_field, moment_field
 
 PROMISE_SOURCES = ("call", "sms", "letter", "visit", "manual", "creditor")
 PAYMENT_SOURCES = ("manual", "creditor", "transfer", "visit")
 
 
 def _party(value) -> None:
-    if value == "debtor" or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+    if value == "debtor" or (isinstance(value, int) and not isinstance(value, bool) and 0 < value <= INT_MAX):
         return
-    if isinstance(value, str) and value.isdigit():
+    # ASCII only: "²" and "１" are digits to str.isdigit() but not to int().
+    if isinstance(value, str) and value.isascii() and value.isdigit() and 0 < int(value) <= INT_MAX:
         return
     raise ValidationError('"debtor" or the id of one of the case\'s contacts')
 
 
 def _money(**kwargs):
-    return fields.Decimal(places=None, as_string=True, allow_nan=False, **kwargs)
+    # Documented as what it is on the wire: a decimal string (apispec would say "number").
+    return fields.Decimal(places=None, as_string=True, allow_nan=False,
+                          metadata={"type": "string", "format": "decimal"}, **kwargs)
 
 
 def _positive_money(value) -> None:
@@ -38,7 +42,7 @@ def _party_of(obj) -> str:
 
 class CasePromiseInSchema(Schema):
     amount = _money(required=True, validate=_positive_money)
-    due_date = fields.Date(required=True)
+    due_date = day_field(required=True)
     source = fields.String(load_default="manual", validate=validate.OneOf(PROMISE_SOURCES))
     party = fields.Raw(load_default="debtor", validate=_party)
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
@@ -46,13 +50,13 @@ class CasePromiseInSchema(Schema):
 
 class AttemptPromiseSchema(Schema):
     amount = _money(required=True, validate=_positive_money)
-    due_date = fields.Date(required=True)
+    due_date = day_field(required=True)
 
 
 class AttemptInSchema(Schema):
     party = fields.Raw(required=True, validate=_party)
     channel = fields.Enum(Channel, by_value=True, required=True)
-    started_at = fields.AwareDateTime(required=True)
+    started_at = moment_field(required=True)
     result = fields.Enum(AttemptResult, by_value=True, required=True)
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
     late_entry = fields.Boolean(load_default=False)
@@ -89,7 +93,7 @@ class AttemptSchema(Schema):
 
 class ContactPageQuerySchema(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = count_field(load_default=0, validate=validate.Range(min=0))
 
 
 class AttemptPageSchema(Schema):
@@ -192,7 +196,7 @@ class CasePromisePageSchema(Schema):
 
 class CasePaymentInSchema(Schema):
     amount = _money(required=True, validate=_positive_money)
-    paid_at = fields.AwareDateTime(load_default=None)
+    paid_at = moment_field(load_default=None)
     receipt_no = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
     source = fields.String(load_default="manual", validate=validate.OneOf(PAYMENT_SOURCES))
 
@@ -226,7 +230,7 @@ class ContactStatusHistorySchema(Schema):
 
 
 class FollowUpQuerySchema(ContactPageQuerySchema):
-    portfolio_id = fields.Integer()
+    portfolio_id = id_field()
     contact_status = fields.Enum(ContactStatus, by_value=True)
 
 
@@ -249,9 +253,9 @@ class FollowUpPageSchema(Schema):
 
 
 class FlaggedQuerySchema(ContactPageQuerySchema):
-    since = fields.AwareDateTime()
-    until = fields.AwareDateTime()
-    portfolio_id = fields.Integer()
+    since = moment_field()
+    until = moment_field()
+    portfolio_id = id_field()
 
 
 class FlaggedAttemptSchema(AttemptSchema):

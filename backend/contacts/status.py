@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from backend.cases.models import Case, ContactStatus
-from backend.contacts.models import AttemptResult, ContactAttempt, ContactStatusChange
+from backend.contacts.models import AttemptResult, ContactStatusChange
 from backend.policy.service import get_policy
 from backend.timeutil import utcnow
 
@@ -30,29 +31,66 @@ class StatusFacts:
     debtor_failed: int = 0
 
 
-def facts_statement(now: datetime, case_ids=None, exclude_lost: bool = False):
-    """One statement: per case, last debtor and third-party reach, and the debtor's unanswered streak."""
-    a = ContactAttempt
-    third_party_reach = sa.or_(sa.and_(a.contact_id.is_not(None), a.reached.is_(True)),
-                               a.result == AttemptResult.THIRD_PARTY)
-    last = (sa.select(a.case_id,
-                      sa.func.max(a.started_at).filter(a.contact_id.is_(None), a.reached.is_(True))
-                      .label("debtor_reached_at"),
-                      sa.func.max(a.started_at).filter(third_party_reach).label("contact_reached_at"))
-            .where(a.started_at <= now).group_by(a.case_id))
-    if case_ids is not None:
-        last = last.where(a.case_id.in_(case_ids))
-    if exclude_lost:
-        last = last.where(a.case_id.in_(sa.select(Case.id).where(Case.contact_status != ContactStatus.LOST)))
-    last = last.subquery("last_reach")
-    b = aliased(ContactAttempt)
-    streak = (sa.select(sa.func.min(b.started_at).label("since"), sa.func.count().label("failed"))
-              .where(b.case_id == last.c.case_id, b.contact_id.is_(None), b.reached.is_(False), b.started_at <= now,
-                     sa.or_(last.c.debtor_reached_at.is_(None), b.started_at > last.c.debtor_reached_at))
-              .lateral("streak"))
-    return (sa.select(last.c.case_id, last.c.debtor_reached_at, last.c.contact_reached_at,
-                      streak.c.since.label("debtor_failing_since"), streak.c.failed.label("debtor_failed"))
-            .select_from(last).join(streak, sa.true()))
+# Written once as SQL: it runs after every attempt logged (each outcome from the door), and building
+# it with the expression language each time cost more than PostgreSQL takes to run it. The one-case
+# form runs as plain SQL on the session's DBAPI connection (same transaction) for the same reason.
+_FACTS_SQL = """
+SELECT last_reach.case_id, last_reach.debtor_reached_at, last_reach.contact_reached_at,
+       streak.since AS debtor_failing_since, streak.failed AS debtor_failed
+FROM (SELECT a.case_id,
+             max(a.started_at) FILTER (WHERE a.contact_id IS NULL AND a.reached) AS debtor_reached_at,
+             max(a.started_at) FILTER (WHERE (a.contact_id IS NOT NULL AND a.reached)
+                                          OR a.result = '{third_party}') AS contact_reached_at
+      FROM {log} a
+      WHERE a.started_at <= %(now)s AND {cases}
+      GROUP BY a.case_id) AS last_reach
+CROSS JOIN LATERAL (
+      SELECT min(b.started_at) AS since, count(*) AS failed
+      FROM {log} b
+      WHERE b.case_id = last_reach.case_id AND b.contact_id IS NULL AND NOT b.reached AND b.started_at <= %(now)s
+        AND (last_reach.debtor_reached_at IS NULL OR b.started_at > last_reach.debtor_reached_at)) AS streak
+"""
+_FACTS_CASES = {
+    "one": "a.case_id = %(case_id)s",
+    "not_lost": f"a.case_id IN (SELECT id FROM cases WHERE contact_status <> '{ContactStatus.LOST.value}')",
+}
+
+
+@lru_cache(maxsize=len(_FACTS_CASES))
+def facts_statement(cases: str = "one") -> str:
+    """One statement: per case, last debtor and third-party reach, and the debtor's unanswered streak.
+
+    cases: "one" (parameter case_id) or "not_lost" (every case not lost yet); parameter now.
+    """
+    return _FACTS_SQL.format(third_party=AttemptResult.THIRD_PARTY.value, log="contact_attempts",
+                             cases=_FACTS_CASES[cases])
+
+
+def with_facts(insert_sql: str) -> str:
+    """insert_sql (INSERT INTO contact_attempts ... RETURNING id, case_id, contact_id, started_at, reached,
+    result) and, in the same statement, the facts of its case (parameters case_id, now) counting the new
+    row: columns (new id, facts...); no row when nothing was inserted. Saves a round trip per attempt."""
+    facts = _FACTS_SQL.format(third_party=AttemptResult.THIRD_PARTY.value, log="log", cases=_FACTS_CASES["one"])
+    return f"""
+WITH new AS ({insert_sql}),
+log AS (SELECT case_id, contact_id, started_at, reached, result FROM contact_attempts WHERE case_id = %(case_id)s
+        UNION ALL SELECT case_id, contact_id, started_at, reached, result FROM new)
+SELECT new.id, facts.debtor_reached_at, facts.contact_reached_at, facts.debtor_failing_since, facts.debtor_failed
+FROM new LEFT JOIN ({facts}) AS facts ON true
+"""
+
+
+def facts_of(row) -> StatusFacts:
+    """StatusFacts from a facts row's columns (all null when the case has no attempt up to now)."""
+    debtor_reached_at, contact_reached_at, since, failed = row
+    return StatusFacts(debtor_reached_at, contact_reached_at, since, failed or 0)
+
+
+def _facts(session: Session, cases: str, params: dict) -> list[tuple[int, StatusFacts]]:
+    """Run the facts statement for the session's view of the log: (case id, facts) rows."""
+    session.flush()  # attempts added to the session count (plain SQL does not autoflush)
+    rows = session.connection().connection.driver_connection.execute(facts_statement(cases), params).fetchall()
+    return [(row[0], StatusFacts(*row[1:])) for row in rows]
 
 
 def decide_status(facts: StatusFacts, now: datetime, policy: Mapping) -> tuple[ContactStatus | None, datetime]:
@@ -85,11 +123,14 @@ def apply_status(session: Session, case: Case, status: ContactStatus | None, cha
 
 
 def recompute_status(session: Session, case: Case, *, now: datetime | None = None, reason: str = "attempt",
-                     attempt_id: int | None = None, policy: Mapping | None = None) -> ContactStatus:
-    """Recompute one case's contact status from its log; record a transition when it changes."""
+                     attempt_id: int | None = None, policy: Mapping | None = None,
+                     facts: StatusFacts | None = None) -> ContactStatus:
+    """Recompute one case's contact status from its log (or from facts already read as of now);
+    record a transition when it changes."""
     now = now or utcnow()
-    row = session.execute(facts_statement(now, case_ids=[case.id])).one_or_none()
-    facts = StatusFacts(*row[1:]) if row else StatusFacts(None, None, None)
+    if facts is None:
+        found = _facts(session, "one", {"now": now, "case_id": case.id})
+        facts = found[0][1] if found else StatusFacts(None, None, None)
     status, changed_at = decide_status(facts, now, policy or get_policy(session, case.portfolio_id))
     apply_status(session, case, status, changed_at, reason=reason, attempt_id=attempt_id)
     return case.contact_status
@@ -100,13 +141,13 @@ def sweep_contact_statuses(session: Session, *, now: datetime | None = None) -> 
     now = now or utcnow()
     policies: dict[int, Mapping] = {}
     changed = 0
-    for row in session.execute(facts_statement(now, exclude_lost=True)):
-        if row.debtor_failing_since is None:
+    for case_id, facts in _facts(session, "not_lost", {"now": now}):
+        if facts.debtor_failing_since is None:
             continue
-        case = session.get(Case, row.case_id)
+        case = session.get(Case, case_id)
         if case.portfolio_id not in policies:
             policies[case.portfolio_id] = get_policy(session, case.portfolio_id)
-        status, changed_at = decide_status(StatusFacts(*row[1:]), now, policies[case.portfolio_id])
+        status, changed_at = decide_status(facts, now, policies[case.portfolio_id])
         if apply_status(session, case, status, changed_at, reason="sweep"):
             changed += 1
     return changed

@@ -16,6 +16,7 @@ from backend.contacts.schemas import AttemptInSchema, AttemptSchema
 from backend.errors import DomainError, Forbidden, InvalidInput, flatten_messages
 from backend.idempotency import run_once
 from backend.sync_registry import register_sync_type
+from backend.validation import INT_MAX
 
 SCOPE = "contact_attempt"
 LOGGERS = (Role.COLLECTOR, Role.DISPATCHER, Role.SUPERVISOR)
@@ -54,7 +55,7 @@ def attempt_event(session: Session, user: User, event: dict) -> tuple[int, dict]
     if user.role not in LOGGERS:
         raise Forbidden("your role does not log contact attempts")
     case_id = event.get("case_id")
-    if not isinstance(case_id, int) or isinstance(case_id, bool):
+    if not isinstance(case_id, int) or isinstance(case_id, bool) or not 0 < case_id <= INT_MAX:
         raise InvalidInput("case_id", "required: the case's id")
     raw = {k: v for k, v in event.items() if k not in ENVELOPE}
     try:

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from backend.validation import day_field, id_field
+
 
 class PlanRequestSchema(Schema):
-    date = fields.Date(required=True)
-    collector_ids = fields.List(fields.Integer(strict=True), allow_none=True, load_default=None,
+    date = day_field(required=True)
+    collector_ids = fields.List(id_field(strict=True), allow_none=True, load_default=None,
                                 validate=validate.Length(max=5000))
-    visit_ids = fields.List(fields.Integer(strict=True), allow_none=True, load_default=None,
+    visit_ids = fields.List(id_field(strict=True), allow_none=True, load_default=None,
                             validate=validate.Length(max=50000))
 
 
@@ -60,12 +62,12 @@ class PlanJobSchema(Schema):
 
 
 class RouteQuerySchema(Schema):
-    date = fields.Date()
-    collector_id = fields.Integer()
+    date = day_field()
+    collector_id = id_field()
 
 
 class MeRouteQuerySchema(Schema):
-    date = fields.Date()
+    date = day_field()
 
 
 class HazardViewSchema(Schema):
@@ -103,7 +105,7 @@ class DoorStopSchema(Schema):
     hazards = fields.List(fields.Nested(HazardViewSchema))
     requires_two = fields.Boolean()
     debtor_name = fields.String()
-    amount_due = fields.Decimal(as_string=True)
+    amount_due = fields.Decimal(as_string=True, metadata={"type": "string", "format": "decimal"})  # money is a decimal string
     currency = fields.String()
     last_outcome = fields.Nested(LastOutcomeSchema, allow_none=True)
 

@@ -1,6 +1,8 @@
 """The one place that answers "what is the rule here": defaults, profile, portfolio overrides."""
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 
 import sqlalchemy as sa
@@ -52,26 +54,58 @@ def get_policy(session: Session, portfolio_id: int | None) -> Policy:
     return Policy(effective_settings(portfolio.profile, portfolio.overrides), portfolio.profile, portfolio.id)
 
 
+# A time-of-day setting ("22:00"); its override must be one too, or the rules cannot read it.
+HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+# An override over a thousand times its default is a typo, and past it the day and minute arithmetic
+# of the rules leaves the calendar (or a bigint): refused rather than failing every request it governs.
+OVERRIDE_MAX_FACTOR = 1000
+# Settings named *weekdays list ISO weekdays; with none (or none real) a working-day count never ends.
+ISO_WEEKDAYS = set(range(1, 8))
+
+
 def _same_kind(default, value) -> bool:
     if isinstance(default, bool):
         return isinstance(value, bool)
-    if isinstance(default, int | float):
+    if isinstance(default, int):  # a count or a whole number of days: 0.5 of one breaks the rules using it
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
         return isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(default, list) and isinstance(value, list) and default:
+        return all(_same_kind(default[0], item) for item in value)
     return isinstance(value, type(default))
 
 
+def _refuse(key: str, message: str) -> DomainError:
+    return DomainError("validation_error", f"{key} {message}", status=422, fields={f"overrides.{key}": message})
+
+
+def _numbers(value) -> list:
+    items = value if isinstance(value, list) else [value]
+    return [n for n in items if isinstance(n, int | float) and not isinstance(n, bool)]
+
+
 def validate_overrides(overrides: dict) -> dict:
-    """Reject unknown keys and values of the wrong type, naming the key."""
+    """Reject unknown keys, values of the wrong type and values the rules cannot compute with, naming the key."""
     for key, value in overrides.items():
         if key not in DEFAULTS:
             raise DomainError("validation_error", f"unknown policy setting {key!r}", status=422,
                               fields={f"overrides.{key}": "unknown policy setting"})
-        if not _same_kind(DEFAULTS[key], value):
-            raise DomainError("validation_error", f"{key} must be like {DEFAULTS[key]!r}", status=422,
-                              fields={f"overrides.{key}": f"expected {type(DEFAULTS[key]).__name__}"})
-        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-            raise DomainError("validation_error", f"{key} must not be negative", status=422,
-                              fields={f"overrides.{key}": "must not be negative"})
+        default = DEFAULTS[key]
+        if not _same_kind(default, value):
+            raise DomainError("validation_error", f"{key} must be like {default!r}", status=422,
+                              fields={f"overrides.{key}": f"expected {type(default).__name__}"})
+        if isinstance(default, str) and HHMM.match(default) and not HHMM.match(value):
+            raise _refuse(key, "expected a time of day, HH:MM")
+        if key.endswith("weekdays") and (not value or not set(value) <= ISO_WEEKDAYS):
+            raise _refuse(key, "expected ISO weekdays, 1 (Monday) to 7, at least one")
+        ceiling = OVERRIDE_MAX_FACTOR * max([1, *_numbers(default)])
+        for number in _numbers(value):
+            if isinstance(number, float) and not math.isfinite(number):  # JSONB has no NaN or Infinity
+                raise _refuse(key, "must be a finite number")
+            if number < 0:
+                raise _refuse(key, "must not be negative")
+            if number > ceiling:
+                raise _refuse(key, f"must be at most {ceiling:,}")
     return overrides
 
 

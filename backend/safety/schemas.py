@@ -6,15 +6,16 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from backend.geo import lat_field, lon_field
 from backend.safety.alerts import STATE_FILTERS
 from backend.safety.models import AlertKind, CheckinKind, PlaceKind
+from backend.validation import id_field, moment_field
 
 
 class CheckinSchema(Schema):
     kind = fields.Enum(CheckinKind, by_value=True, required=True)
     lat = lat_field(required=True)
     lon = lon_field(required=True)
-    recorded_at = fields.AwareDateTime(required=True)
-    visit_id = fields.Integer(allow_none=True, load_default=None, strict=True)
-    next_checkin_by = fields.AwareDateTime(allow_none=True, load_default=None)
+    recorded_at = moment_field(required=True)
+    visit_id = id_field(allow_none=True, load_default=None, strict=True)
+    next_checkin_by = moment_field(allow_none=True, load_default=None)
 
 
 class CheckinOutSchema(Schema):
@@ -32,7 +33,7 @@ class CheckinOutSchema(Schema):
 class SosSchema(Schema):
     lat = lat_field(required=True)
     lon = lon_field(required=True)
-    recorded_at = fields.AwareDateTime(required=True)
+    recorded_at = moment_field(required=True)
     note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=500))
     duress = fields.Boolean(load_default=False)
 
@@ -52,8 +53,8 @@ class LodgingSchema(Schema):
     address = fields.String(load_default="", validate=validate.Length(max=500))
     lat = lat_field(required=True)
     lon = lon_field(required=True)
-    check_in = fields.AwareDateTime(required=True)
-    check_out = fields.AwareDateTime(allow_none=True, load_default=None)
+    check_in = moment_field(required=True)
+    check_out = moment_field(allow_none=True, load_default=None)
 
     @validates("name")
     def _name(self, value, **_):
@@ -85,16 +86,16 @@ class LodgingOutSchema(Schema):
 
 
 class LodgingQuerySchema(Schema):
-    collector_id = fields.Integer(validate=validate.Range(min=1))
+    collector_id = id_field()
     kind = fields.String(validate=validate.OneOf([k.value for k in PlaceKind]))
-    since = fields.AwareDateTime()
+    since = moment_field()
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
 class AlertQuerySchema(Schema):
     state = fields.String(validate=validate.OneOf(list(STATE_FILTERS)))
     kind = fields.String(validate=validate.OneOf([k.value for k in AlertKind]))
-    collector_id = fields.Integer(validate=validate.Range(min=1))
+    collector_id = id_field()
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 

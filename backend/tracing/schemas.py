@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from backend.cases.schemas import RELATIONSHIPS
+from backend.validation import id_field
 
 # Lawful grounds a specialist may cite for a lookup; every request names one and it is audited.
 LEGAL_BASES = ("debtor_consent", "relative_consent", "court_order", "contract_clause", "legitimate_interest",
@@ -22,7 +23,7 @@ class RequestFormSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    case_id = fields.Integer(required=True, strict=False)
+    case_id = id_field(required=True, strict=False)
     legal_basis = fields.String(required=True, validate=validate.OneOf(LEGAL_BASES))
     legal_reference = fields.String(load_default=None, validate=validate.Length(max=200),
                                     metadata={"description": "e.g. the court order or consent form number"})
@@ -33,7 +34,7 @@ class RequestFormSchema(Schema):
 
 
 class RequestQuerySchema(Schema):
-    case_id = fields.Integer(required=True)
+    case_id = id_field(required=True)
 
 
 class TracingRequestSchema(Schema):

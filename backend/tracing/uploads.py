@@ -103,7 +103,10 @@ def _check_csv(data: bytes, head: bytes, kind: str, encoding: str) -> int:
 
 def _check_json(data: bytes, kind: str, encoding: str) -> int:
     """Require the first record to be an object with the needed keys; return an estimate of the records."""
-    first = next(iter_items(io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors="replace")), None)
+    try:
+        first = next(iter_items(io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors="replace")), None)
+    except RecursionError:  # nested deeper than the JSON parser goes: nobody's phone book
+        first = None
     if not isinstance(first, dict):
         raise InvalidInput(kind, "not valid JSON records: expected an array of objects or one object per line")
     keys = {F.canonical_key(str(key), kind) for key in first}
@@ -119,7 +122,7 @@ def _is_json_lines(data: bytes, encoding: str) -> bool:
     first_line = data.lstrip(b"\xef\xbb\xbf \t\r\n").split(b"\n", 1)[0]
     try:
         record = json.loads(first_line.decode(encoding, errors="replace"))
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(record, dict) and not any(isinstance(value, list) for value in record.values())
 

@@ -4,12 +4,16 @@ visit is, with the doubts (implausible travel, stale fix, quiet hours) flagged f
 from __future__ import annotations
 
 import functools
+import json
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
+from backend.auth.access import Caller
 from backend.auth.models import User
 from backend.cases.models import Case, CaseAddress, CaseContact, CasePhone
 from backend.contacts.hours import is_quiet_time
@@ -87,30 +91,48 @@ def _latest_report(model, name: str):
 
 
 @functools.cache
-def _whereabouts_statement() -> sa.Select:
-    """Built once: this runs on every report from the field."""
+def _report_statement() -> sa.Select:
+    """The visit, locked, with its case (and portfolio), and where the report was made from: one query.
+
+    Built once: this runs on every report from the field. Columns after the visit: metres from the
+    visit address, then the time of and metres from the collector's previous outcome and check-in.
+    """
     here = sa.func.ST_GeogFromText(sa.bindparam("here", type_=sa.String))
     outcome = _latest_report(VisitOutcome, "previous_outcome")
     checkin = _latest_report(Checkin, "previous_checkin")
-    return (sa.select(sa.func.ST_Distance(CaseAddress.location, here),
+    return (sa.select(Visit, sa.func.ST_Distance(CaseAddress.location, here),
                       outcome.c.recorded_at, sa.func.ST_Distance(outcome.c.location, here),
                       checkin.c.recorded_at, sa.func.ST_Distance(checkin.c.location, here))
-            .select_from(CaseAddress).outerjoin(outcome, sa.true()).outerjoin(checkin, sa.true())
-            .where(CaseAddress.id == sa.bindparam("address_id")))
+            .join(CaseAddress, CaseAddress.id == Visit.address_id)
+            .outerjoin(outcome, sa.true()).outerjoin(checkin, sa.true())
+            .where(Visit.id == sa.bindparam("visit_id"))
+            .options(joinedload(Visit.case, innerjoin=True))
+            .with_for_update(of=Visit)
+            .execution_options(populate_existing=True))
 
 
-def _whereabouts(session: Session, visit: Visit, collector_id: int, recorded_at: datetime, lat: float,
-                 lon: float) -> tuple[float, datetime | None, float | None]:
-    """Return (metres from the visit address, previous report time, metres from it), in one query.
+def _ewkt(data: dict) -> str:
+    """Where the report was made, as PostGIS extended WKT (what make_point stores)."""
+    return f"SRID=4326;POINT({float(data['lon'])!r} {float(data['lat'])!r})"
 
-    The previous report is the latest outcome or safety check-in the collector sent before this one.
+
+def _locked_visit(session: Session, visit_id: int, collector_id: int,
+                  data: dict) -> tuple[Visit | None, tuple[float, datetime | None, float | None]]:
+    """Lock the visit; return it and (metres from its address, previous report time, metres from it).
+
+    The previous report is the latest outcome or safety check-in the collector sent before this one,
+    as committed when the statement starts: if it has to wait for the visit's lock, a report of
+    another visit committed meanwhile is not seen (as one committed just after the read never was).
+    A report of this visit committed meanwhile leaves nothing to store here: a replay, or 409.
     """
-    row = session.execute(_whereabouts_statement(), {
-        "here": f"SRID=4326;POINT({float(lon)!r} {float(lat)!r})", "collector_id": collector_id,
-        "recorded_at": recorded_at, "address_id": visit.address_id}).one()
-    distance, reports = row[0], [(row[1], row[2]), (row[3], row[4])]
+    row = session.execute(_report_statement(), {
+        "visit_id": visit_id, "collector_id": collector_id, "recorded_at": data["recorded_at"],
+        "here": _ewkt(data)}).one_or_none()
+    if row is None:
+        return None, (0.0, None, None)
+    reports = [(row[2], row[3]), (row[4], row[5])]
     previous = max((r for r in reports if r[0] is not None), key=lambda r: r[0], default=(None, None))
-    return distance, previous[0], previous[1]
+    return row[0], (row[1], previous[0], previous[1])
 
 
 def flags_for(*, policy, case: Case, recorded_at: datetime, received_at: datetime, geofence_m: float,
@@ -153,14 +175,57 @@ def _join_phones(session: Session, case_id: int, outcome_id: int, phones: list[d
     return joined
 
 
-def _store(session: Session, *, visit: Visit, collector: User, key: str, data: dict, phones: list[dict],
-           received_at: datetime) -> dict:
+_MOVED_COLUMNS = ("status", "started_at", "finished_at", "updated_at")  # what visits.states.move stamps
+# The outcome and the visit's final status in one statement (the visit's UPDATE as a data-modifying
+# CTE), as plain SQL on the session's DBAPI connection (same transaction): this runs for every report
+# from the field, and the unit of work, then SQLAlchemy's execution layer, cost more than the statement.
+_INSERT_FINISHED = """
+WITH finished_visit AS (
+    UPDATE visits SET status = %(status)s::visit_status, started_at = %(started_at)s, finished_at = %(finished_at)s,
+                      updated_at = %(updated_at)s, last_outcome = %(last_outcome)s
+    WHERE id = %(visit_id)s)
+INSERT INTO visit_outcomes (visit_id, collector_id, outcome, recorded_at, received_at, location, accuracy_m,
+                            distance_m, on_site, geofence_m, flags, notes, reason, promise, payment, new_phones,
+                            hazards, idempotency_key, created_at)
+VALUES (%(visit_id)s, %(collector_id)s, %(outcome)s::visit_outcome_kind, %(recorded_at)s, %(received_at)s,
+        ST_GeogFromText(%(location)s), %(accuracy_m)s, %(distance_m)s, %(on_site)s, %(geofence_m)s,
+        %(flags)s::varchar(40)[], %(notes)s, %(reason)s, %(promise)s::jsonb, %(payment)s::jsonb,
+        %(new_phones)s::jsonb, %(hazards)s::jsonb, %(idempotency_key)s, %(created_at)s)
+RETURNING id
+"""
+_JSON_COLUMNS = ("promise", "payment", "new_phones", "hazards")
+_PLAIN_COLUMNS = ("visit_id", "collector_id", "recorded_at", "received_at", "accuracy_m", "distance_m", "on_site",
+                  "geofence_m", "flags", "notes", "reason", "idempotency_key", "created_at")
+
+
+def _insert_finished(session: Session, outcome: VisitOutcome, visit: Visit, target: VisitStatus,
+                     location: str) -> None:
+    """INSERT the outcome and move the visit to its final status, in one statement.
+
+    move() (checked, stamped) works on a copy of the fields it reads and stamps; the ORM objects are
+    then given committed values only: the outcome becomes a persistent row (every column is set by
+    _store, so nothing is left to expire) and the visit has nothing left to flush.
+    """
+    draft = move(SimpleNamespace(**{key: getattr(visit, key) for key in ("id", *_MOVED_COLUMNS)}), target)
+    finished = {**{key: getattr(draft, key) for key in _MOVED_COLUMNS}, "last_outcome": outcome.outcome.value}
+    params = {**{key: getattr(outcome, key) for key in _PLAIN_COLUMNS},
+              **{key: json.dumps(getattr(outcome, key)) for key in _JSON_COLUMNS},
+              **finished, "status": finished["status"].value, "outcome": outcome.outcome.value, "location": location}
+    driver = session.connection().connection.driver_connection
+    outcome.id = driver.execute(_INSERT_FINISHED, params).fetchone()[0]
+    make_transient_to_detached(outcome)
+    session.add(outcome)
+    for key, value in finished.items():
+        set_committed_value(visit, key, value)
+
+
+def _store(session: Session, *, visit: Visit, collector: User | Caller, key: str, data: dict, phones: list[dict],
+           whereabouts: tuple[float, datetime | None, float | None], received_at: datetime) -> dict:
     target = VisitStatus.FAILED if data["outcome"] in FAILED_OUTCOMES else VisitStatus.DONE
     check_transition(visit, target)
     case = visit.case
     policy = get_policy(session, case.portfolio_id)
-    distance, previous_at, previous_m = _whereabouts(session, visit, collector.id, data["recorded_at"],
-                                                     data["lat"], data["lon"])
+    distance, previous_at, previous_m = whereabouts
     radius = geofence_radius(policy, data.get("accuracy_m"))
     outcome = VisitOutcome(
         visit_id=visit.id, collector_id=collector.id, outcome=data["outcome"], recorded_at=data["recorded_at"],
@@ -171,11 +236,9 @@ def _store(session: Session, *, visit: Visit, collector: User, key: str, data: d
         notes=data.get("notes") or "", reason=data.get("reason"), promise=_plain(data.get("promise")),
         payment=_plain(data.get("payment")), new_phones=[], hazards=hazards_of(data), idempotency_key=key,
         created_at=received_at)
-    session.add(outcome)
-    session.flush()
-    outcome.new_phones = _join_phones(session, case.id, outcome.id, phones)
-    move(visit, target)
-    visit.last_outcome = outcome.outcome.value
+    _insert_finished(session, outcome, visit, target, _ewkt(data))
+    if phones:
+        outcome.new_phones = _join_phones(session, case.id, outcome.id, phones)
     # No separate audit event: the outcome row is the immutable record of who reported what, when.
     # Safety flags hazards, contacts logs the attempt and the promise: in this same transaction.
     visit_outcome_recorded.send(visit, session=session, outcome=outcome, actor_id=collector.id)
@@ -199,13 +262,12 @@ def outcome_view(outcome: VisitOutcome, visit: Visit) -> dict:
             "hazards": outcome.hazards}
 
 
-def record_outcome(session: Session, *, visit_id: int, collector: User, key: str | None, data: dict,
+def record_outcome(session: Session, *, visit_id: int, collector: User | Caller, key: str | None, data: dict,
                    region: str, received_at: datetime | None = None) -> tuple[int, dict, bool]:
     """Store a collector's outcome once per key: (201, body) first, (200, same body) on a replay."""
     key = validate_key(key)
     # Locked from the start: reports of one visit (other keys, replays) queue here, one at a time.
-    visit = session.get(Visit, visit_id, options=[joinedload(Visit.case, innerjoin=True)],
-                        with_for_update={"of": Visit}, populate_existing=True)
+    visit, whereabouts = _locked_visit(session, visit_id, collector.id, data)
     if visit is None:
         raise NotFound("visit", visit_id, field="visit_id")
     if visit.collector_id != collector.id:
@@ -214,5 +276,5 @@ def record_outcome(session: Session, *, visit_id: int, collector: User, key: str
     phones = normalised_phones(data.get("new_phones") or [], region)
     received_at = received_at or utcnow()
     return run_once(session, user_id=collector.id, key=key, scope=SCOPE, payload={"visit_id": visit_id, **data},
-                    handler=lambda: (201, _store(session, visit=visit, collector=collector, key=key,
-                                                 data=data, phones=phones, received_at=received_at)))
+                    handler=lambda: (201, _store(session, visit=visit, collector=collector, key=key, data=data,
+                                                 phones=phones, whereabouts=whereabouts, received_at=received_at)))

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.audit.service import record_audit
-from backend.auth.access import current_user, roles_required
+from backend.auth.access import current_caller, current_user, roles_required
 from backend.auth.models import Role
 from backend.extensions import db
 from backend.http import json_body
@@ -127,16 +127,20 @@ class StartResource(MethodView):
         return service.visit_record(visit)
 
 
+# One instance for every report: a schema class would be instantiated (its fields deep-copied) per request.
+OUTCOME_IN = OutcomeInSchema()
+
+
 @blp.route("/visits/<int:visit_id>/outcome")
 class OutcomeResource(MethodView):
-    @roles_required(Role.COLLECTOR)
-    @blp.arguments(OutcomeInSchema)
+    @roles_required(Role.COLLECTOR, load_user=False)  # only the caller's id is needed: no User load
+    @blp.arguments(OUTCOME_IN)
     @blp.response(201)
     @blp.alt_response(200, description="A replay: the stored response of the first submission")
     def post(self, body, visit_id):
         """Report what happened at the door; send an Idempotency-Key (a client UUID) every time."""
         status, stored, _ = record_outcome(
-            db.session, visit_id=visit_id, collector=current_user(), key=request.headers.get("Idempotency-Key"),
+            db.session, visit_id=visit_id, collector=current_caller(), key=request.headers.get("Idempotency-Key"),
             data=body, region=current_app.config["DEFAULT_REGION"])
         db.session.commit()
         return stored, status

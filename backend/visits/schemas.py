@@ -6,19 +6,20 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from backend.cases.schemas import RELATIONSHIPS
 from backend.geo import lat_field, lon_field
 from backend.safety.models import HazardKind
+from backend.validation import count_field, day_field, id_field, moment_field
 from backend.visits.models import OutcomeKind, VisitKind, VisitStatus
 
 SKILL_PATTERN = r"^[a-z0-9_]{1,40}$"
 
 
 class VisitCreateSchema(Schema):
-    case_id = fields.Integer(required=True, strict=True)
-    address_id = fields.Integer(strict=True, allow_none=True, load_default=None)
+    case_id = id_field(required=True, strict=True)
+    address_id = id_field(strict=True, allow_none=True, load_default=None)
     kind = fields.Enum(VisitKind, by_value=True, required=True)
     reason = fields.String(load_default="", validate=validate.Length(max=500))
     priority = fields.Integer(strict=True, load_default=3, validate=validate.Range(min=1, max=5))
-    window_start = fields.AwareDateTime(allow_none=True, load_default=None)
-    window_end = fields.AwareDateTime(allow_none=True, load_default=None)
+    window_start = moment_field(allow_none=True, load_default=None)
+    window_end = moment_field(allow_none=True, load_default=None)
     required_skills = fields.List(fields.String(validate=validate.Regexp(SKILL_PATTERN, error="lowercase skill name")),
                                   load_default=list, validate=validate.Length(max=10))
 
@@ -50,10 +51,10 @@ class BboxField(fields.String):
 class VisitQuerySchema(Schema):
     status = fields.Enum(VisitStatus, by_value=True)
     kind = fields.Enum(VisitKind, by_value=True)
-    collector_id = fields.Integer()
-    date = fields.Date()
+    collector_id = id_field()
+    date = day_field()
     bbox = BboxField()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = count_field(load_default=1, validate=validate.Range(min=1))
     page_size = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
@@ -105,8 +106,8 @@ class VisitPageSchema(Schema):
 
 
 class AssignSchema(Schema):
-    collector_id = fields.Integer(required=True, strict=True)
-    date = fields.Date(required=True)
+    collector_id = id_field(required=True, strict=True)
+    date = day_field(required=True)
 
 
 class CancelSchema(Schema):
@@ -120,14 +121,18 @@ def _cents(value) -> None:
 
 def money_field() -> fields.Decimal:
     """A positive amount of money with at most 2 decimals."""
+    # The bounds spelled out for the OpenAPI document: apispec writes a Decimal's bounds as strings,
+    # which makes the document invalid for its readers.
     return fields.Decimal(places=None, allow_nan=False,
                           validate=[validate.Range(min=0, min_inclusive=False, max=10**12, max_inclusive=False),
-                                    _cents])
+                                    _cents],
+                          metadata={"minimum": 0, "exclusiveMinimum": True, "maximum": 10**12,
+                                    "exclusiveMaximum": True})
 
 
 class OutcomePromiseSchema(Schema):
     amount = money_field()
-    due_date = fields.Date()
+    due_date = day_field()
 
 
 class OutcomePaymentSchema(Schema):
@@ -150,7 +155,7 @@ class HazardInSchema(Schema):
 
 class OutcomeInSchema(Schema):
     outcome = fields.Enum(OutcomeKind, by_value=True, required=True)
-    recorded_at = fields.AwareDateTime(required=True)
+    recorded_at = moment_field(required=True)
     lat = lat_field(required=True)
     lon = lon_field(required=True)
     accuracy_m = fields.Float(allow_none=True, load_default=None, allow_nan=False,

@@ -18,6 +18,7 @@ from backend.errors import DomainError, Forbidden, InvalidInput, flatten_message
 from backend.idempotency import validate_key
 from backend.policy.service import default_policy
 from backend.sync_registry import register_sync_type, sync_handler, sync_types
+from backend.validation import INT_MAX
 from backend.visits.outcomes import record_outcome
 from backend.visits.schemas import OutcomeInSchema
 
@@ -46,7 +47,8 @@ def apply_event(session: Session, user: User, event) -> dict:
     try:
         if not isinstance(event, dict):
             raise InvalidInput("event", "expected an object")
-        validate_key(key, field="idempotency_key")
+        # validate_key expects text: a number or a list is as good as no key.
+        validate_key(key if isinstance(key, str) else None, field="idempotency_key")
         handler = sync_handler(event.get("type"))
         if handler is None:
             raise InvalidInput("type", f"unknown event type; one of {', '.join(sync_types())}")
@@ -78,7 +80,7 @@ def outcome_event(session: Session, user: User, event: dict) -> tuple[int, dict]
     if user.role is not Role.COLLECTOR:
         raise Forbidden("only collectors report visit outcomes")
     visit_id = event.get("visit_id")
-    if not isinstance(visit_id, int) or isinstance(visit_id, bool):
+    if not isinstance(visit_id, int) or isinstance(visit_id, bool) or not 0 < visit_id <= INT_MAX:
         raise InvalidInput("visit_id", "required: the visit's id")
     try:
         data = OutcomeInSchema().load({k: v for k, v in event.items() if k not in (*ENVELOPE, "visit_id")})
