@@ -49,7 +49,7 @@ def validate_key(key: str | None, field: str = "Idempotency-Key") -> str:
     """Return the key or raise a 422 naming the header."""
     import re
 
-    if not key or not re.match(KEY_PATTERN, key):
+    if not isinstance(key, str) or not re.match(KEY_PATTERN, key):
         raise DomainError("validation_error", f"{field} is required: a client-generated UUID", status=422,
                           fields={field: "required, 8-100 characters [A-Za-z0-9_.:-]"})
     return key

@@ -1,16 +1,18 @@
 """100 phones posting visit outcomes to gunicorn at once, 10% of them replays of an earlier report.
 
 Creates and migrates a throwaway database, seeds collectors with assigned visits, starts gunicorn
-(wsgi:app) on it, then each simulated phone posts its outcomes over a keep-alive connection at its
-share of the target rate (open loop: a slow answer does not slow the offered load). Prints
-throughput, latency percentiles, status counts and the duplicate check (rows stored == distinct
-keys; every replay answered 200 with the first body) and where the CPU went (gunicorn, its
-PostgreSQL backends, the phones). Drops the database and stops gunicorn.
+(wsgi:app) on it, warms it up (one untimed report per phone), then each simulated phone posts its
+outcomes over its own keep-alive connection, one every 100/rate seconds (open loop: a phone behind
+schedule sends at once, and latency is also reported counted from when each report was due).
+Prints throughput (overall, and while every phone was reporting), latency percentiles, status
+counts, where the CPU went (gunicorn, its PostgreSQL backends, the phones; how busy the rest of the
+machine was) and the duplicate check (rows stored == distinct keys sent; every replay answered 200
+with the first body). Drops the database and stops gunicorn.
 
 The phones run as threads spread over a few client processes, each on a bare keep-alive HTTP/1.1
 socket: they share the machine's two cores with the server, so the client is kept cheap.
 
-Usage: python bench/outcomes.py [--rate 200] [--per-phone 40] [--workers 2] [--threads 4]
+Usage: python bench/outcomes.py [--rate 200] [--per-phone 40] [--workers 3] [--threads 2]
        [--worker-class gthread] [--clients 4]      (--rate 0: as fast as the phones can go)
 """
 from __future__ import annotations
@@ -371,8 +373,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=200, help="offered requests per second (0 = max)")
     parser.add_argument("--per-phone", type=int, default=40, help="visits (new outcomes) per phone")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn processes (one per core)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per process (overlap database waits)")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn processes")
+    parser.add_argument("--threads", type=int, default=2, help="threads per process (overlap database waits)")
     parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class")
     parser.add_argument("--clients", type=int, default=4, help="client processes the phones are spread over")
     args = parser.parse_args()

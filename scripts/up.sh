@@ -39,7 +39,9 @@ stop
 log "starting worker and API"
 nohup "$VENV/bin/python" -m worker >"$LOGS/worker.log" 2>&1 &
 echo $! >"$RUN/worker.pid"
-nohup "$VENV/bin/gunicorn" --workers 3 --threads 4 --bind "127.0.0.1:$API_PORT" \
+# 3 processes x 2 threads on 2 cores: the lowest p99 in bench/outcomes.py (more threads per process
+# queue on its GIL; 4 processes or 1 thread each let connections pile up on one worker).
+nohup "$VENV/bin/gunicorn" --workers 3 --threads 2 --bind "127.0.0.1:$API_PORT" \
   --access-logfile "$LOGS/api-access.log" wsgi:app >"$LOGS/api.log" 2>&1 &
 echo $! >"$RUN/api.pid"
 for _ in $(seq 40); do curl -fs "http://127.0.0.1:$API_PORT/api/v1/health" >/dev/null 2>&1 && break; sleep 0.5; done
