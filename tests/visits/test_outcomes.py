@@ -241,3 +241,22 @@ def test_implausible_travel_counts_safety_checkins_too(client, assigned, outcome
         minutes=3), received_at=utcnow(), location=make_point(31.2, 104.07)))
     session.flush()
     assert _post(client, visit, outcome_body(), headers).json["flags"] == ["implausible_travel"]
+
+
+def test_revoked_or_deactivated_collector_token_is_refused_on_the_fast_path(client, session, assigned, outcome_body):
+    # The outcome view checks tokens without loading the full user: revocation must still hold.
+    visit, headers = assigned
+    collector = session.get(Visit, visit.id).collector_id
+    from backend.auth.models import User
+
+    user = session.get(User, collector)
+    user.token_version += 1
+    session.flush()
+    assert _post(client, visit, outcome_body(), headers).status_code == 401
+    user.token_version -= 1
+    user.active = False
+    session.flush()
+    assert _post(client, visit, outcome_body(), headers).status_code == 401
+    user.active = True
+    session.flush()
+    assert _post(client, visit, outcome_body(), headers).status_code == 201
