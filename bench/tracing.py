@@ -42,6 +42,9 @@ from backend.tracing.models import TracingCandidate, TracingRequest, TracingUplo
 from backend.tracing.service import submit_request  # noqa: E402
 from bench.tracing_engine import OLD, floor_seconds, generate, naive_rows_per_second  # noqa: E402
 
+# The everyday lookups run on a worker dedicated to the tracing queue, in-process (see worker/__main__.py).
+EVERYDAY_WORKER_ARGS = ("--no-fork", "--queues", "tracing")
+
 ADMIN_URL = os.environ.get("BENCH_DATABASE_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
@@ -142,7 +145,7 @@ def everyday(app, directory: Path, contacts_path: Path, jobs: int) -> dict:
     generate(directory / "everyday", 3000, seed=2)
     calls = (directory / "everyday" / "calls_3000.csv").read_bytes()
     contacts = b"\n".join(contacts_path.read_bytes().splitlines()[:501]) + b"\n"
-    process = worker(app, "--no-cron")
+    process = worker(app, "--no-cron", *EVERYDAY_WORKER_ARGS)
     try:
         with app.app_context():
             session = db.session

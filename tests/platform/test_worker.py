@@ -7,6 +7,7 @@ import sys
 import time
 import uuid
 
+import pytest
 from rq.job import Job
 
 from backend.extensions import redis_conn
@@ -25,13 +26,14 @@ def test_health_job_round_trip_in_burst_worker(app, session, run_worker):
     assert job.return_value() == {"nonce": nonce, "pid": os.getpid(), "database": True}
 
 
-def test_python_m_worker_burst_runs_a_job(app, committed):
+@pytest.mark.parametrize("mode", [(), ("--no-fork", "--queues", "default")], ids=["forking", "in-process"])
+def test_python_m_worker_burst_runs_a_job(app, committed, mode):
     """The real entry point, as deployed: `python -m worker --burst` in its own process."""
     nonce = uuid.uuid4().hex
     job = enqueue("default", ping_worker, nonce)
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
            "REDIS_URL": app.config["REDIS_URL"], "QUEUE_PREFIX": app.config["QUEUE_PREFIX"]}
-    subprocess.run([sys.executable, "-m", "worker", "--burst"], env=env, check=True, timeout=60,
+    subprocess.run([sys.executable, "-m", "worker", "--burst", *mode], env=env, check=True, timeout=60,
                    capture_output=True)
     job.refresh()
     assert job.return_value()["nonce"] == nonce
