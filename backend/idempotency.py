@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from backend.dbtypes import driver
 from backend.errors import DomainError
 from backend.extensions import db
 from backend.timeutil import utcnow
@@ -69,11 +70,6 @@ _KEEP = "UPDATE idempotency_records SET status = %(status)s, body = %(body)s::js
 _RELEASE = "DELETE FROM idempotency_records WHERE id = %(id)s"
 
 
-def _driver(session: Session):
-    """The session's DBAPI (psycopg) connection, inside the session's transaction."""
-    return session.connection().connection.driver_connection
-
-
 def run_once(session: Session, *, user_id: int, key: str, scope: str, payload,
              handler: Callable[[], tuple[int, dict]]) -> tuple[int, dict, bool]:
     """Run handler once per (user, key); return (status, body, replayed). The caller commits.
@@ -83,13 +79,13 @@ def run_once(session: Session, *, user_id: int, key: str, scope: str, payload,
     """
     request_hash = fingerprint(scope, payload)
     ids = {"user_id": user_id, "key": key}
-    driver = _driver(session)
+    connection = driver(session)
     while True:
-        claimed = driver.execute(_CLAIM, {**ids, "scope": scope, "request_hash": request_hash,
+        claimed = connection.execute(_CLAIM, {**ids, "scope": scope, "request_hash": request_hash,
                                           "created_at": utcnow()}).fetchone()
         if claimed is not None:
             break
-        stored = driver.execute(_STORED, ids).fetchone()
+        stored = connection.execute(_STORED, ids).fetchone()
         if stored is not None:
             return _replay(*stored, scope=scope, request_hash=request_hash)
         # The record was deleted between the two statements: claim again.
@@ -99,9 +95,9 @@ def run_once(session: Session, *, user_id: int, key: str, scope: str, payload,
         # Callers roll back on an error; if one kept the transaction, no claim without a response is left
         # (in a transaction the error aborted, there is nothing to release).
         with contextlib.suppress(psycopg.Error):
-            driver.execute(_RELEASE, {"id": claimed[0]})
+            connection.execute(_RELEASE, {"id": claimed[0]})
         raise
-    driver.execute(_KEEP, {"id": claimed[0], "status": status, "body": json.dumps(body, default=str)})
+    connection.execute(_KEEP, {"id": claimed[0], "status": status, "body": json.dumps(body, default=str)})
     return status, body, False
 
 

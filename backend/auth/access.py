@@ -9,6 +9,7 @@ from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from backend.auth.models import Role, User
+from backend.dbtypes import driver
 from backend.errors import DomainError, Forbidden
 from backend.extensions import db
 from backend.timeutil import utcnow
@@ -78,7 +79,7 @@ def caller_from_token(token: str) -> Caller:
     uid = claims.get("uid")
     row = None
     if isinstance(uid, int) and not isinstance(uid, bool):
-        row = db.session.connection().connection.driver_connection.execute(_CALLER, {"id": uid}).fetchone()
+        row = driver(db.session).execute(_CALLER, {"id": uid}).fetchone()
     if row is None or not row[1] or row[2] != claims.get("v"):
         raise Unauthorized("invalid token")
     return Caller(uid, Role(row[0]))

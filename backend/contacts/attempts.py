@@ -13,6 +13,7 @@ from backend.cases.models import Case, CaseContact
 from backend.contacts.models import REACHED_RESULTS, AttemptResult, Channel, ContactAttempt, DoNotContactEvent
 from backend.contacts.rules import RuleCheck, check_attempt, classify_party
 from backend.contacts.status import StatusFacts, facts_of, recompute_status, with_facts
+from backend.dbtypes import driver
 from backend.errors import DomainError, Forbidden, InvalidInput, NotFound
 from backend.policy.service import get_policy
 from backend.signals import contact_attempt_recorded
@@ -78,7 +79,7 @@ _LOCK_PARTY = "SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 0))"
 def _lock_party(session: Session, case_id: int, contact_id: int | None) -> None:
     # Two attempts logged at once for one party must not both pass a cap. Plain SQL on the session's
     # DBAPI connection (same transaction): every attempt and outcome passes here.
-    session.connection().connection.driver_connection.execute(
+    driver(session).execute(
         _LOCK_PARTY, {"key": f"contact-party:{case_id}:{contact_id or DEBTOR}"})
 
 
@@ -108,7 +109,7 @@ def _insert(session: Session, attempt: ContactAttempt) -> StatusFacts | None:
     params = {key: getattr(attempt, key) for key in _PLAIN_COLUMNS}
     params.update(channel=attempt.channel.value, result=attempt.result.value, violations=json.dumps(attempt.violations),
                   now=attempt.recorded_at)
-    row = session.connection().connection.driver_connection.execute(_INSERT_ATTEMPT, params).fetchone()
+    row = driver(session).execute(_INSERT_ATTEMPT, params).fetchone()
     if row is None:
         return None
     attempt.id = row[0]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from backend.cases.models import Case, ContactStatus
 from backend.contacts.models import AttemptResult, ContactStatusChange
+from backend.dbtypes import driver
 from backend.policy.service import get_policy
 from backend.timeutil import utcnow
 
@@ -89,7 +90,7 @@ def facts_of(row) -> StatusFacts:
 def _facts(session: Session, cases: str, params: dict) -> list[tuple[int, StatusFacts]]:
     """Run the facts statement for the session's view of the log: (case id, facts) rows."""
     session.flush()  # attempts added to the session count (plain SQL does not autoflush)
-    rows = session.connection().connection.driver_connection.execute(facts_statement(cases), params).fetchall()
+    rows = driver(session).execute(facts_statement(cases), params).fetchall()
     return [(row[0], StatusFacts(*row[1:])) for row in rows]
 
 

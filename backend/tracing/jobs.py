@@ -11,6 +11,7 @@ from flask import current_app
 
 from backend.audit.service import record_audit
 from backend.cases.models import Case, CasePhone
+from backend.dbtypes import driver
 from backend.extensions import db
 from backend.jobs.models import BackgroundJob, JobStatus
 from backend.policy.service import get_policy
@@ -87,8 +88,8 @@ def _load_inputs(request_id: int) -> TraceInputs | None:
 
 def _raw_files(session, request_id: int) -> dict[str, bytes]:
     """Fetch the raw files in binary format: tens of megabytes as hex text would take twice as long."""
-    driver = session.connection().connection.driver_connection
-    with driver.cursor(binary=True) as cursor:
+    connection = driver(session)
+    with connection.cursor(binary=True) as cursor:
         cursor.execute("SELECT kind, data FROM tracing_uploads WHERE request_id = %s", (request_id,))
         return {kind: bytes(data) for kind, data in cursor}
 

@@ -17,6 +17,7 @@ from backend.auth.access import Caller
 from backend.auth.models import User
 from backend.cases.models import Case, CaseAddress, CaseContact, CasePhone
 from backend.contacts.hours import is_quiet_time
+from backend.dbtypes import driver
 from backend.errors import DomainError, Forbidden, InvalidInput, NotFound
 from backend.geo import make_point
 from backend.idempotency import run_once, validate_key
@@ -211,8 +212,8 @@ def _insert_finished(session: Session, outcome: VisitOutcome, visit: Visit, targ
     params = {**{key: getattr(outcome, key) for key in _PLAIN_COLUMNS},
               **{key: json.dumps(getattr(outcome, key)) for key in _JSON_COLUMNS},
               **finished, "status": finished["status"].value, "outcome": outcome.outcome.value, "location": location}
-    driver = session.connection().connection.driver_connection
-    outcome.id = driver.execute(_INSERT_FINISHED, params).fetchone()[0]
+    connection = driver(session)
+    outcome.id = connection.execute(_INSERT_FINISHED, params).fetchone()[0]
     make_transient_to_detached(outcome)
     session.add(outcome)
     for key, value in finished.items():
