@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from backend.cases.models import Case
-from backend.contacts.hours import first_lawful_moment, working_days_before
 from backend.contacts.models import CasePayment, Promise, PromiseStatus
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.extensions import db
+from backend.policy.hours import first_lawful_moment, working_days_before
 from backend.policy.service import get_policy
 from backend.timeutil import local_time, utcnow
 from backend.visits.models import VisitKind

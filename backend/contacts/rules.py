@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from backend.cases.models import Case, CaseContact, ContactStatus
-from backend.contacts.hours import is_quiet_time, local_day_bounds, next_lawful_time, quiet_hours_apply
 from backend.contacts.models import Channel
+from backend.policy.hours import is_quiet_time, local_day_bounds, next_lawful_time
 from backend.policy.service import get_policy
 
 # The unit each cap's name speaks of ("per hour", "per 7 days"): definitions, not tunable numbers.
@@ -187,11 +187,11 @@ def check_attempt(session: Session, *, case: Case, contact: CaseContact | None, 
     counters = count_attempts(session, case_id=case.id, party=party, at=at, tz_name=case.timezone,
                               policy=policy)
     violations = _standing_violations(case, party, counters, policy)
-    if quiet_hours_apply(channel, policy) and is_quiet_time(at, case.timezone, policy):
+    if is_quiet_time(at, case.timezone, policy, channel):
         violations.append(Violation(
             "quiet_hours", "contact.quiet_start",
             f"no {channel.value} between {policy['contact.quiet_start']} and {policy['contact.quiet_end']} "
-            f"in the debtor's local time ({case.timezone})", next_lawful_time(at, case.timezone, policy)))
+            f"in the debtor's local time ({case.timezone})", next_lawful_time(at, case.timezone, policy, channel)))
     if channel in _channels(policy, "contact.capped_channels"):
         caps = _obligor_caps if party.obligor else _third_party_caps
         violations.extend(caps(party, counters, at, case.timezone, policy, channel))
@@ -221,7 +221,7 @@ def _standing_violations(case: Case, party: Party, counters: Counters, policy: M
 
 
 def _lawful(moment: datetime, tz_name: str, policy: Mapping, channel: Channel) -> datetime:
-    return next_lawful_time(moment, tz_name, policy) if quiet_hours_apply(channel, policy) else moment
+    return next_lawful_time(moment, tz_name, policy, channel)
 
 
 def _obligor_caps(party, counters, at, tz_name, policy, channel) -> list[Violation]:

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from backend.auth.models import Role, User
 from backend.cases.models import Case, CaseAddress
-from backend.contacts.hours import lawful_windows
 from backend.errors import InvalidInput, NotFound
 from backend.geo import point_latlon
+from backend.policy.hours import VISIT, lawful_windows
 from backend.policy.service import default_policy, get_policy
 from backend.routing.schedule import Collector, VisitTask
 from backend.safety.hazards import active_hazards
@@ -138,7 +138,7 @@ def visit_windows(visit: Visit, case: Case, inputs: PlanInputs, policy, service_
                   now: datetime) -> list[tuple[int, int]]:
     """Arrival windows: lawful hours (finishing before quiet hours), the visit's own window, not past."""
     windows = []
-    for lo, hi in lawful_windows(inputs.plan_date, case.timezone, policy):
+    for lo, hi in lawful_windows(inputs.plan_date, case.timezone, policy, VISIT):
         lo, hi = max(lo, now), hi - timedelta(seconds=service_s)
         if visit.window_start is not None:
             lo = max(lo, visit.window_start)

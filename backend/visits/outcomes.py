@@ -16,12 +16,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from backend.auth.access import Caller
 from backend.auth.models import User
 from backend.cases.models import Case, CaseAddress, CaseContact, CasePhone
-from backend.contacts.hours import is_quiet_time
 from backend.dbtypes import driver
 from backend.errors import DomainError, Forbidden, InvalidInput, NotFound
 from backend.geo import make_point
 from backend.idempotency import run_once, validate_key
 from backend.phones import PhoneError, normalise_phone
+from backend.policy.hours import VISIT, is_quiet_time
 from backend.policy.service import get_policy
 from backend.safety.models import Checkin
 from backend.signals import visit_outcome_recorded
@@ -146,7 +146,7 @@ def flags_for(*, policy, case: Case, recorded_at: datetime, received_at: datetim
             flags.append(OutcomeFlag.IMPLAUSIBLE_TRAVEL.value)
     if abs(received_at - recorded_at) > timedelta(minutes=policy["visits.stale_fix_minutes"]):
         flags.append(OutcomeFlag.STALE_FIX.value)
-    if is_quiet_time(recorded_at, case.timezone, policy):
+    if is_quiet_time(recorded_at, case.timezone, policy, VISIT):
         flags.append(OutcomeFlag.QUIET_HOURS_VIOLATION.value)
     return flags
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from backend.contacts.hours import first_lawful_moment, lawful_windows, local_day_bounds, quiet_hours_apply
 from backend.policy.defaults import DEFAULTS, PROFILES
+from backend.policy.hours import first_lawful_moment, lawful_windows, local_day_bounds, quiet_hours_apply
 from backend.policy.service import effective_settings
 from tests.contacts.conftest import NEW_YORK, at
 

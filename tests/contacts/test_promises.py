@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from backend.contacts.hours import working_days_before
 from backend.contacts.models import PromiseStatus
 from backend.contacts.promises import due_reminders, record_payment, record_promise, settle_promises
+from backend.policy.hours import working_days_before
 from backend.timeutil import utcnow
 from backend.visits.models import Visit, VisitKind
 from tests.contacts.conftest import at

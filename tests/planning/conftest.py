@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from backend.auth.models import User
-from backend.contacts.hours import is_quiet_time
 from backend.planning.models import Route, RouteStop
 from backend.policy.defaults import DEFAULTS
+from backend.policy.hours import is_quiet_time
 from backend.policy.service import get_policy
 from backend.safety.hazards import active_hazards
 from backend.visits.models import Visit, VisitStatus

@@ -1,0 +1,95 @@
+"""Lawful contact hours: when a call, a message or a visit may happen, in the debtor's local time.
+
+`is_quiet_time` is THE quiet-hours decision: contacts (rules, next contact, reminders), visits (the
+outcome's quiet-hours flag) and planning (arrival windows) all ask it, or a helper built on it, with
+the channel in question, so `contact.quiet_hours_channels`, `contact.quiet_start` and
+`contact.quiet_end` of the case's portfolio are honoured the same way everywhere.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from backend.timeutil import parse_hhmm
+
+# The channel the field and the planner act on; contact attempts name theirs.
+VISIT = "visit"
+
+
+def quiet_bounds(policy: Mapping) -> tuple[time, time]:
+    """Return (quiet_start, quiet_end) local times from the policy."""
+    return parse_hhmm(policy["contact.quiet_start"]), parse_hhmm(policy["contact.quiet_end"])
+
+
+def quiet_hours_apply(channel, policy: Mapping) -> bool:
+    """Whether the quiet hours govern this channel (calls and visits; a letter is never 'at night')."""
+    return str(getattr(channel, "value", channel)) in policy["contact.quiet_hours_channels"]
+
+
+def _in_quiet_window(local: time, policy: Mapping) -> bool:
+    start, end = quiet_bounds(policy)
+    if start > end:  # spans midnight: 22:00-08:00
+        return local >= start or local < end
+    return start <= local < end
+
+
+def is_quiet_time(moment: datetime, tz_name: str, policy: Mapping, channel=VISIT) -> bool:
+    """Whether contact on channel at moment falls in the quiet hours of the debtor's timezone."""
+    if not quiet_hours_apply(channel, policy):
+        return False
+    return _in_quiet_window(moment.astimezone(ZoneInfo(tz_name)).time(), policy)
+
+
+def lawful_windows(day: date, tz_name: str, policy: Mapping, channel=VISIT) -> list[tuple[datetime, datetime]]:
+    """Return the UTC intervals of `day` (local to tz_name) in which contact on channel is allowed."""
+    zone = ZoneInfo(tz_name)
+    midnight = datetime.combine(day, time(0), zone)
+    if not quiet_hours_apply(channel, policy):
+        return [(midnight, datetime.combine(day + timedelta(days=1), time(0), zone))]
+    start, end = quiet_bounds(policy)
+    if start > end:  # allowed from quiet_end to quiet_start on the same local day
+        return [(datetime.combine(day, end, zone), datetime.combine(day, start, zone))]
+    return [(midnight, datetime.combine(day, start, zone)),
+            (datetime.combine(day, end, zone), datetime.combine(day + timedelta(days=1), time(0), zone))]
+
+
+def next_lawful_time(moment: datetime, tz_name: str, policy: Mapping, channel=VISIT) -> datetime:
+    """Return moment if contact on channel is allowed then, else when the quiet hours end."""
+    if not is_quiet_time(moment, tz_name, policy, channel):
+        return moment
+    _, end = quiet_bounds(policy)
+    local = moment.astimezone(ZoneInfo(tz_name))
+    candidate = datetime.combine(local.date(), end, local.tzinfo)
+    if candidate <= local:
+        candidate = datetime.combine(local.date() + timedelta(days=1), end, local.tzinfo)
+    return candidate
+
+
+def local_day_bounds(moment: datetime, tz_name: str) -> tuple[datetime, datetime]:
+    """Return the start and end (exclusive) of moment's local calendar day, as aware datetimes."""
+    zone = ZoneInfo(tz_name)
+    day = moment.astimezone(zone).date()
+    return datetime.combine(day, time(0), zone), datetime.combine(day + timedelta(days=1), time(0), zone)
+
+
+def next_local_day_start(moment: datetime, tz_name: str) -> datetime:
+    """Return the first lawful-hours candidate of the next local day: its local midnight."""
+    return local_day_bounds(moment, tz_name)[1]
+
+
+def working_days_before(day: date, count: int, weekdays) -> date:
+    """Return the date `count` working days before `day` (working = ISO weekday in weekdays)."""
+    if not weekdays:
+        raise ValueError("no working weekdays configured")
+    current = day
+    while count > 0:
+        current -= timedelta(days=1)
+        if current.isoweekday() in weekdays:
+            count -= 1
+    return current
+
+
+def first_lawful_moment(day: date, tz_name: str, policy: Mapping, channel="call") -> datetime:
+    """Return the first moment of a local day at which contact on channel is allowed (a reminder: a call)."""
+    return next_lawful_time(datetime.combine(day, time(0), ZoneInfo(tz_name)), tz_name, policy, channel)
