@@ -7,23 +7,26 @@ import logging
 
 from flask import Flask
 
+from backend import (
+    audit,
+    auth,
+    cases,
+    contacts,
+    health,
+    jobs,
+    planning,
+    policy,
+    safety,
+    sync,
+    tracing,
+    visits,
+)
 from backend.config import Config
 
-# Feature packages whose `routes.blp` is registered, in this order; `models` are imported so
-# Alembic and the ORM see every table.
-FEATURES = (
-    "health",
-    "auth",
-    "policy",
-    "audit",
-    "cases",
-    "jobs",
-    "visits",
-    "planning",
-    "safety",
-    "contacts",
-    "tracing",
-)
+# Every package's register(app) (blueprints, offline-write types, signal receivers, health checks), in this
+# order: nothing registers itself by being imported. Their `models` are imported so Alembic and the ORM
+# see every table.
+FEATURES = (health, auth, policy, audit, cases, jobs, visits, sync, planning, safety, contacts, tracing)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -50,8 +53,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(reject_unstorable_input)
 
     import_models()
-    for name in FEATURES:
-        api.register_blueprint(importlib.import_module(f"backend.{name}.routes").blp)
+    for feature in FEATURES:
+        feature.register(app)
 
     from backend.cli import register_cli
 
@@ -62,9 +65,9 @@ def create_app(config: dict | None = None) -> Flask:
 def import_models() -> None:
     """Import every feature's models so the metadata (and Alembic) knows all tables."""
     importlib.import_module("backend.idempotency")
-    for name in FEATURES:
-        if importlib.util.find_spec(f"backend.{name}.models") is not None:
-            importlib.import_module(f"backend.{name}.models")
+    for feature in FEATURES:
+        if importlib.util.find_spec(f"{feature.__name__}.models") is not None:
+            importlib.import_module(f"{feature.__name__}.models")
 
 
 def _migrations_dir() -> str:

@@ -12,3 +12,6 @@ _signals = Namespace()
 visit_outcome_recorded = _signals.signal("visit-outcome-recorded")
 # sender: the Case; kwargs: session, attempt (ContactAttempt row), actor_id
 contact_attempt_recorded = _signals.signal("contact-attempt-recorded")
+# sender: the Visit; kwargs: session. The visit was cancelled or given to another collector or day:
+# whatever was planned around it (route stops) must let it go.
+visit_released = _signals.signal("visit-released")

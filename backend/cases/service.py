@@ -200,3 +200,23 @@ def case_record(case: Case, *, masked: bool) -> dict:
          "volunteered_to_pay": c.volunteered_to_pay, "source": c.source, "source_ref": c.source_ref}
         for c in case.contacts]
     return record
+
+
+def add_phone(session: Session, *, case_id: int, number_e164: str, source: str, source_ref: str,
+              kind: str = "mobile") -> bool:
+    """A number learnt later (a visit, tracing) joins the case's phones; False if it was already there."""
+    return bool(session.execute(insert(CasePhone).values(
+        case_id=case_id, number_e164=number_e164, kind=kind, source=source, source_ref=source_ref,
+        created_at=utcnow()).on_conflict_do_nothing()).rowcount)
+
+
+def add_contact(session: Session, *, case_id: int, name: str, relationship: str, phone_e164: str, source: str,
+                source_ref: str) -> bool:
+    """A third party learnt later joins the case's contacts, never told the debt; False if already there.
+
+    Third parties are reached only to reach the debtor: volunteered_to_pay starts False.
+    """
+    return bool(session.execute(insert(CaseContact).values(
+        case_id=case_id, name=name, relationship=relationship, phone_e164=phone_e164, is_guarantor=False,
+        do_not_contact=False, volunteered_to_pay=False, source=source, source_ref=source_ref,
+        created_at=utcnow()).on_conflict_do_nothing()).rowcount)

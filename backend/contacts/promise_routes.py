@@ -1,14 +1,15 @@
 """Promise, payment and compliance-report endpoints (on the contacts blueprint)."""
 from __future__ import annotations
 
+from flask import jsonify, make_response
 from flask.views import MethodView
 
 from backend.auth.access import current_user, roles_required
 from backend.auth.models import Role
 from backend.contacts import attempts as service
 from backend.contacts import promises
+from backend.contacts.blueprint import LOGGERS, READERS, blp, case_for
 from backend.contacts.compliance import flagged_attempts, followup_report
-from backend.contacts.routes import LOGGERS, READERS, _case_for, blp, once_per_key
 from backend.contacts.schemas import (
     CasePaymentInSchema,
     CasePaymentSchema,
@@ -23,8 +24,15 @@ from backend.contacts.schemas import (
     ReminderPageSchema,
 )
 from backend.extensions import db
+from backend.sync.http import respond_once
 
 OFFICE = (Role.DISPATCHER, Role.SUPERVISOR)
+
+
+def _once(scope: str, handler):
+    """Once per Idempotency-Key when the client sends one (mobile retries); the body as the handler made it."""
+    body, status = respond_once(scope, handler)
+    return make_response(jsonify(body), status)
 
 
 @blp.route("/cases/<int:case_id>/promises")
@@ -34,7 +42,7 @@ class PromisesResource(MethodView):
     @blp.response(201, CasePromiseSchema)
     def post(self, body, case_id):
         """Record a promise to pay {amount, due_date, source}; reminded one working day before."""
-        case = _case_for(case_id)
+        case = case_for(case_id)
         contact = service.resolve_party(db.session, case, body["party"])
 
         def handler():
@@ -44,13 +52,13 @@ class PromisesResource(MethodView):
                 actor_id=current_user().id)
             return 201, CasePromiseSchema().dump(promise)
 
-        return once_per_key("promise", handler)
+        return _once("promise", handler)
 
     @roles_required(*READERS, Role.COLLECTOR)
     @blp.response(200, CasePromisePageSchema)
     def get(self, case_id):
         """The case's promises (open, kept, partial, broken), newest first."""
-        case = _case_for(case_id)
+        case = case_for(case_id)
         items = promises.list_promises(db.session, case.id)
         return {"items": items, "total": len(items)}
 
@@ -68,7 +76,7 @@ class PaymentsResource(MethodView):
             payment = promises.record_payment(db.session, case_id=case.id, actor_id=current_user().id, **body)
             return 201, CasePaymentSchema().dump(payment)
 
-        return once_per_key("payment", handler)
+        return _once("payment", handler)
 
     @roles_required(*READERS)
     @blp.response(200, CasePaymentSchema(many=True))

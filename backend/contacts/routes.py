@@ -1,15 +1,14 @@
 """Contact log endpoints: attempts (rules enforced), do-not-contact, next lawful contact, call sheets."""
 from __future__ import annotations
 
-from flask import jsonify, make_response, request
+from flask import jsonify, make_response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from backend.audit.service import record_audit
 from backend.auth.access import current_user, roles_required
 from backend.auth.models import Role
 from backend.contacts import attempts as service
-from backend.contacts import receivers  # noqa: F401  (connects the visit-outcome receiver)
+from backend.contacts.blueprint import DIALERS, LOGGERS, READERS, blp, case_for
 from backend.contacts.compliance import next_contact
 from backend.contacts.disclosure import call_sheet
 from backend.contacts.schemas import (
@@ -26,34 +25,9 @@ from backend.contacts.schemas import (
     VolunteerInSchema,
 )
 from backend.contacts.status import status_history
-from backend.contacts.submit import LOGGERS, submit_attempt
+from backend.contacts.submit import ATTEMPT
 from backend.extensions import db
-from backend.idempotency import run_once, validate_key
-
-blp = Blueprint("contacts", __name__, url_prefix="/api/v1", description="Contact log and compliance")
-
-# Who reads the log (LOGGERS log attempts: collectors only on cases of their own visits).
-READERS = (Role.DISPATCHER, Role.TRACER, Role.SUPERVISOR, Role.ADMIN)
-# Roles that dial third parties from a call sheet and so see the number unmasked (every read audited).
-DIALERS = (Role.COLLECTOR, Role.TRACER, Role.SUPERVISOR, Role.ADMIN)
-
-
-def once_per_key(scope: str, handler):
-    """Run handler once per Idempotency-Key when the client sends one (mobile retries); commit."""
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        status, body = handler()
-    else:
-        status, body, _ = run_once(db.session, user_id=current_user().id, key=validate_key(key), scope=scope,
-                                   payload=request.get_json(silent=True), handler=handler)
-    db.session.commit()
-    return make_response(jsonify(body), status)
-
-
-def _case_for(case_id: int):
-    case = service.get_case(db.session, case_id)
-    service.require_case_access(db.session, current_user(), case.id)
-    return case
+from backend.sync.http import submit
 
 
 @blp.route("/cases/<int:case_id>/contact-attempts")
@@ -66,11 +40,7 @@ class ContactAttemptsResource(MethodView):
 
         Send an Idempotency-Key header (a client UUID) to make retries safe: a replay returns 200.
         """
-        key = request.headers.get("Idempotency-Key")
-        status, view = submit_attempt(db.session, user=current_user(), case_id=case_id, body=body,
-                                      raw=request.get_json(silent=True),
-                                      key=None if key is None else validate_key(key))
-        db.session.commit()
+        view, status = submit(ATTEMPT, body, target_id=case_id)
         return make_response(jsonify(view), status)
 
     @roles_required(*READERS)
@@ -93,7 +63,7 @@ class NextContactResource(MethodView):
     @blp.response(200, NextContactSchema)
     def get(self, query, case_id):
         """For the debtor and each contact: the earliest lawful time to try again, and why."""
-        return next_contact(db.session, case=_case_for(case_id), channel=query["channel"])
+        return next_contact(db.session, case=case_for(case_id), channel=query["channel"])
 
 
 def _dnc_state(case, contact, active: bool) -> dict:
@@ -106,7 +76,7 @@ class _DoNotContact(MethodView):
     """Set (anyone who logs attempts) or lift (supervisor) a party's do-not-contact request."""
 
     def _party(self, case_id, contact_id):
-        case = _case_for(case_id)
+        case = case_for(case_id)
         contact = None if contact_id is None else service.get_contact(db.session, case, contact_id)
         return case, contact
 
@@ -159,7 +129,7 @@ class VolunteeredResource(MethodView):
     @blp.response(200, PartyStateSchema)
     def post(self, body, case_id, contact_id):
         """Record that a third party volunteered to pay: only then may they be told the amount. Audited."""
-        case = _case_for(case_id)
+        case = case_for(case_id)
         contact = service.get_contact(db.session, case, contact_id)
         service.mark_volunteered(db.session, case=case, contact=contact, actor_id=current_user().id,
                                  notes=body["notes"])
@@ -174,7 +144,7 @@ class CallSheetResource(MethodView):
     @blp.response(200, CallSheetSchema)
     def get(self, case_id, contact_id):
         """What the caller may say to a third party: no amount unless they volunteered to pay. Audited."""
-        case = _case_for(case_id)
+        case = case_for(case_id)
         contact = service.get_contact(db.session, case, contact_id)
         masked = current_user().role not in DIALERS
         sheet = call_sheet(db.session, case=case, contact=contact, masked=masked)
@@ -193,6 +163,3 @@ class StatusHistoryResource(MethodView):
         case = service.get_case(db.session, case_id)
         return {"case_id": case.id, "contact_status": case.contact_status.value,
                 "status_changed_at": case.status_changed_at, "changes": status_history(db.session, case.id)}
-
-
-from backend.contacts import promise_routes  # noqa: E402, F401  (more views on this blueprint)

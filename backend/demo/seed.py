@@ -9,10 +9,13 @@ from sqlalchemy.orm import Session
 
 from backend.auth.models import Role, User
 from backend.auth.service import create_user
+from backend.cases.models import Case
 from backend.cases.service import import_cases
 from backend.demo.city import CITY_NAME, CITY_TIMEZONE, DISTRICTS, random_address, random_point
 from backend.policy.models import Portfolio
 from backend.policy.service import create_portfolio, ensure_default_portfolio
+from backend.visits.models import Visit
+from backend.visits.requests import request_visit
 
 DEMO_PASSWORD = "fieldtrace-demo"
 STAFF = (("admin", Role.ADMIN, "系统管理员"), ("dispatcher", Role.DISPATCHER, "调度 刘敏"),
@@ -105,10 +108,6 @@ def seed_demo(session: Session, *, n_cases: int = 300, n_collectors: int = 12, s
 
 def _seed_feature_extras(session: Session, rng: random.Random) -> list[str]:
     """Visit requests for a sixth of the cases, so the dispatcher has a day to plan."""
-    from backend.cases.models import Case
-    from backend.visits.models import Visit
-    from backend.visits.requests import request_visit
-
     if session.scalar(sa.select(sa.func.count()).select_from(Visit)):
         return ["visits: already seeded"]
     case_ids = list(session.scalars(sa.select(Case.id).order_by(Case.id)))

@@ -21,9 +21,9 @@ from backend.geo import point_latlon
 from backend.policy.hours import VISIT, lawful_windows
 from backend.policy.service import default_policy, get_policy
 from backend.routing.schedule import Collector, VisitTask
-from backend.safety.hazards import active_hazards
 from backend.safety.lodgings import lodging_start_for
 from backend.timeutil import utcnow
+from backend.visits.hazards import active_hazards
 from backend.visits.models import Visit, VisitStatus
 from backend.visits.states import FIXED, PLANNABLE
 

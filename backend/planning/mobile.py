@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from backend.auth.models import User
 from backend.cases.models import Case, CaseAddress
 from backend.planning.models import Route, RouteStop
-from backend.safety.hazards import active_hazards, hazard_view
+from backend.visits.hazards import active_hazards, hazard_view
 from backend.visits.models import Visit, VisitOutcome, VisitStatus
 
 ON_THE_DAY = (VisitStatus.ASSIGNED, VisitStatus.IN_PROGRESS, VisitStatus.DONE, VisitStatus.FAILED)

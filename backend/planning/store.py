@@ -12,8 +12,9 @@ from backend.geo import make_point
 from backend.planning.inputs import PlanInputs
 from backend.planning.models import Route, RouteStop
 from backend.routing.schedule import PlanResult
-from backend.visits.models import Visit, VisitStatus
-from backend.visits.states import FIXED, PLANNABLE, move
+from backend.visits.models import Visit
+from backend.visits.service import assign_planned, return_to_pool
+from backend.visits.states import PLANNABLE
 
 
 def refresh_paths(session: Session, route_ids: list[int]) -> None:
@@ -28,6 +29,11 @@ def refresh_paths(session: Session, route_ids: list[int]) -> None:
     session.execute(sa.update(Route).where(Route.id.in_(route_ids)).values(
         path=sa.case((stop_count >= 2, sa.func.geography(line)), else_=None)),
         execution_options={"synchronize_session": False})
+
+
+def release_visit(visit: Visit, *, session: Session, **_) -> None:
+    """Receiver of visit_released (connected in backend.planning.register): the visit leaves its route."""
+    remove_visits_from_routes(session, [visit.id])
 
 
 def remove_visits_from_routes(session: Session, visit_ids: list[int], *, keep_route_ids=()) -> None:
@@ -94,9 +100,10 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
         session.add(route)
         session.flush()
         route_ids.append(route.id)
-        _assign(visits, [s.task_id for s in stops], planned.collector_id, inputs.plan_date)
+        assign_planned([visits[s.task_id] for s in stops], planned.collector_id, inputs.plan_date)
     refresh_paths(session, route_ids)
-    _hand_back(visits, [vid for vid, _ in unassigned], set(inputs.planned_collector_ids), inputs.plan_date)
+    return_to_pool([visits[vid] for vid, _ in unassigned if vid in visits], set(inputs.planned_collector_ids),
+                   inputs.plan_date)
     record_audit(session, actor_id=actor_id, action="routes.plan", subject_type="plan",
                  subject_id=inputs.plan_date.isoformat(), routes=len(route_ids), unassigned=len(unassigned),
                  collectors=inputs.planned_collector_ids)
@@ -106,27 +113,6 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
             "routes": routes_view(session, route_ids),
             "unassigned": [{"visit_id": vid, "reason": why} for vid, why in unassigned],
             "skipped_collectors": [{"collector_id": cid, "reason": why} for cid, why in inputs.skipped_collectors]}
-
-
-def _assign(visits: dict[int, Visit], visit_ids: list[int], collector_id: int, plan_date: date) -> None:
-    for vid in visit_ids:
-        visit = visits[vid]
-        if visit.status in FIXED:
-            continue
-        if visit.status is not VisitStatus.ASSIGNED or (visit.collector_id, visit.scheduled_date) != (
-                collector_id, plan_date):
-            move(visit, VisitStatus.ASSIGNED)
-        visit.collector_id, visit.scheduled_date = collector_id, plan_date
-
-
-def _hand_back(visits: dict[int, Visit], visit_ids: list[int], planned: set[int], plan_date: date) -> None:
-    """A planned collector's visit of the day left off the new plan goes back to the pool."""
-    for vid in visit_ids:
-        visit = visits.get(vid)
-        if (visit is not None and visit.status is VisitStatus.ASSIGNED and visit.collector_id in planned
-                and visit.scheduled_date == plan_date):
-            move(visit, VisitStatus.SCHEDULED)
-            visit.collector_id, visit.scheduled_date = None, None
 
 
 def _lat_lon(column):

@@ -15,6 +15,7 @@ from backend.geo import parse_geojson
 from backend.safety.alerts import LEVEL_NAMES, STATE_FILTERS
 from backend.safety.models import SafetyAlert, SafetyShift
 from backend.timeutil import utcnow
+from backend.visits.models import Visit
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -29,8 +30,6 @@ def _alert_summary(alert: SafetyAlert) -> dict:
 
 def live_board(session: Session, *, now: datetime | None = None) -> dict:
     """Every open session with its last check-in, position, deadline and active alerts (two queries)."""
-    from backend.visits.models import Visit
-
     now = now or utcnow()
     rows = session.execute(
         sa.select(SafetyShift, User.name, sa.func.ST_AsGeoJSON(SafetyShift.last_position), CaseAddress.text)

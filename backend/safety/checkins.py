@@ -12,9 +12,10 @@ from backend.errors import InvalidInput
 from backend.geo import make_point, point_geojson, point_latlon
 from backend.policy.service import default_policy
 from backend.safety.alerts import resolve_missed_alerts
-from backend.safety.hazards import active_hazards
 from backend.safety.models import AlertKind, AlertState, Checkin, CheckinKind, SafetyAlert, SafetyShift
 from backend.timeutil import parse_hhmm, utcnow
+from backend.visits.hazards import active_hazards
+from backend.visits.models import Visit
 
 
 def visit_checkin_minutes_for(session: Session, visit) -> int:
@@ -43,8 +44,6 @@ def open_shift(session: Session, collector_id: int) -> SafetyShift | None:
 
 
 def _own_visit(session: Session, collector: User, visit_id: int | None):
-    from backend.visits.models import Visit
-
     if visit_id is None:
         return None
     visit = session.get(Visit, visit_id)

@@ -19,6 +19,7 @@ from backend.errors import Forbidden, InvalidInput, NotFound
 from backend.geo import make_point, point_latlon
 from backend.policy.service import default_policy
 from backend.safety.models import Lodging, PlaceKind
+from backend.visits.models import OPEN_STATUSES, Visit
 
 SAFETY_DISPATCHERS = (Role.DISPATCHER, Role.SUPERVISOR)
 
@@ -57,8 +58,6 @@ def register_lodging(session: Session, *, collector: User, kind: PlaceKind | str
 
 def _near_visit_warnings(session: Session, collector: User, lodging: Lodging, first: date, last: date) -> list[dict]:
     """Warn when the place lies near an address on the collector's visits for the coming days."""
-    from backend.visits.models import OPEN_STATUSES, Visit
-
     policy = default_policy()
     radius = policy["safety.lodging_near_visit_m"]
     until = max(last + timedelta(days=1), first + timedelta(days=policy["safety.lodging_lookahead_days"]))

@@ -1,14 +1,12 @@
 """Field safety endpoints: check-ins, SOS, sealed lodgings, alerts and the live board."""
 from __future__ import annotations
 
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.auth.access import current_user, roles_required
 from backend.auth.models import Role
 from backend.extensions import db
-from backend.health.checks import register_check
 from backend.safety import alerts, lodgings
 from backend.safety.board import live_board
 from backend.safety.checkins import collector_status
@@ -25,22 +23,13 @@ from backend.safety.schemas import (
     SosSchema,
     StatusSchema,
 )
-from backend.safety.sync import apply_once, register_sync_types
-from backend.safety.watchdog import check_watchdog, health_check
+from backend.safety.sync import CHECKIN, LODGING, SOS
+from backend.safety.watchdog import check_watchdog
+from backend.sync.http import submit
 
 blp = Blueprint("safety", __name__, url_prefix="/api/v1", description="Field safety")
 
 SAFETY_DISPATCHERS = (Role.DISPATCHER, Role.SUPERVISOR)
-
-register_check("safety_sweep", health_check)
-register_sync_types()
-
-
-def _once(event_type: str, fields: dict):
-    """Apply once per Idempotency-Key (when the phone sends one), commit, return (body, status)."""
-    status, body = apply_once(db.session, current_user(), event_type, fields, request.headers.get("Idempotency-Key"))
-    db.session.commit()
-    return body, status
 
 
 @blp.route("/safety/checkins")
@@ -51,7 +40,7 @@ class CheckinsResource(MethodView):
     @blp.alt_response(200, schema=CheckinOutSchema, description="a replay: the first response again")
     def post(self, fields):
         """Check in (your own); the server computes and returns the next deadline (CheckinOut)."""
-        return _once("checkin", fields)
+        return submit(CHECKIN, fields)
 
 
 @blp.route("/safety/sos")
@@ -61,7 +50,7 @@ class SosResource(MethodView):
     @blp.response(201)
     def post(self, fields):
         """Raise an SOS at the highest level; with duress the answer is that of an `ok` check-in."""
-        return _once("sos", fields)
+        return submit(SOS, fields)
 
 
 @blp.route("/safety/me")
@@ -89,7 +78,7 @@ class LodgingsResource(MethodView):
     @blp.response(201, LodgingOutSchema)
     def post(self, fields):
         """Declare a lodging or meal place; the answer lists rotation and proximity warnings."""
-        return _once("lodging", fields)
+        return submit(LODGING, fields)
 
 
 @blp.route("/safety/lodgings/<int:lodging_id>")

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from backend.audit.service import record_audit
 from backend.cases.models import CaseContact, CasePhone
+from backend.cases.service import add_contact, add_phone
 from backend.errors import DomainError, NotFound
 from backend.timeutil import utcnow
 from backend.tracing.models import CandidateKind, CandidateStatus, TracingCandidate, TracingRequest
@@ -95,9 +95,8 @@ def _decide(candidate: TracingCandidate, status: CandidateStatus, actor_id: int,
 
 def _add_phone(session: Session, candidate: TracingCandidate, source_ref: str) -> int:
     """Add the number to the case's phones (or find it there) and return the phone id."""
-    session.execute(insert(CasePhone).values(
-        case_id=candidate.case_id, number_e164=candidate.number_e164, kind="mobile", source="tracing",
-        source_ref=source_ref, created_at=utcnow()).on_conflict_do_nothing(index_elements=["case_id", "number_e164"]))
+    add_phone(session, case_id=candidate.case_id, number_e164=candidate.number_e164, source="tracing",
+              source_ref=source_ref)
     return session.scalar(sa.select(CasePhone.id).where(CasePhone.case_id == candidate.case_id,
                                                         CasePhone.number_e164 == candidate.number_e164))
 
@@ -111,11 +110,8 @@ def _add_contact(session: Session, candidate: TracingCandidate, source_ref: str,
     if existing is not None:
         return existing
     name = name or saved_name(candidate) or f"{relationship} (tracing #{candidate.request_id})"
-    # Third parties are reached only to reach the debtor: never told the debt (volunteered_to_pay False).
-    session.execute(insert(CaseContact).values(
-        case_id=candidate.case_id, name=name, relationship=relationship, phone_e164=candidate.number_e164,
-        is_guarantor=False, do_not_contact=False, volunteered_to_pay=False, source="tracing",
-        source_ref=source_ref, created_at=utcnow()).on_conflict_do_nothing())
+    add_contact(session, case_id=candidate.case_id, name=name, relationship=relationship,
+                phone_e164=candidate.number_e164, source="tracing", source_ref=source_ref)
     return session.scalar(sa.select(CaseContact.id).where(CaseContact.case_id == candidate.case_id,
                                                           CaseContact.phone_e164 == candidate.number_e164)
                           .order_by(CaseContact.id).limit(1))

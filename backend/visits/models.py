@@ -139,3 +139,30 @@ class VisitOutcome(db.Model):
         sa.Index("ix_visit_outcomes_collector_recorded", "collector_id", "recorded_at"),
         sa.CheckConstraint("accuracy_m is null or accuracy_m >= 0", name="accuracy_non_negative"),
     )
+
+
+# Hazard flags live on an address, so every later visit there carries them; they are born with visit
+# outcomes, so they live on the visits floor that safety, planning and contacts stand on.
+class HazardKind(enum.StrEnum):
+    HOSTILE = "hostile"
+    THREAT = "threat"
+    DOG = "dog"
+    WEAPON = "weapon"
+    OTHER = "other"
+
+
+class HazardFlag(db.Model):
+    __tablename__ = "hazard_flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address_id: Mapped[int] = mapped_column(sa.ForeignKey("case_addresses.id", ondelete="CASCADE"))
+    kind: Mapped[HazardKind] = mapped_column(
+        pg_enum(HazardKind, "hazard_kind"))
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    requires_two: Mapped[bool] = mapped_column(default=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+    __table_args__ = (sa.Index("ix_hazard_flags_address_expires", "address_id", "expires_at"),)

@@ -9,25 +9,26 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.auth.access import Caller
 from backend.auth.models import User
-from backend.cases.models import Case, CaseAddress, CaseContact, CasePhone
+from backend.cases.models import Case, CaseAddress
+from backend.cases.service import add_contact, add_phone
 from backend.dbtypes import driver
 from backend.errors import DomainError, Forbidden, InvalidInput, NotFound
 from backend.geo import make_point
-from backend.idempotency import run_once, validate_key
+from backend.idempotency import validate_key
 from backend.phones import PhoneError, normalise_phone
 from backend.policy.hours import VISIT, is_quiet_time
 from backend.policy.service import get_policy
-from backend.safety.models import Checkin
 from backend.signals import visit_outcome_recorded
+from backend.sync.once import once_per_key
 from backend.timeutil import utcnow
 from backend.visits.models import FAILED_OUTCOMES, OutcomeFlag, OutcomeKind, Visit, VisitOutcome, VisitStatus
 from backend.visits.states import check_transition, move
+from backend.visits.whereabouts import latest_report, report_sources
 
 SCOPE = "visits.outcome"
 NEEDS_EXPLANATION = (OutcomeKind.ADDRESS_INVALID, OutcomeKind.MOVED)
@@ -83,30 +84,28 @@ def hazards_of(data: dict) -> list[dict]:
     return hazards
 
 
-def _latest_report(model, name: str):
-    """The collector's last report of one kind at or before :recorded_at (a LATERAL subquery)."""
-    return (sa.select(model.recorded_at, model.location)
-            .where(model.collector_id == sa.bindparam("collector_id"),
-                   model.recorded_at <= sa.bindparam("recorded_at", type_=sa.DateTime(timezone=True)))
-            .order_by(model.recorded_at.desc()).limit(1).lateral(name))
+def report_statement() -> sa.Select:
+    """The visit, locked, with its case (and portfolio), and where the report was made from: one query.
+
+    Columns after the visit: metres from the visit address, then for each kind of earlier report (the
+    collector's previous outcome, and every source registered in visits.whereabouts, e.g. safety's
+    check-ins) its time and metres from here.
+    """
+    return _report_statement(report_sources())
 
 
 @functools.cache
-def _report_statement() -> sa.Select:
-    """The visit, locked, with its case (and portfolio), and where the report was made from: one query.
-
-    Built once: this runs on every report from the field. Columns after the visit: metres from the
-    visit address, then the time of and metres from the collector's previous outcome and check-in.
-    """
+def _report_statement(sources) -> sa.Select:
+    """Built once per set of sources: this runs on every report from the field."""
     here = sa.func.ST_GeogFromText(sa.bindparam("here", type_=sa.String))
-    outcome = _latest_report(VisitOutcome, "previous_outcome")
-    checkin = _latest_report(Checkin, "previous_checkin")
-    return (sa.select(Visit, sa.func.ST_Distance(CaseAddress.location, here),
-                      outcome.c.recorded_at, sa.func.ST_Distance(outcome.c.location, here),
-                      checkin.c.recorded_at, sa.func.ST_Distance(checkin.c.location, here))
-            .join(CaseAddress, CaseAddress.id == Visit.address_id)
-            .outerjoin(outcome, sa.true()).outerjoin(checkin, sa.true())
-            .where(Visit.id == sa.bindparam("visit_id"))
+    laterals = [latest_report(VisitOutcome, "previous_outcome"), *(build() for _, build in sources)]
+    columns = [Visit, sa.func.ST_Distance(CaseAddress.location, here)]
+    for lateral in laterals:
+        columns += [lateral.c.recorded_at, sa.func.ST_Distance(lateral.c.location, here)]
+    statement = sa.select(*columns).join(CaseAddress, CaseAddress.id == Visit.address_id)
+    for lateral in laterals:
+        statement = statement.outerjoin(lateral, sa.true())
+    return (statement.where(Visit.id == sa.bindparam("visit_id"))
             .options(joinedload(Visit.case, innerjoin=True))
             .with_for_update(of=Visit)
             .execution_options(populate_existing=True))
@@ -121,17 +120,17 @@ def _locked_visit(session: Session, visit_id: int, collector_id: int,
                   data: dict) -> tuple[Visit | None, tuple[float, datetime | None, float | None]]:
     """Lock the visit; return it and (metres from its address, previous report time, metres from it).
 
-    The previous report is the latest outcome or safety check-in the collector sent before this one,
-    as committed when the statement starts: if it has to wait for the visit's lock, a report of
+    The previous report is the latest outcome or check-in (any registered source) the collector sent
+    before this one, as committed when the statement starts: if it has to wait for the visit's lock, a report of
     another visit committed meanwhile is not seen (as one committed just after the read never was).
     A report of this visit committed meanwhile leaves nothing to store here: a replay, or 409.
     """
-    row = session.execute(_report_statement(), {
+    row = session.execute(report_statement(), {
         "visit_id": visit_id, "collector_id": collector_id, "recorded_at": data["recorded_at"],
         "here": _ewkt(data)}).one_or_none()
     if row is None:
         return None, (0.0, None, None)
-    reports = [(row[2], row[3]), (row[4], row[5])]
+    reports = [(row[k], row[k + 1]) for k in range(2, len(row), 2)]
     previous = max((r for r in reports if r[0] is not None), key=lambda r: r[0], default=(None, None))
     return row[0], (row[1], previous[0], previous[1])
 
@@ -162,17 +161,14 @@ def _join_phones(session: Session, case_id: int, outcome_id: int, phones: list[d
     joined = []
     for phone in phones:
         if phone["owner"].lower() in SELF:
-            statement = insert(CasePhone).values(case_id=case_id, number_e164=phone["number_e164"], kind="mobile",
-                                                 source="visit", source_ref=str(outcome_id), created_at=utcnow())
+            added = add_phone(session, case_id=case_id, number_e164=phone["number_e164"], source="visit",
+                              source_ref=str(outcome_id))
             joined_as = "phone"
         else:
-            statement = insert(CaseContact).values(
-                case_id=case_id, name=phone["owner"], relationship=phone["relationship"],
-                phone_e164=phone["number_e164"], is_guarantor=False, do_not_contact=False, volunteered_to_pay=False,
-                source="visit", source_ref=str(outcome_id), created_at=utcnow())
+            added = add_contact(session, case_id=case_id, name=phone["owner"], relationship=phone["relationship"],
+                                phone_e164=phone["number_e164"], source="visit", source_ref=str(outcome_id))
             joined_as = "contact"
-        added = session.execute(statement.on_conflict_do_nothing()).rowcount
-        joined.append({**phone, "joined_as": joined_as, "new": bool(added)})
+        joined.append({**phone, "joined_as": joined_as, "new": added})
     return joined
 
 
@@ -264,7 +260,7 @@ def outcome_view(outcome: VisitOutcome, visit: Visit) -> dict:
 
 
 def record_outcome(session: Session, *, visit_id: int, collector: User | Caller, key: str | None, data: dict,
-                   region: str, received_at: datetime | None = None) -> tuple[int, dict, bool]:
+                   region: str, received_at: datetime | None = None) -> tuple[int, dict]:
     """Store a collector's outcome once per key: (201, body) first, (200, same body) on a replay."""
     key = validate_key(key)
     # Locked from the start: reports of one visit (other keys, replays) queue here, one at a time.
@@ -276,6 +272,7 @@ def record_outcome(session: Session, *, visit_id: int, collector: User | Caller,
     check_evidence(data)
     phones = normalised_phones(data.get("new_phones") or [], region)
     received_at = received_at or utcnow()
-    return run_once(session, user_id=collector.id, key=key, scope=SCOPE, payload={"visit_id": visit_id, **data},
-                    handler=lambda: (201, _store(session, visit=visit, collector=collector, key=key, data=data,
-                                                 phones=phones, whereabouts=whereabouts, received_at=received_at)))
+    return once_per_key(
+        session, user_id=collector.id, key=key, scope=SCOPE, payload={"visit_id": visit_id, **data}, required=True,
+        apply=lambda: (201, _store(session, visit=visit, collector=collector, key=key, data=data, phones=phones,
+                                   whereabouts=whereabouts, received_at=received_at)))

@@ -11,8 +11,8 @@ from backend.auth.models import Role, User
 from backend.cases.models import Case, CaseAddress
 from backend.errors import InvalidInput, NotFound
 from backend.policy.service import get_policy
-from backend.safety.hazards import active_hazards
 from backend.timeutil import utcnow
+from backend.visits.hazards import active_hazards
 from backend.visits.models import Visit, VisitKind, VisitStatus
 
 

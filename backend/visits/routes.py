@@ -1,7 +1,6 @@
-"""Visits endpoints: request, list, approve, assign, cancel, start, report the outcome, sync."""
+"""Visits endpoints: request, list, approve, assign, cancel, start, report the outcome."""
 from __future__ import annotations
 
-from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -9,21 +8,19 @@ from backend.audit.service import record_audit
 from backend.auth.access import current_caller, current_user, roles_required
 from backend.auth.models import Role
 from backend.extensions import db
-from backend.http import json_body
+from backend.sync.http import submit
 from backend.visits import service
-from backend.visits.outcomes import record_outcome
 from backend.visits.requests import request_visit
 from backend.visits.schemas import (
     AssignSchema,
     CancelSchema,
-    OutcomeInSchema,
     VisitCreateSchema,
     VisitGeoQuerySchema,
     VisitPageSchema,
     VisitQuerySchema,
     VisitSchema,
 )
-from backend.visits.sync import apply_events, check_batch
+from backend.visits.sync import OUTCOME
 
 blp = Blueprint("visits", __name__, url_prefix="/api/v1", description="Visits")
 
@@ -127,30 +124,13 @@ class StartResource(MethodView):
         return service.visit_record(visit)
 
 
-# One instance for every report: a schema class would be instantiated (its fields deep-copied) per request.
-OUTCOME_IN = OutcomeInSchema()
-
-
 @blp.route("/visits/<int:visit_id>/outcome")
 class OutcomeResource(MethodView):
     @roles_required(Role.COLLECTOR, load_user=False)  # only the caller's id is needed: no User load
-    @blp.arguments(OUTCOME_IN)
+    @blp.arguments(OUTCOME.schema)
     @blp.response(201)
     @blp.alt_response(200, description="A replay: the stored response of the first submission")
     def post(self, body, visit_id):
         """Report what happened at the door; send an Idempotency-Key (a client UUID) every time."""
-        status, stored, _ = record_outcome(
-            db.session, visit_id=visit_id, collector=current_caller(), key=request.headers.get("Idempotency-Key"),
-            data=body, region=current_app.config["DEFAULT_REGION"])
-        db.session.commit()
-        return stored, status
+        return submit(OUTCOME, body, user=current_caller(), target_id=visit_id)
 
-
-@blp.route("/sync")
-class SyncResource(MethodView):
-    @roles_required()
-    @blp.response(200)
-    def post(self):
-        """Apply a phone's queued events in order: one result each; a failure does not stop the rest."""
-        events = check_batch(json_body())
-        return {"results": apply_events(db.session, current_user(), events)}

@@ -5,9 +5,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from backend.cases.schemas import RELATIONSHIPS
 from backend.geo import lat_field, lon_field
-from backend.safety.models import HazardKind
 from backend.validation import count_field, day_field, id_field, moment_field
-from backend.visits.models import OutcomeKind, VisitKind, VisitStatus
+from backend.visits.models import HazardKind, OutcomeKind, VisitKind, VisitStatus
 
 SKILL_PATTERN = r"^[a-z0-9_]{1,40}$"
 

@@ -13,10 +13,10 @@ from backend.auth.models import Role, User
 from backend.cases.models import CaseAddress
 from backend.errors import DomainError, Forbidden, InvalidInput, NotFound
 from backend.geo import point_latlon
-from backend.planning.store import remove_visits_from_routes
+from backend.signals import visit_released
 from backend.timeutil import utcnow
 from backend.visits.models import Visit, VisitStatus
-from backend.visits.states import check_transition, move
+from backend.visits.states import FIXED, check_transition, move
 
 # Statuses that take one of a collector's visits for the day.
 COUNTED = (VisitStatus.ASSIGNED, VisitStatus.IN_PROGRESS, VisitStatus.DONE, VisitStatus.FAILED)
@@ -155,7 +155,7 @@ def assign_visit(session: Session, visit_id: int, *, collector_id: int, day: dat
     check_transition(visit, VisitStatus.ASSIGNED)
     check_fit(session, visit, collector, day)
     if visit.status is VisitStatus.ASSIGNED and (visit.collector_id, visit.scheduled_date) != (collector.id, day):
-        remove_visits_from_routes(session, [visit.id])
+        visit_released.send(visit, session=session)
     move(visit, VisitStatus.ASSIGNED)
     visit.collector_id, visit.scheduled_date = collector.id, day
     record_audit(session, actor_id=actor_id, action="visit.assign", subject_type="visit", subject_id=visit.id,
@@ -169,7 +169,7 @@ def cancel_visit(session: Session, visit_id: int, *, reason: str, actor_id: int)
     visit = get_visit(session, visit_id, lock=True)
     move(visit, VisitStatus.CANCELLED)
     visit.cancel_reason = reason
-    remove_visits_from_routes(session, [visit.id])
+    visit_released.send(visit, session=session)
     record_audit(session, actor_id=actor_id, action="visit.cancel", subject_type="visit", subject_id=visit.id,
                  reason=reason)
     session.flush()
@@ -183,3 +183,22 @@ def start_visit(session: Session, visit_id: int, *, collector: User) -> Visit:
     record_audit(session, actor_id=collector.id, action="visit.start", subject_type="visit", subject_id=visit.id)
     session.flush()
     return visit
+
+
+def assign_planned(visits: list[Visit], collector_id: int, day: date) -> None:
+    """A plan gives these locked visits to a collector for a day (done and in-progress ones stay as they are)."""
+    for visit in visits:
+        if visit.status in FIXED:
+            continue
+        if visit.status is not VisitStatus.ASSIGNED or (visit.collector_id, visit.scheduled_date) != (collector_id, day):
+            move(visit, VisitStatus.ASSIGNED)
+        visit.collector_id, visit.scheduled_date = collector_id, day
+
+
+def return_to_pool(visits: list[Visit], planned_collector_ids: set[int], day: date) -> None:
+    """A planned collector's visit of the day left off the new plan goes back to the pool."""
+    for visit in visits:
+        if (visit.status is VisitStatus.ASSIGNED and visit.collector_id in planned_collector_ids
+                and visit.scheduled_date == day):
+            move(visit, VisitStatus.SCHEDULED)
+            visit.collector_id, visit.scheduled_date = None, None

@@ -12,7 +12,7 @@ from backend.planning.models import Route, RouteStop
 from backend.policy.defaults import DEFAULTS
 from backend.policy.hours import is_quiet_time
 from backend.policy.service import get_policy
-from backend.safety.hazards import active_hazards
+from backend.visits.hazards import active_hazards
 from backend.visits.models import Visit, VisitStatus
 from tests.visits.conftest import collector, make_visit, outcome_body, plan_day  # noqa: F401  (shared fixtures)
 

@@ -5,9 +5,8 @@ import json
 from datetime import timedelta
 
 from backend.auth.models import Role
-from backend.safety.models import HazardFlag, HazardKind
 from backend.timeutil import utcnow
-from backend.visits.models import VisitStatus
+from backend.visits.models import HazardFlag, HazardKind, VisitStatus
 from tests.visits.conftest import daytime_zone, new_key, plan_day
 
 DOOR_FIELDS = {"sequence", "visit_id", "eta", "kind", "status", "window", "address", "hazards", "requires_two",

@@ -8,9 +8,8 @@ import sqlalchemy as sa
 
 from backend.auth.models import Role
 from backend.planning.models import Route
-from backend.safety.models import HazardFlag, HazardKind
 from backend.timeutil import utcnow
-from backend.visits.models import Visit, VisitStatus
+from backend.visits.models import HazardFlag, HazardKind, Visit, VisitStatus
 from tests.planning.conftest import assert_plan_sound
 from tests.visits.conftest import plan_day
 

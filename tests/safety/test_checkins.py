@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from backend.auth.models import Role
 from backend.errors import DomainError
 from backend.safety.checkins import next_curfew
-from backend.safety.hazards import flag_hazards
 from backend.safety.models import Checkin, SafetyShift
-from backend.sync_registry import sync_handler
+from backend.sync.registry import sync_handler
+from backend.visits.hazards import flag_hazards
 from tests.safety.conftest import CHECKINS, T0
 
 

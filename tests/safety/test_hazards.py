@@ -5,8 +5,8 @@ from datetime import date
 from types import SimpleNamespace
 
 from backend.safety.checkins import visit_checkin_minutes_for
-from backend.safety.hazards import active_hazards
 from backend.signals import visit_outcome_recorded
+from backend.visits.hazards import active_hazards
 from backend.visits.requests import request_visit
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from backend import sync_registry
+from backend.sync import registry as sync_registry
 from backend.visits.models import Visit, VisitOutcome, VisitStatus
 from tests.visits.conftest import daytime_zone, new_key
 

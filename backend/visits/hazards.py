@@ -7,9 +7,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from backend.policy.service import default_policy
-from backend.safety.models import HazardFlag, HazardKind
-from backend.signals import visit_outcome_recorded
 from backend.timeutil import utcnow
+from backend.visits.models import OPEN_STATUSES, HazardFlag, HazardKind, Visit
 
 # A dog is a reason for care, not for a second person; people and weapons are.
 TWO_PERSON_KINDS = {HazardKind.HOSTILE, HazardKind.THREAT, HazardKind.WEAPON}
@@ -61,8 +60,8 @@ def _value(thing) -> str:
 def hazards_from_outcome(outcome) -> list[dict]:
     """Read an outcome's reported hazards ({kind, note?} or strings); `hostile` implies one.
 
-    The outcome model belongs to the visits feature, so it is read defensively: unknown kinds
-    become `other` with the reported word kept as the note.
+    Read defensively (dicts, objects or plain words): unknown kinds become `other` with the reported
+    word kept as the note.
     """
     known = {kind.value for kind in HazardKind}
     merged: dict[str, list[str]] = {}
@@ -87,16 +86,14 @@ def hazards_from_outcome(outcome) -> list[dict]:
 
 def require_two_at_address(session: Session, address_id: int, except_visit_id: int | None) -> None:
     """Mark the address's other open visits as needing two collectors (dispatch must honour it)."""
-    from backend.visits.models import OPEN_STATUSES, Visit
-
     session.execute(sa.update(Visit).where(
         Visit.address_id == address_id, Visit.status.in_(OPEN_STATUSES),
         Visit.id != (except_visit_id or 0), Visit.requires_two.is_(False)).values(requires_two=True))
 
 
-@visit_outcome_recorded.connect
 def flag_outcome_hazards(visit, **kwargs) -> None:
-    """Receiver: an outcome reporting hazards flags the visit's address (same transaction)."""
+    """Receiver of visit_outcome_recorded (connected in backend.visits.register): an outcome reporting
+    hazards flags the visit's address, in the same transaction."""
     session = kwargs["session"]
     hazards = hazards_from_outcome(kwargs.get("outcome"))
     address_id = getattr(visit, "address_id", None)
