@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from backend.cases.models import Case
 from backend.contacts.models import CasePayment, Promise, PromiseStatus
 from backend.errors import DomainError, InvalidInput, NotFound
-from backend.extensions import db
 from backend.policy.hours import first_lawful_moment, working_days_before
 from backend.policy.service import get_policy
 from backend.timeutil import local_time, utcnow
@@ -176,11 +175,3 @@ def list_payments(session: Session, case_id: int) -> list[CasePayment]:
     """A case's payments, newest first."""
     return list(session.scalars(sa.select(CasePayment).where(CasePayment.case_id == case_id)
                                 .order_by(CasePayment.paid_at.desc(), CasePayment.id.desc())))
-
-
-def settle_due_promises() -> dict:
-    """Sweep (periodic queue): settle every open promise; commit."""
-    result = settle_promises(db.session)
-    db.session.commit()
-    return result
-

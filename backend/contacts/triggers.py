@@ -17,7 +17,6 @@ from backend.cases.models import Case, ContactStatus
 from backend.contacts.models import AttemptResult, Channel, ContactAttempt
 from backend.contacts.status import sweep_contact_statuses
 from backend.errors import DomainError
-from backend.extensions import db
 from backend.policy.service import get_policy
 from backend.timeutil import utcnow
 from backend.visits.models import OPEN_STATUSES, Visit, VisitKind
@@ -120,10 +119,3 @@ def run_contact_triggers(session: Session, *, now: datetime | None = None) -> di
     changed = sweep_contact_statuses(session, now=now)
     return {"status_changes": changed, "locate_visits": raise_locate_visits(session, now=now),
             "confirm_visits": raise_confirm_visits(session, now=now)}
-
-
-def raise_contact_triggers() -> dict:
-    """Sweep (periodic queue): statuses and trigger-raised visits; commit."""
-    result = run_contact_triggers(db.session)
-    db.session.commit()
-    return result

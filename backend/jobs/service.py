@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from redis.exceptions import RedisError
 from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
@@ -26,12 +27,27 @@ DISPATCH_GRACE_S = 5
 
 def create_job(session: Session, *, kind: str, queue: str, func: str, args: dict,
                created_by_id: int | None) -> BackgroundJob:
-    """Add a job row (queued); call dispatch_job after the caller commits."""
+    """Add a job row (queued) to the caller's transaction; then submit_job commits and enqueues it."""
     job = BackgroundJob(kind=kind, queue=queue, func=func, args=args, status=JobStatus.QUEUED, progress=0.0,
                         stats={}, attempts=0, enqueues=0, created_by_id=created_by_id, created_at=utcnow())
     session.add(job)
     session.flush()
     return job
+
+
+def submit_job(session: Session, job_id: int) -> None:
+    """Commit the caller's transaction (holding the job row create_job added), then enqueue the job.
+
+    The one commit outside routes and jobs: a job may only reach a worker once its row (and what it
+    works on) is committed. If Redis is down the row stays queued, the caller's answer stands, and the
+    requeue-lost-jobs sweep enqueues it later.
+    """
+    session.commit()
+    try:
+        dispatch_job(session, job_id)
+    except RedisError:
+        session.rollback()
+        log.warning("could not enqueue job %s now; the requeue sweep will", job_id, exc_info=True)
 
 
 def dispatch_job(session: Session, job_id: int) -> None:

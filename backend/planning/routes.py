@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from backend.auth.access import current_user, roles_required
 from backend.auth.models import Role
 from backend.extensions import db
-from backend.jobs.service import create_job, dispatch_job
+from backend.jobs.service import create_job, submit_job
 from backend.planning import service
 from backend.planning.inputs import count_pool, routing_settings
 from backend.planning.mobile import mobile_route
@@ -47,8 +47,7 @@ class PlanResource(MethodView):
                              func="backend.planning.jobs.plan_routes_job",
                              args={"plan_date": body["date"].isoformat(), "collector_ids": body["collector_ids"],
                                    "visit_ids": body["visit_ids"], "actor_id": user.id}, created_by_id=user.id)
-            db.session.commit()
-            dispatch_job(db.session, job.id)
+            submit_job(db.session, job.id)
             # A Response skips the 200 schema: this body is a job, not a plan.
             response = jsonify(PlanJobSchema().dump({"job_id": job.id, "status": "queued", "progress": 0.0,
                                                      "poll": f"/api/v1/jobs/{job.id}", "visits": size}))

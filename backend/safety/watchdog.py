@@ -62,7 +62,11 @@ def check_watchdog(session: Session, *, now: datetime | None = None) -> dict:
 
 
 def health_check() -> dict:
-    """Health endpoint check: not ok while the sweep is down (and the supervisors are alerted)."""
+    """Health endpoint check: not ok while the sweep is down (and the supervisors are alerted).
+
+    Part of the health route: it commits the alert as the route would (a failing commit is the check's
+    error, reported by checks.run_all, not the route's 500).
+    """
     status = check_watchdog(db.session)
     if status.get("alert_id"):
         db.session.commit()

@@ -29,7 +29,7 @@ def list_candidates(session: Session, request_id: int, *, actor_id: int, kind: s
         query = query.where(TracingCandidate.status == CandidateStatus(status))
     candidates = list(session.scalars(query.order_by(TracingCandidate.rank)))
     _audit(session, actor_id, "tracing.candidates.read", request, count=len(candidates))
-    session.commit()
+    session.flush()
     return candidates
 
 
@@ -41,7 +41,6 @@ def confirm_candidate(session: Session, candidate_id: int, *, actor_id: int, nam
         raise DomainError("candidate_rejected", "this candidate was rejected; it cannot be confirmed",
                           extra={"candidate_id": candidate.id})
     if candidate.status is CandidateStatus.CONFIRMED:
-        session.commit()
         return candidate
     request = session.get(TracingRequest, candidate.request_id)
     source_ref = f"tracing:{request.id}"
@@ -53,7 +52,7 @@ def confirm_candidate(session: Session, candidate_id: int, *, actor_id: int, nam
     _decide(candidate, CandidateStatus.CONFIRMED, actor_id, note)
     _audit(session, actor_id, "tracing.candidate.confirm", request, candidate=candidate.id,
            kind=candidate.kind.value, case_phone_id=candidate.case_phone_id, case_contact_id=candidate.case_contact_id)
-    session.commit()
+    session.flush()
     return candidate
 
 
@@ -68,7 +67,7 @@ def reject_candidate(session: Session, candidate_id: int, *, actor_id: int, note
         _decide(candidate, CandidateStatus.REJECTED, actor_id, note)
         _audit(session, actor_id, "tracing.candidate.reject", request, candidate=candidate.id,
                kind=candidate.kind.value)
-    session.commit()
+    session.flush()
     return candidate
 
 

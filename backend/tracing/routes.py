@@ -39,6 +39,7 @@ class TracingRequestsResource(MethodView):
         submitted, created = service.submit_request(
             db.session, case_id=form["case_id"], legal_basis=form["legal_basis"],
             legal_reference=form.get("legal_reference"), files=uploads, requested_by_id=current_user().id)
+        db.session.commit()
         view = service.request_view(db.session, submitted)
         return view if created else (view, 200)
 
@@ -66,7 +67,9 @@ class CandidatesResource(MethodView):
     @blp.response(200, CandidateSchema(many=True))
     def get(self, query, request_id):
         """The ranked candidates with their evidence, best first (the read is audited)."""
-        return review.list_candidates(db.session, request_id, actor_id=current_user().id, **query)
+        candidates = review.list_candidates(db.session, request_id, actor_id=current_user().id, **query)
+        db.session.commit()
+        return candidates
 
 
 @blp.route("/tracing/candidates/<int:candidate_id>/confirm")
@@ -76,7 +79,9 @@ class ConfirmResource(MethodView):
     @blp.response(200, CandidateSchema)
     def post(self, body, candidate_id):
         """Confirm a candidate: the number joins the case (source tracing); 409 if it was rejected."""
-        return review.confirm_candidate(db.session, candidate_id, actor_id=current_user().id, **body)
+        candidate = review.confirm_candidate(db.session, candidate_id, actor_id=current_user().id, **body)
+        db.session.commit()
+        return candidate
 
 
 @blp.route("/tracing/candidates/<int:candidate_id>/reject")
@@ -86,4 +91,6 @@ class RejectResource(MethodView):
     @blp.response(200, CandidateSchema)
     def post(self, body, candidate_id):
         """Reject a candidate: later lookups on the case will not propose it again; 409 if confirmed."""
-        return review.reject_candidate(db.session, candidate_id, actor_id=current_user().id, **body)
+        candidate = review.reject_candidate(db.session, candidate_id, actor_id=current_user().id, **body)
+        db.session.commit()
+        return candidate

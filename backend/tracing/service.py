@@ -1,24 +1,21 @@
 """Tracing requests: take the uploads, write the request and its job in one commit, then enqueue it."""
 from __future__ import annotations
 
-import logging
 from typing import BinaryIO
 
 import sqlalchemy as sa
-from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from backend.audit.service import record_audit
 from backend.cases.models import Case, CasePhone
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.jobs.models import BackgroundJob, JobStatus
-from backend.jobs.service import create_job, dispatch_job
+from backend.jobs.service import create_job, submit_job
 from backend.policy.service import get_policy
 from backend.tracing.models import CandidateStatus, TracingCandidate, TracingRequest, TracingUpload
 from backend.tracing.schemas import LEGAL_BASES
 from backend.tracing.uploads import KINDS, Upload, read_upload
 
-log = logging.getLogger(__name__)
 TRACE_FUNC = "backend.tracing.jobs.run_tracing_request"
 # Namespace of the advisory lock that serialises submissions per case (duplicate detection).
 _LOCK_NAMESPACE = 0x7472  # "tr"
@@ -28,9 +25,10 @@ FileInput = tuple[BinaryIO, str | None]
 
 def submit_request(session: Session, *, case_id: int, legal_basis: str, files: dict[str, FileInput | None],
                    requested_by_id: int | None, legal_reference: str | None = None) -> tuple[TracingRequest, bool]:
-    """Store a lookup (request, raw files, job row) in one commit, then enqueue it; return (request, created).
+    """Store a lookup (request, raw files, job row) and submit its job; return (request, created).
 
-    The same files for the same case return the earlier request unless its job failed.
+    A new request is committed and enqueued by jobs.submit_job; the same files for the same case
+    return the earlier request (unless its job failed), flushed for the caller to commit.
     """
     if legal_basis not in LEGAL_BASES:
         raise InvalidInput("legal_basis", f"must be one of {', '.join(LEGAL_BASES)}")
@@ -52,11 +50,10 @@ def submit_request(session: Session, *, case_id: int, legal_basis: str, files: d
         record_audit(session, actor_id=requested_by_id, action="tracing.request.resubmitted",
                      subject_type="tracing_request", subject_id=existing.id, case_id=case.id,
                      legal_basis=legal_basis)
-        session.commit()
+        session.flush()
         return existing, False
     request = _create(session, case, legal_basis, legal_reference, uploads, requested_by_id)
-    session.commit()
-    _dispatch(session, request.job_id)
+    submit_job(session, request.job_id)
     return request, True
 
 
@@ -95,15 +92,6 @@ def _find_duplicate(session: Session, case_id: int, uploads: dict[str, Upload]) 
                TracingRequest.calls_sha256.is_not_distinct_from(_sha(uploads, "calls")),
                BackgroundJob.status != JobStatus.FAILED)
         .order_by(TracingRequest.id.desc()).limit(1))
-
-
-def _dispatch(session: Session, job_id: int) -> None:
-    """Enqueue the committed job; if Redis is down the request is safe and the sweep enqueues it later."""
-    try:
-        dispatch_job(session, job_id)
-    except RedisError:
-        session.rollback()
-        log.warning("could not enqueue job %s now; the requeue sweep will", job_id, exc_info=True)
 
 
 def get_request(session: Session, request_id: int) -> TracingRequest:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from backend.errors import DomainError, InvalidInput
-from backend.tracing import fields as F
-from backend.tracing.jsonstream import iter_items
+from backend.tracing.engine import fields as F
+from backend.tracing.engine.jsonstream import iter_items
 
 KINDS = ("contacts", "calls")
 HEAD_BYTES = 1 << 16

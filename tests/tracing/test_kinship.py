@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.tracing.kinship import (
+from backend.tracing.engine.kinship import (
     BUSINESS,
     CHILD,
     CLOSE,
@@ -74,7 +74,7 @@ def test_inverse_relationship():
 def test_quick_scans_change_no_label(monkeypatch):
     import re
 
-    from backend.tracing import kinship
+    from backend.tracing.engine import kinship
 
     names = ["王伟芳", "妈妈", "张哥", "王叔叔", "干妈", "阿姨", "张总", "顺丰快递", "拍拍贷", "小明新号", "Mom",
              "李经理", "大姐", "我妈新号", "张伯仁", "刘新", "儿子新", "表哥", "催收王", "王小明", "蜜蜜", "Loan Li"]

@@ -6,7 +6,15 @@ import re
 
 import pytest
 
-from backend.tracing.phones import FIXED, INVALID, MOBILE, SERVICE, UNPARSEABLE, Normalizer, parse_phone
+from backend.tracing.engine.phones import (
+    FIXED,
+    INVALID,
+    MOBILE,
+    SERVICE,
+    UNPARSEABLE,
+    Normalizer,
+    parse_phone,
+)
 
 
 @pytest.mark.parametrize("raw", [
@@ -59,7 +67,7 @@ def test_each_distinct_string_parsed_once():
 def test_plain_mobile_shortcut_matches_the_library():
     from phonenumbers import parse
 
-    from backend.tracing.phones import _CN_PLAIN_MOBILE, _parse
+    from backend.tracing.engine.phones import _CN_PLAIN_MOBILE, _parse
 
     tried = 0
     for prefix in range(100, 200):
@@ -76,8 +84,8 @@ def test_plain_mobile_shortcut_matches_the_library():
 def test_clean_and_ip_prefix_shortcuts_keep_their_meaning(raw):
     import unicodedata
 
-    from backend.tracing import phones
-    from backend.tracing.phones import CN_IP_PREFIXES, clean, strip_ip_prefix
+    from backend.tracing.engine import phones
+    from backend.tracing.engine.phones import CN_IP_PREFIXES, clean, strip_ip_prefix
 
     text = phones._SEPARATORS.sub("", phones._EXTENSION.sub("", unicodedata.normalize("NFKC", raw).strip()))
     assert clean(raw) == (text if re.fullmatch(r"\+?\d+", text) else "")
@@ -90,7 +98,7 @@ def test_clean_and_ip_prefix_shortcuts_keep_their_meaning(raw):
 def test_plain_keys_match_clean_and_canonical():
     import random
 
-    from backend.tracing.phones import CN_IP_PREFIXES, clean, cn_canonical, plain_keys
+    from backend.tracing.engine.phones import CN_IP_PREFIXES, clean, cn_canonical, plain_keys
 
     rng = random.Random(3)
     raws = ["", " ", "+", "+8613812345678", "008613812345678", "86 138 1234 5678", "(+86)138-1234-5678",
