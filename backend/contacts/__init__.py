@@ -1,4 +1,5 @@
 """The contact log and lawful contact: attempts, rules, promises, payments, status and triggers."""
+from backend.sync.registry import register_sync_type
 
 
 def register(app) -> None:
@@ -6,7 +7,6 @@ def register(app) -> None:
     from backend.contacts import promise_routes, receivers, routes, submit  # noqa: F401  (promise_routes: views on routes.blp)
     from backend.extensions import api
     from backend.signals import visit_outcome_recorded
-    from backend.sync.registry import register_sync_type
 
     api.register_blueprint(routes.blp)
     register_sync_type(submit.ATTEMPT)

@@ -1,14 +1,14 @@
 """Field safety: check-ins, SOS, sealed lodgings, alerts, the sweep and its watchdog."""
+from backend.health.checks import register_check
+from backend.sync.registry import register_sync_type
+from backend.visits.whereabouts import register_report_source
 
 
 def register(app) -> None:
     """Register the blueprint, the safety events as offline writes, the sweep's health check and the
     check-ins as position reports visit outcomes weigh (called from backend.create_app)."""
     from backend.extensions import api
-    from backend.health.checks import register_check
     from backend.safety import routes, service, sync, watchdog
-    from backend.sync.registry import register_sync_type
-    from backend.visits.whereabouts import register_report_source
 
     api.register_blueprint(routes.blp)
     for sync_type in sync.SYNC_TYPES:

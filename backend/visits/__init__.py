@@ -1,12 +1,12 @@
 """Visits: requests, assignment, outcomes from the door and the hazard flags they raise. The floor that
 contacts, safety and planning stand on: it imports none of them; they react to its signals."""
+from backend.sync.registry import register_sync_type
 
 
 def register(app) -> None:
     """Register the blueprint, the outcome as an offline write, the hazard receiver (from create_app)."""
     from backend.extensions import api
     from backend.signals import visit_outcome_recorded
-    from backend.sync.registry import register_sync_type
     from backend.visits import hazards, routes, sync
 
     api.register_blueprint(routes.blp)
