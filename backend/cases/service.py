@@ -220,3 +220,19 @@ def add_contact(session: Session, *, case_id: int, name: str, relationship: str,
         case_id=case_id, name=name, relationship=relationship, phone_e164=phone_e164, is_guarantor=False,
         do_not_contact=False, volunteered_to_pay=False, source=source, source_ref=source_ref,
         created_at=utcnow()).on_conflict_do_nothing()).rowcount)
+
+
+def set_contact_status(case: Case, status: ContactStatus, changed_at) -> None:
+    """Move the case's contact status (the contacts feature decides when, and keeps the history)."""
+    case.contact_status, case.status_changed_at = status, changed_at
+
+
+def set_do_not_contact(contact: CaseContact, *, active: bool, at) -> None:
+    """Set or lift a third party's do-not-contact flag (contacts records the event and the audit)."""
+    contact.do_not_contact = active
+    contact.do_not_contact_at = at if active else None
+
+
+def set_volunteered_to_pay(contact: CaseContact) -> None:
+    """A third party volunteered to pay: from now on they may be told the amount."""
+    contact.volunteered_to_pay = True

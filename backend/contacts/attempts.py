@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from backend.audit.service import record_audit
 from backend.auth.models import Role, User
+from backend.cases import service as cases_service
 from backend.cases.models import Case, CaseContact
 from backend.contacts.models import REACHED_RESULTS, AttemptResult, Channel, ContactAttempt, DoNotContactEvent
 from backend.contacts.rules import RuleCheck, check_attempt, classify_party
@@ -170,8 +171,7 @@ def set_do_not_contact(session: Session, *, case: Case, contact: CaseContact | N
                               reason=reason or "", attempt_id=attempt_id, actor_id=actor_id, at=at)
     session.add(event)
     if contact is not None:
-        contact.do_not_contact = active
-        contact.do_not_contact_at = at if active else None
+        cases_service.set_do_not_contact(contact, active=active, at=at)
     record_audit(session, actor_id=actor_id,
                  action="contact.do_not_contact_set" if active else "contact.do_not_contact_lifted",
                  subject_type="case", subject_id=case.id, party=contact.id if contact else DEBTOR,
@@ -196,7 +196,7 @@ def party_do_not_contact(session: Session, case: Case, contact: CaseContact | No
 def mark_volunteered(session: Session, *, case: Case, contact: CaseContact, actor_id: int | None,
                      notes: str = "") -> CaseContact:
     """Record that a third party volunteered to pay: from now on they may be told the amount; audited."""
-    contact.volunteered_to_pay = True
+    cases_service.set_volunteered_to_pay(contact)
     record_audit(session, actor_id=actor_id, action="contact.volunteered_to_pay", subject_type="case",
                  subject_id=case.id, party=contact.id, notes=notes or "")
     session.flush()

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from backend.cases.models import Case, ContactStatus
+from backend.cases.service import set_contact_status
 from backend.contacts.models import AttemptResult, ContactStatusChange
 from backend.dbtypes import driver
 from backend.policy.service import get_policy
@@ -117,8 +118,7 @@ def apply_status(session: Session, case: Case, status: ContactStatus | None, cha
     change = ContactStatusChange(case_id=case.id, from_status=case.contact_status, to_status=status,
                                  changed_at=changed_at, reason=reason, attempt_id=attempt_id, recorded_at=utcnow())
     session.add(change)
-    case.contact_status = status
-    case.status_changed_at = changed_at
+    set_contact_status(case, status, changed_at)
     session.flush()
     return change
 

@@ -23,7 +23,7 @@ def submit(sync_type: SyncType, fields: dict, *, user: User | Caller | None = No
     """
     write = Write(fields=fields, raw=request.get_json(silent=True) if raw is None else raw, key=idempotency_key(),
                   target_id=target_id)
-    status, body = sync_type.apply(db.session, user or current_user(), write)
+    status, body = sync_type.apply(db.session, current_user() if user is None else user, write)
     db.session.commit()
     return body, status
 

@@ -237,7 +237,7 @@ def _store(session: Session, *, visit: Visit, collector: User | Caller, key: str
     if phones:
         outcome.new_phones = _join_phones(session, case.id, outcome.id, phones)
     # No separate audit event: the outcome row is the immutable record of who reported what, when.
-    # Safety flags hazards, contacts logs the attempt and the promise: in this same transaction.
+    # Receivers flag hazards (visits.hazards) and log the attempt and the promise (contacts): same transaction.
     visit_outcome_recorded.send(visit, session=session, outcome=outcome, actor_id=collector.id)
     return outcome_view(outcome, visit)
 
