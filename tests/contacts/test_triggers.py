@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from backend.contacts.jobs import raise_contact_triggers
 
 from backend.cases.models import ContactStatus
+from backend.contacts.jobs import raise_contact_triggers
 from backend.contacts.triggers import run_contact_triggers
 from backend.visits.models import Visit, VisitKind, VisitStatus
 from tests.contacts.conftest import at
