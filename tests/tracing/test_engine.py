@@ -225,3 +225,36 @@ def test_columnar_reader_parses_odd_timestamps_like_streaming(started):
                for limits in ({"columnar": False}, {"columnar_min_bytes": 0})]
     assert [r.pop("reader") for r in readers] == ["stream", "columnar"]
     assert readers[0] == readers[1]
+
+
+CUED = "18900000012"
+
+
+@pytest.mark.parametrize("name", ["小明新号", "小明新手机", "小明 另一个号", "小明备用", "小明2", "Ming new"])
+def test_saved_name_cue_lifts_a_number_to_new_number(name):
+    """Mother saves a number as 'Xiaoming's new number'; the debtor is 李伟 to the creditor (a nickname)."""
+    records = family()
+    records.save(MOTHER, name, CUED)
+    records.talk(MOTHER, CUED, SILENT + timedelta(days=3), END, 5, (19, 21), (60, 300))
+    cued = by_number(trace(records, debtor_name="李伟"))[CUED]
+    assert cued["kind"] == "new_number"
+    assert "marks a new or second number" in cued["evidence"]["summary"]
+    assert "saved_as_debtor" in cued["evidence"]["strengths"]
+
+
+def test_same_number_without_the_cue_is_not_a_new_number():
+    records = family()
+    records.save(MOTHER, "小明", CUED)  # just someone called 小明 the mother talks to
+    records.talk(MOTHER, CUED, SILENT + timedelta(days=3), END, 5, (19, 21), (60, 300))
+    cued = by_number(trace(records, debtor_name="李伟")).get(CUED)
+    assert cued is None or cued["kind"] != "new_number"
+
+
+def test_bare_new_after_the_name_the_book_gives_the_old_number():
+    records = family()
+    records.contacts = [c for c in records.contacts if not (c["owner_number"] == MOTHER and c["number"] == OLD)]
+    records.save(MOTHER, "小明", OLD)
+    records.save(MOTHER, "小明新", CUED)
+    records.talk(MOTHER, CUED, SILENT + timedelta(days=3), END, 5, (19, 21), (60, 300))
+    cued = by_number(trace(records, debtor_name="李伟"))[CUED]
+    assert cued["kind"] == "new_number" and "same_name_as_old" in cued["evidence"]["strengths"]

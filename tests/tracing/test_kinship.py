@@ -86,3 +86,28 @@ def test_quick_scans_change_no_label(monkeypatch):
     texts = [kinship.simplify(name) for name in names]
     assert [bool(kinship._ANY_LENDER.search(text)) for text in texts] == [
         any(marker in text for marker in kinship.LENDER_MARKERS) for text in texts]
+
+
+@pytest.mark.parametrize("name,cue", [
+    ("小明新号", "新号"), ("小明新手机", "新手机"), ("小明 另一个号", "另一个号"), ("小明备用", "备用"),
+    ("儿子新", "新"), ("小明2", "2"), ("小明(2)", "2"), ("Ming 2", "2"), ("Ming 2nd", "2"),
+    ("Xiaoming new", "new"), ("Ming backup", "backup"), ("Ming spare", "spare"),
+])
+def test_new_or_second_number_cues(name, cue):
+    label = classify_name(name)
+    assert label.new_marker and label.cue == cue
+
+
+@pytest.mark.parametrize("name", ["刘新", "李建新", "王小新", "Room 12", "2024", "张三", "老王"])
+def test_given_names_and_numbers_are_no_cue(name):
+    assert not classify_name(name).new_marker
+
+
+def test_bare_new_after_the_debtors_name_is_a_cue():
+    assert classify_name("小明新", debtor_name="张小明").cue == "新"
+    assert not classify_name("小明新", debtor_name="李伟").new_marker
+
+
+def test_core_name_drops_the_cue_to_meet_the_old_name():
+    assert core_name("小明2") == core_name("小明新") == core_name("小明备用") == "小明"
+    assert core_name("刘新") == "刘新"

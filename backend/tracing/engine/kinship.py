@@ -55,8 +55,12 @@ NOT_KIN: dict[str, str] = {
 }
 LENDER_MARKERS = ("贷", "催收", "借款", "借钱", "小额", "分期", "金融", "欠款", "还款", "法务", "债",
                   "loan", "lender", "collector", "collection", "debt", "credit")
-NEW_MARKERS = ("新号码", "新号", "新手机", "新卡", "本人", "本机", "自己")
-NEW_WORDS = frozenset({"new", "me", "mine", "myself"})
+# How people save a new or second number: 小明新号, 新手机, 另一个号, 备用 (spare), 本人 (myself).
+NEW_MARKERS = ("新号码", "新号", "新手机", "新电话", "新卡", "另一个号码", "另一个号", "另一号", "备用号", "备用",
+               "本人", "本机", "自己")
+NEW_WORDS = frozenset({"new", "me", "mine", "myself", "backup", "spare", "second", "alt", "another", "other"})
+# A trailing 2 (小明2, Ming 2, 小明(2), Ming 2nd) numbers a second phone; 12 or 2024 do not.
+_SECOND_NUMBER = re.compile(r"\D[\s(（]*(?:2|②|2nd)[\s)）]*$", re.IGNORECASE)
 # Characters that may precede a kin word without turning it into a name + honorific (大哥, 二姐, 我妈).
 _MODIFIERS = "大二三四五六七小老亲我阿的家"
 _PUNCT = re.compile(r"[\s\d_–—.,·:;!?'\"()\[\]（）【】「」<>《》~@#*/\\|]+")
@@ -74,7 +78,10 @@ _ANY_KIN, _ANY_NOT_KIN, _ANY_LENDER = _any_of(KIN_TERMS), _any_of(_CJK_NOT_KIN),
 
 
 class NameLabel(NamedTuple):
-    """What a saved name says: category, relationship (kin only), matched term, confidence, self-marks."""
+    """What a saved name says: category, relationship (kin only), matched term, confidence, self-marks.
+
+    `cue` is the part of the name that marks a new or second number (新号, 备用, 2, new), if any.
+    """
 
     category: str
     relationship: str | None = None
@@ -82,6 +89,7 @@ class NameLabel(NamedTuple):
     confidence: float = 0.0
     new_marker: bool = False
     debtor_match: bool = False
+    cue: str | None = None
 
 
 PLAIN_LABEL = NameLabel(PLAIN)
@@ -94,10 +102,22 @@ def simplify(name: str) -> str:
 
 def has_new_marker(text: str) -> bool:
     """Tell whether a simplified name marks a new number (新号, 本人, 儿子新)."""
-    if any(marker in text for marker in NEW_MARKERS):
-        return True
-    # A bare 新 is common in given names (刘新); only trust it right after a kin word.
-    return len(text) > 1 and text.endswith("新") and text[:-1] in KIN_TERMS
+    return new_number_cue(text) is not None
+
+
+def new_number_cue(text: str, raw: str = "") -> str | None:
+    """Return the mark of a new or second number in a name (simplified `text`, as saved `raw`), if any."""
+    for marker in NEW_MARKERS:
+        if marker in text:
+            return marker
+    # A bare 新 is common in given names (刘新, 李建新); only trust it right after a kin word.
+    if len(text) > 1 and text.endswith("新") and text[:-1] in KIN_TERMS:
+        return "新"
+    lower = raw.lower()
+    if raw and _SECOND_NUMBER.search(raw):
+        return "2"
+    words = _WORD.findall(lower)
+    return next((word for word in words if word in NEW_WORDS), None)
 
 
 def matches_debtor(text: str, debtor_name: str | None) -> bool:
@@ -148,13 +168,15 @@ def classify_name(name: str | None, debtor_name: str | None = None) -> NameLabel
     if not name:
         return PLAIN_LABEL
     text, lower = simplify(name), name.lower()
-    new_marker = has_new_marker(text) or not NEW_WORDS.isdisjoint(_WORD.findall(lower))
+    cue = new_number_cue(text, name)
     debtor_match = matches_debtor(text, debtor_name)
+    if cue is None and debtor_match and text.endswith("新"):
+        cue = "新"  # 小明新 for 张小明: after the debtor's own name a bare 新 is a mark, not a given name
     if _ANY_LENDER.search(text):
-        return NameLabel(LENDER, None, name, 0.9, new_marker, debtor_match)
+        return NameLabel(LENDER, None, name, 0.9, cue is not None, debtor_match, cue)
     label = None if text.isascii() else _not_kin(text) or kin_label(text.replace("-", ""))
     category, relationship, term, confidence, *_marks = label or english_label(lower) or PLAIN_LABEL
-    return NameLabel(category, relationship, term, confidence, new_marker, debtor_match)
+    return NameLabel(category, relationship, term, confidence, cue is not None, debtor_match, cue)
 
 
 def _not_kin(text: str) -> NameLabel | None:
@@ -176,8 +198,12 @@ def inverse_relationship(relationship: str | None) -> str | None:
 
 
 def core_name(name: str | None) -> str:
-    """Return a saved name without new-number marks, to compare 儿子 with 儿子新号."""
+    """Return a saved name without new-number marks, to compare 儿子 with 儿子新号, 小明 with 小明2 or 小明新.
+
+    Digits go with simplify(); a trailing 新 goes too, so it only ever matches the name the same book
+    gives the old number (李建新 stays 李建 and meets no old name).
+    """
     text = simplify(name or "")
     for marker in sorted(NEW_MARKERS, key=len, reverse=True):
         text = text.replace(marker, "")
-    return text
+    return text[:-1] if len(text) > 2 and text.endswith("新") else text

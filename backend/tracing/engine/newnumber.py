@@ -144,7 +144,8 @@ class NewNumberFinder:
             if label.debtor_match or (label.new_marker and (label.category == PLAIN
                                                              or not mine and label.relationship == as_debtor)):
                 strengths["saved_as_debtor"] = w["saved_as_debtor"]
-                reasons.append(f"saved as {name} in {where}")
+                marked = f" ({label.cue}: the name marks a new or second number)" if label.cue else ""
+                reasons.append(f"saved as {name} in {where}{marked}")
             elif not mine and core_name(name) in old_names:
                 strengths["same_name_as_old"] = w["same_name_as_old"]
                 reasons.append(f"saved in {where} under the same name ({name}) as the old number")
