@@ -67,6 +67,9 @@ DEFAULTS: dict[str, object] = {
     "tracing.max_upload_bytes": 50 * 1024 * 1024,
     "tracing.max_rows": 2_000_000,
     "tracing.raw_retention_days": 0,
+    # Lawful bases a lookup may cite (codes from LEGAL_BASES below). PIPL art. 13 has no legitimate-interest
+    # basis: under the Chinese default only consent, the loan contract, a legal duty or a court order.
+    "tracing.legal_bases": ["debtor_consent", "contract_performance", "legal_obligation", "court_order"],
     # Case intake.
     "cases.import_max_rows": 50_000,
 }
@@ -88,6 +91,25 @@ PROFILES: dict[str, dict[str, object]] = {
         "contact.spouse_is_debtor": True,
         "contact.quiet_hours_channels": ["call", "sms", "visit"],  # Reg F: electronic messages too
         "contact.capped_channels": ["call"],                       # the 7-in-7 counts telephone calls
+        # GLBA/FCRA: skip tracing a consumer for collection is a permissible purpose of its own.
+        "tracing.legal_bases": ["debtor_consent", "fcra_permissible_purpose", "glba_enforcement",
+                                "court_order", "legal_obligation"],
     },
 }
 DEFAULT_PROFILE = "cn_default"
+
+# Every lawful basis a profile may list for a tracing lookup, with what it means (shown to the tracer and
+# written on each candidate's evidence). A profile lists the ones its law allows.
+LEGAL_BASES: dict[str, str] = {
+    "debtor_consent": "the debtor's consent (PIPL art. 13(1); GDPR art. 6(1)(a))",
+    "contract_performance": "performance of the loan contract the debtor is party to (PIPL art. 13(2))",
+    "legal_obligation": "a legal duty or obligation of the creditor (PIPL art. 13(3))",
+    "court_order": "a court order or enforcement ruling",
+    "relative_consent": "the consent of the relative whose records were uploaded",
+    "contract_clause": "a clause of the loan contract allowing contact tracing",
+    "legitimate_interest": "the creditor's legitimate interest (GDPR art. 6(1)(f); not a basis under PIPL)",
+    "fcra_permissible_purpose": "collection of an account, a permissible purpose (FCRA §604(a)(3)(A))",
+    "glba_enforcement": "to enforce a transaction the consumer requested (GLBA §502(e)(1))",
+}
+# Settings whose values must come from a fixed vocabulary.
+CHOICES: dict[str, dict[str, str]] = {"tracing.legal_bases": LEGAL_BASES}

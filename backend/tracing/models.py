@@ -99,6 +99,9 @@ class TracingCandidate(db.Model):
     case_contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case_contacts.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
+    # Spelled in full: the class's own `relationship` column shadows the function name here.
+    request = sa.orm.relationship("TracingRequest")
+
     __table_args__ = (
         sa.UniqueConstraint("request_id", "number_e164"),
         sa.CheckConstraint("score >= 0 and score <= 1", name="score_range"),

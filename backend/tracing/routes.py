@@ -8,12 +8,15 @@ from flask_smorest import Blueprint
 from backend.auth.access import current_user, roles_required
 from backend.auth.models import Role
 from backend.extensions import db
+from backend.pagination import envelope, page_schema
 from backend.tracing import review, service
 from backend.tracing.schemas import (
     FILE_FIELDS,
     CandidateQuerySchema,
     CandidateSchema,
     ConfirmSchema,
+    LegalBasesSchema,
+    LegalBasisQuerySchema,
     RejectSchema,
     RequestFormSchema,
     RequestQuerySchema,
@@ -45,10 +48,22 @@ class TracingRequestsResource(MethodView):
 
     @roles_required(*TRACING_ROLES)
     @blp.arguments(RequestQuerySchema, location="query")
-    @blp.response(200, TracingRequestSchema(many=True))
+    @blp.response(200, page_schema(TracingRequestSchema))
     def get(self, query):
-        """List a case's tracing requests, newest first."""
-        return [service.request_view(db.session, r) for r in service.list_requests(db.session, **query)]
+        """A case's tracing requests newest first, or without case_id the tracers' work queue across cases:
+        running and queued first, then those awaiting review (oldest first), then the rest."""
+        views, total = service.list_requests(db.session, **query)
+        return envelope(views, total, query["page"], query["page_size"])
+
+
+@blp.route("/tracing/legal-bases")
+class LegalBasesResource(MethodView):
+    @roles_required(*TRACING_ROLES)
+    @blp.arguments(LegalBasisQuerySchema, location="query")
+    @blp.response(200, LegalBasesSchema)
+    def get(self, query):
+        """The lawful bases a lookup on this case may cite under its portfolio's policy profile."""
+        return service.legal_bases(db.session, query["case_id"])
 
 
 @blp.route("/tracing/requests/<int:request_id>")

@@ -4,12 +4,9 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from backend.cases.schemas import RELATIONSHIPS
+from backend.pagination import PageQuerySchema
+from backend.policy.defaults import LEGAL_BASES
 from backend.validation import id_field
-
-# Lawful grounds a specialist may cite for a lookup; every request names one and it is audited.
-LEGAL_BASES = ("debtor_consent", "relative_consent", "court_order", "contract_clause", "legitimate_interest",
-               "legal_obligation")
-
 
 FILE_FIELDS = {
     "contacts": "phone book, CSV or JSON: owner_number?, name, number",
@@ -24,7 +21,8 @@ class RequestFormSchema(Schema):
         unknown = EXCLUDE
 
     case_id = id_field(required=True, strict=False)
-    legal_basis = fields.String(required=True, validate=validate.OneOf(LEGAL_BASES))
+    legal_basis = fields.String(required=True, validate=validate.OneOf(tuple(LEGAL_BASES)), metadata={
+        "description": "a lawful basis the case's policy profile accepts (GET /tracing/legal-bases)"})
     legal_reference = fields.String(load_default=None, validate=validate.Length(max=200),
                                     metadata={"description": "e.g. the court order or consent form number"})
     contacts = fields.Raw(load_only=True, metadata={"type": "string", "format": "binary",
@@ -33,8 +31,27 @@ class RequestFormSchema(Schema):
                                                  "description": FILE_FIELDS["calls"]})
 
 
-class RequestQuerySchema(Schema):
+class RequestQuerySchema(PageQuerySchema):
+    """Without case_id: the tracers' work queue across cases (open and awaiting review first)."""
+
+    case_id = id_field()
+    status = fields.String(validate=validate.OneOf(("queued", "running", "done", "failed")))
+    requested_by_id = id_field()
+    awaiting_review = fields.Boolean(metadata={"description": "only requests with candidates nobody decided"})
+
+
+class LegalBasisQuerySchema(Schema):
     case_id = id_field(required=True)
+
+
+class LegalBasisSchema(Schema):
+    code = fields.String()
+    description = fields.String()
+
+
+class LegalBasesSchema(Schema):
+    profile = fields.String()
+    bases = fields.List(fields.Nested(LegalBasisSchema))
 
 
 class TracingRequestSchema(Schema):
@@ -48,6 +65,10 @@ class TracingRequestSchema(Schema):
     legal_basis = fields.String()
     legal_reference = fields.String(allow_none=True)
     requested_by_id = fields.Integer(allow_none=True)
+    requested_by = fields.String(allow_none=True, metadata={"description": "the specialist's username"})
+    case_ref = fields.String(metadata={"description": "the case's external reference"})
+    age_s = fields.Integer(metadata={"description": "seconds since the request was made"})
+    awaiting_review = fields.Integer(metadata={"description": "candidates nobody confirmed or rejected yet"})
     files = fields.Dict()
     candidates = fields.Dict(metadata={"description": "count per kind"})
     raw_files_deleted = fields.Boolean()
@@ -65,13 +86,21 @@ class CandidateSchema(Schema):
     kind = fields.Function(lambda c: c.kind.value)
     relationship = fields.String(allow_none=True)
     score = fields.Float()
-    evidence = fields.Dict()
+    evidence = fields.Method("evidence_with_basis", metadata={"type": "object"})
     flags = fields.List(fields.String())
     status = fields.Function(lambda c: c.status.value)
     decided_by_id = fields.Integer(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
     case_phone_id = fields.Integer(allow_none=True)
     case_contact_id = fields.Integer(allow_none=True)
+
+
+    def evidence_with_basis(self, candidate) -> dict:
+        """The engine's evidence plus the lawful basis the lookup was made on (always shown with it)."""
+        request = candidate.request
+        return {**(candidate.evidence or {}), "legal_basis": {
+            "code": request.legal_basis, "description": LEGAL_BASES.get(request.legal_basis, request.legal_basis),
+            "reference": request.legal_reference}}
 
 
 class CandidateQuerySchema(Schema):

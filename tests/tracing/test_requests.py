@@ -127,7 +127,7 @@ def test_get_request_shows_status_progress_and_basis(client, tracer, submit, deb
         "id": created["id"], "status": "queued", "progress": 0.0, "legal_basis": "court_order", "error": None,
         "raw_files_deleted": False}
     listed = client.get(f"/api/v1/tracing/requests?case_id={created['case_id']}", headers=tracer[1]).json
-    assert [r["id"] for r in listed] == [created["id"]]
+    assert [r["id"] for r in listed["items"]] == [created["id"]] and listed["total"] == 1
 
 
 def test_unknown_request_is_404(client, tracer):
