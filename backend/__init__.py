@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     from backend.errors import register_error_handlers
     from backend.extensions import api, db, migrate, redis_conn
     from backend.http import IdConverter, reject_unstorable_input
+    from backend.openapi import ClientContractPlugin
 
     app = Flask(__name__)
     app.config.from_object(Config)
@@ -48,7 +49,8 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR", _migrations_dir()))
     redis_conn.init_app(app)
-    api.init_app(app)
+    # The OpenAPI document clients generate from: operationIds, documented errors, Idempotency-Key.
+    api.init_app(app, spec_kwargs={"extra_plugins": [ClientContractPlugin(app)]})
     register_error_handlers(app)
     app.before_request(reject_unstorable_input)
 

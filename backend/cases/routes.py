@@ -10,7 +10,14 @@ from backend.auth.access import current_user, roles_required
 from backend.auth.models import Role
 from backend.cases import service
 from backend.cases.csv_rows import read_case_rows
-from backend.cases.schemas import CaseDetailSchema, CasePageSchema, CaseQuerySchema, ImportReportSchema
+from backend.cases.schemas import (
+    CaseDetailSchema,
+    CaseImportBatchSchema,
+    CasePageSchema,
+    CaseQuerySchema,
+    CaseUploadSchema,
+    ImportReportSchema,
+)
 from backend.errors import DomainError
 from backend.extensions import db
 from backend.http import json_body, uploaded_text
@@ -42,6 +49,12 @@ def _import_rows():
 @blp.route("/cases/import")
 class CaseImportResource(MethodView):
     @roles_required(*IMPORTERS)
+    @blp.doc(requestBody={
+        "required": True,
+        "description": "JSON: {\"cases\": [...]} (a bare list of cases is accepted too); or a CSV upload as "
+                       "multipart field `file` (UTF-8 or GB18030). At most cases.import_max_rows rows (413).",
+        "content": {"application/json": {"schema": CaseImportBatchSchema},
+                    "multipart/form-data": {"schema": CaseUploadSchema}}})
     @blp.response(200, ImportReportSchema)
     def post(self):
         """Import cases from a JSON list or a CSV upload (field `file`); idempotent on external_ref."""

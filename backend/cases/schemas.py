@@ -1,6 +1,7 @@
 """Case shapes: the import row, the list item and the full record."""
 from __future__ import annotations
 
+from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate, validates
 
 from backend.cases.models import AddressKind, ContactStatus
@@ -57,6 +58,21 @@ class CaseImportSchema(Schema):
             raise ValidationError("at most 2 decimal places")
         if value >= 10**12:
             raise ValidationError("too large")
+
+
+class CaseImportBatchSchema(Schema):
+    """The JSON body of POST /cases/import (documents it; rows are checked one by one, see the report)."""
+
+    cases = fields.List(fields.Nested(CaseImportSchema), required=True)
+
+
+class CaseUploadSchema(Schema):
+    """The multipart body of POST /cases/import: a CSV with a header row."""
+
+    file = Upload(required=True, metadata={"description": "CSV; columns external_ref, debtor_name, amount_due, "
+                                                          "currency, days_past_due (required), portfolio, "
+                                                          "timezone, address_text, lat, lon, phone, address_kind, "
+                                                          "phone_kind"})
 
 
 class ImportRejectionSchema(Schema):

@@ -24,6 +24,7 @@ from backend.contacts.schemas import (
     ReminderPageSchema,
 )
 from backend.extensions import db
+from backend.openapi import takes_idempotency_key
 from backend.sync.http import respond_once
 
 OFFICE = (Role.DISPATCHER, Role.SUPERVISOR)
@@ -38,8 +39,10 @@ def _once(scope: str, handler):
 @blp.route("/cases/<int:case_id>/promises")
 class PromisesResource(MethodView):
     @roles_required(*LOGGERS)
+    @takes_idempotency_key(required=False)
     @blp.arguments(CasePromiseInSchema)
     @blp.response(201, CasePromiseSchema)
+    @blp.alt_response(200, schema=CasePromiseSchema, success=True, description="a replay: the first response again")
     def post(self, body, case_id):
         """Record a promise to pay {amount, due_date, source}; reminded one working day before."""
         case = case_for(case_id)
@@ -66,8 +69,10 @@ class PromisesResource(MethodView):
 @blp.route("/cases/<int:case_id>/payments")
 class PaymentsResource(MethodView):
     @roles_required(*OFFICE)
+    @takes_idempotency_key(required=False)
     @blp.arguments(CasePaymentInSchema)
     @blp.response(201, CasePaymentSchema)
+    @blp.alt_response(200, schema=CasePaymentSchema, success=True, description="a replay: the first response again")
     def post(self, body, case_id):
         """Record a payment on a case (e.g. reported by the creditor); completed promises become kept."""
         case = service.get_case(db.session, case_id)

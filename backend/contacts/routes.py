@@ -27,14 +27,17 @@ from backend.contacts.schemas import (
 from backend.contacts.status import status_history
 from backend.contacts.submit import ATTEMPT
 from backend.extensions import db
+from backend.openapi import takes_idempotency_key
 from backend.sync.http import submit
 
 
 @blp.route("/cases/<int:case_id>/contact-attempts")
 class ContactAttemptsResource(MethodView):
     @roles_required(*LOGGERS)
+    @takes_idempotency_key(required=False)
     @blp.arguments(AttemptInSchema)
     @blp.response(201, AttemptSchema)
+    @blp.alt_response(200, schema=AttemptSchema, success=True, description="a replay: the first response again")
     def post(self, body, case_id):
         """Log a contact attempt; 409 with the rule's code when a rule forbids it (late entries are stored).
 

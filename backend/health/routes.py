@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 from redis.exceptions import RedisError
 from rq import Worker
 from sqlalchemy.exc import SQLAlchemyError
@@ -12,6 +13,15 @@ from backend.auth.access import public
 from backend.extensions import db, redis_conn
 from backend.health import checks
 from backend.queues import QUEUES, get_queue
+
+
+class HealthSchema(Schema):
+    ok = fields.Boolean(required=True)
+    database = fields.Boolean(required=True)
+    redis = fields.Boolean(required=True)
+    queues = fields.Dict(keys=fields.String(), allow_none=True, metadata={"description": "workers, queued per queue"})
+    checks = fields.Dict(keys=fields.String(), metadata={"description": "each registered check's result"})
+
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Health")
 
@@ -37,6 +47,8 @@ def _queues() -> dict | None:
 class HealthResource(MethodView):
     @public
     @blp.doc(security=[])
+    @blp.alt_response(200, schema=HealthSchema, success=True, description="everything is up")
+    @blp.alt_response(503, schema=HealthSchema, description="something it depends on is down")
     def get(self):
         """Database, Redis, workers, and every registered check (e.g. the safety sweep watchdog)."""
         database, queues = _database_ok(), _queues()

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from backend.auth.access import current_user, roles_required
 from backend.auth.models import Role
 from backend.extensions import db
+from backend.geojson import FeatureCollectionSchema
 from backend.jobs.service import create_job, submit_job
 from backend.planning import service
 from backend.planning.inputs import count_pool, routing_settings
@@ -84,6 +85,8 @@ class RouteResource(MethodView):
 class RouteGeoJsonResource(MethodView):
     @roles_required(*ROUTE_READERS)
     @blp.response(200)
+    @blp.alt_response(200, schema=FeatureCollectionSchema, success=True,
+                      description="a LineString feature (kind route), then one Point per stop (kind stop) in order")
     def get(self, route_id):
         """The route's line and stops as GeoJSON (the start point is never shown)."""
         route = service.get_route(db.session, route_id, viewer=current_user())

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from backend.auth.access import current_user, roles_required
 from backend.auth.models import Role
 from backend.extensions import db
+from backend.openapi import takes_idempotency_key
 from backend.safety import alerts, lodgings
 from backend.safety.board import live_board
 from backend.safety.checkins import collector_status
@@ -20,6 +21,7 @@ from backend.safety.schemas import (
     LodgingQuerySchema,
     LodgingSchema,
     ResolveSchema,
+    SosOutSchema,
     SosSchema,
     StatusSchema,
 )
@@ -35,9 +37,11 @@ SAFETY_DISPATCHERS = (Role.DISPATCHER, Role.SUPERVISOR)
 @blp.route("/safety/checkins")
 class CheckinsResource(MethodView):
     @roles_required(Role.COLLECTOR)
+    @takes_idempotency_key(required=False)
     @blp.arguments(CheckinSchema)
     @blp.response(201)
-    @blp.alt_response(200, schema=CheckinOutSchema, description="a replay: the first response again")
+    @blp.alt_response(201, schema=CheckinOutSchema, success=True)
+    @blp.alt_response(200, schema=CheckinOutSchema, success=True, description="a replay: the first response again")
     def post(self, fields):
         """Check in (your own); the server computes and returns the next deadline (CheckinOut)."""
         return submit(CHECKIN, fields)
@@ -46,8 +50,11 @@ class CheckinsResource(MethodView):
 @blp.route("/safety/sos")
 class SosResource(MethodView):
     @roles_required(Role.COLLECTOR)
+    @takes_idempotency_key(required=False)
     @blp.arguments(SosSchema)
     @blp.response(201)
+    @blp.alt_response(201, schema=SosOutSchema, success=True)
+    @blp.alt_response(200, schema=SosOutSchema, success=True, description="a replay: the first response again")
     def post(self, fields):
         """Raise an SOS at the highest level; with duress the answer is that of an `ok` check-in."""
         return submit(SOS, fields)
@@ -74,8 +81,10 @@ class LodgingsResource(MethodView):
         return [lodgings.lodging_view(row) for row in rows]
 
     @roles_required(Role.COLLECTOR)
+    @takes_idempotency_key(required=False)
     @blp.arguments(LodgingSchema)
     @blp.response(201, LodgingOutSchema)
+    @blp.alt_response(200, schema=LodgingOutSchema, success=True, description="a replay: the first response again")
     def post(self, fields):
         """Declare a lodging or meal place; the answer lists rotation and proximity warnings."""
         return submit(LODGING, fields)

@@ -8,12 +8,14 @@ from backend.audit.service import record_audit
 from backend.auth.access import current_caller, current_user, roles_required
 from backend.auth.models import Role
 from backend.extensions import db
+from backend.openapi import takes_idempotency_key
 from backend.sync.http import submit
 from backend.visits import service
 from backend.visits.requests import request_visit
 from backend.visits.schemas import (
     AssignSchema,
     CancelSchema,
+    OutcomeOutSchema,
     VisitCreateSchema,
     VisitGeoQuerySchema,
     VisitPageSchema,
@@ -127,9 +129,12 @@ class StartResource(MethodView):
 @blp.route("/visits/<int:visit_id>/outcome")
 class OutcomeResource(MethodView):
     @roles_required(Role.COLLECTOR, load_user=False)  # only the caller's id is needed: no User load
+    @takes_idempotency_key(required=True)
     @blp.arguments(OUTCOME.schema)
     @blp.response(201)
-    @blp.alt_response(200, description="A replay: the stored response of the first submission")
+    @blp.alt_response(201, schema=OutcomeOutSchema, success=True)
+    @blp.alt_response(200, schema=OutcomeOutSchema, success=True,
+                      description="A replay: the stored response of the first submission")
     def post(self, body, visit_id):
         """Report what happened at the door; send an Idempotency-Key (a client UUID) every time."""
         return submit(OUTCOME, body, user=current_caller(), target_id=visit_id)

@@ -165,3 +165,24 @@ class OutcomeInSchema(Schema):
     payment = fields.Nested(OutcomePaymentSchema, allow_none=True, load_default=None)
     new_phones = fields.List(fields.Nested(NewPhoneSchema), load_default=list, validate=validate.Length(max=20))
     hazards = fields.List(fields.Nested(HazardInSchema), load_default=list, validate=validate.Length(max=10))
+
+
+class OutcomeOutSchema(Schema):
+    """A stored outcome, as first answered (201) and as replayed for the same key (200). Documents the
+    response; the body itself is built by outcomes.outcome_view."""
+
+    id = fields.Integer(required=True)
+    visit_id = fields.Integer(required=True)
+    outcome = fields.String(required=True)
+    recorded_at = fields.String(required=True, metadata={"format": "date-time"})
+    received_at = fields.String(required=True, metadata={"format": "date-time"})
+    distance_m = fields.Float(allow_none=True, metadata={"description": "from the visit's address"})
+    on_site = fields.Boolean(allow_none=True)
+    geofence_m = fields.Float(allow_none=True)
+    accuracy_m = fields.Float(allow_none=True)
+    flags = fields.List(fields.String(), required=True)
+    visit_status = fields.String(required=True)
+    promise = fields.Dict(keys=fields.String(), allow_none=True)
+    payment = fields.Dict(keys=fields.String(), allow_none=True)
+    new_phones = fields.List(fields.Dict(keys=fields.String()), allow_none=True)
+    hazards = fields.List(fields.Dict(keys=fields.String()), allow_none=True)
