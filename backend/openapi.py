@@ -10,8 +10,8 @@ with one id make the app refuse to start: a generated client would silently lose
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from collections.abc import Callable
+from decimal import Decimal
 from http import HTTPStatus
 
 from apispec import BasePlugin
@@ -51,7 +51,6 @@ OPERATION_IDS = {
     ("post", "/api/v1/cases/{case_id}/debtor/do-not-contact"): "set_debtor_do_not_contact",
     ("delete", "/api/v1/cases/{case_id}/debtor/do-not-contact"): "clear_debtor_do_not_contact",
     ("post", "/api/v1/cases/{case_id}/contacts/{contact_id}/volunteered-to-pay"): "mark_contact_volunteered_to_pay",
-    ("get", "/api/v1/cases/{case_id}/contact-status-history"): "list_case_contact_status_history",
 }
 
 

@@ -57,3 +57,19 @@ def paginate(session: Session, statement: Select, page: int, page_size: int, *,
     paged = statement.limit(page_size).offset((page - 1) * page_size)
     rows = session.scalars(paged).all() if scalars else session.execute(paged).all()
     return list(rows), total or 0
+
+
+def pop_page(query: dict) -> tuple[int, int]:
+    """Take `page` and `page_size` out of a list's parsed query; what remains are its filters."""
+    return query.pop("page"), query.pop("page_size")
+
+
+def bounds(page: int, page_size: int) -> dict:
+    """The page as `limit`/`offset` keyword arguments, for services that take those."""
+    return {"limit": page_size, "offset": (page - 1) * page_size}
+
+
+def page_of(rows: list, page: int, page_size: int) -> dict:
+    """The envelope for one page of a list already read whole (a case's promises, a route's day)."""
+    start = (page - 1) * page_size
+    return envelope(rows[start:start + page_size], len(rows), page, page_size)

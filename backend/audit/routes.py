@@ -3,25 +3,24 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from backend.audit.service import list_audit
 from backend.auth.access import roles_required
 from backend.auth.models import Role
 from backend.extensions import db
-from backend.validation import count_field, id_field, moment_field
+from backend.pagination import PageQuerySchema, bounds, envelope, page_schema, pop_page
+from backend.validation import id_field, moment_field
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Audit trail")
 
 
-class AuditQuerySchema(Schema):
+class AuditQuerySchema(PageQuerySchema):
     action = fields.String()
     subject_type = fields.String()
     subject_id = fields.String()
     actor_id = id_field()
     since = moment_field()
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = count_field(load_default=0, validate=validate.Range(min=0))
 
 
 class AuditEventSchema(Schema):
@@ -34,9 +33,7 @@ class AuditEventSchema(Schema):
     details = fields.Dict()
 
 
-class AuditPageSchema(Schema):
-    items = fields.List(fields.Nested(AuditEventSchema))
-    total = fields.Integer()
+AuditPageSchema = page_schema(AuditEventSchema)
 
 
 @blp.route("/audit")
@@ -46,5 +43,6 @@ class AuditResource(MethodView):
     @blp.response(200, AuditPageSchema)
     def get(self, query):
         """Audit events, newest first (supervisor, admin)."""
-        items, total = list_audit(db.session, **query)
-        return {"items": items, "total": total}
+        page, page_size = pop_page(query)
+        items, total = list_audit(db.session, **bounds(page, page_size), **query)
+        return envelope(items, total, page, page_size)

@@ -24,6 +24,7 @@ from backend.auth.schemas import (
     UserWriteSchema,
 )
 from backend.extensions import db
+from backend.pagination import envelope, page_schema, pop_page
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Tokens and user accounts")
 
@@ -51,10 +52,12 @@ class TokenResource(MethodView):
 class UsersResource(MethodView):
     @roles_required(*READERS)
     @blp.arguments(UserQuerySchema, location="query")
-    @blp.response(200, UserSchema(many=True))
+    @blp.response(200, page_schema(UserSchema))
     def get(self, query):
         """List staff (admin, supervisor, dispatcher)."""
-        return service.list_users(db.session, **query)
+        page, page_size = pop_page(query)
+        users, total = service.list_users(db.session, page=page, page_size=page_size, **query)
+        return envelope(users, total, page, page_size)
 
     @roles_required(*MANAGERS)
     @blp.arguments(UserWriteSchema)

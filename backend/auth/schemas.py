@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from backend.auth.models import Role
 from backend.geo import LatLonSchema, point_latlon
+from backend.pagination import PageQuerySchema
 from backend.timeutil import validate_timezone
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -86,6 +87,6 @@ class UserSchema(Schema):
         return {"lat": latlon[0], "lon": latlon[1]} if latlon else None
 
 
-class UserQuerySchema(Schema):
+class UserQuerySchema(PageQuerySchema):
     role = fields.Enum(Role, by_value=True)
     active = fields.Boolean()

@@ -9,6 +9,7 @@ from backend.auth.models import Role, User
 from backend.auth.passwords import hash_password, verify_password
 from backend.errors import DomainError, NotFound
 from backend.geo import make_point
+from backend.pagination import paginate
 from backend.timeutil import parse_hhmm
 
 # A hash of a random password: verifying against it costs the same as a real check, so a
@@ -83,14 +84,15 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
-def list_users(session: Session, *, role: Role | None = None, active: bool | None = None) -> list[User]:
-    """Return users, optionally by role and active flag."""
+def list_users(session: Session, *, page: int, page_size: int, role: Role | None = None,
+               active: bool | None = None) -> tuple[list[User], int]:
+    """One page of users, optionally by role and active flag, and how many match."""
     query = sa.select(User).order_by(User.id)
     if role is not None:
         query = query.where(User.role == role)
     if active is not None:
         query = query.where(User.active == active)
-    return list(session.scalars(query))
+    return paginate(session, query, page, page_size)
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:

@@ -6,8 +6,9 @@ from marshmallow import Schema, fields, validate, validates
 
 from backend.cases.models import AddressKind, ContactStatus
 from backend.geo import lat_field, lon_field
+from backend.pagination import PageQuerySchema
 from backend.timeutil import validate_timezone
-from backend.validation import count_field, id_field
+from backend.validation import id_field
 
 RELATIONSHIPS = ("spouse", "parent", "sibling", "child", "relative", "in_law", "friend", "colleague",
                  "neighbour", "guarantor", "employer", "landlord", "other")
@@ -89,12 +90,10 @@ class ImportReportSchema(Schema):
     rejected = fields.List(fields.Nested(ImportRejectionSchema))
 
 
-class CaseQuerySchema(Schema):
+class CaseQuerySchema(PageQuerySchema):
     contact_status = fields.Enum(ContactStatus, by_value=True)
     portfolio_id = id_field()
     q = fields.String(validate=validate.Length(min=1, max=100))
-    page = count_field(load_default=1, validate=validate.Range(min=1))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class CaseSummarySchema(Schema):

@@ -157,7 +157,7 @@ def get_case(session: Session, case_id: int) -> Case:
     return case
 
 
-def list_cases(session: Session, *, contact_status=None, portfolio_id=None, q=None, page=1, page_size=50):
+def list_cases(session: Session, *, contact_status=None, portfolio_id=None, q=None, page=1, page_size=100):
     """Return one page of cases and the total matching."""
     query = sa.select(Case)
     if contact_status is not None:

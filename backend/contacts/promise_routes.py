@@ -25,6 +25,7 @@ from backend.contacts.schemas import (
 )
 from backend.extensions import db
 from backend.openapi import takes_idempotency_key
+from backend.pagination import PageQuerySchema, bounds, envelope, page_of, page_schema, pop_page
 from backend.sync.http import respond_once
 
 OFFICE = (Role.DISPATCHER, Role.SUPERVISOR)
@@ -58,12 +59,12 @@ class PromisesResource(MethodView):
         return _once("promise", handler)
 
     @roles_required(*READERS, Role.COLLECTOR)
+    @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, CasePromisePageSchema)
-    def get(self, case_id):
+    def get(self, query, case_id):
         """The case's promises (open, kept, partial, broken), newest first."""
         case = case_for(case_id)
-        items = promises.list_promises(db.session, case.id)
-        return {"items": items, "total": len(items)}
+        return page_of(promises.list_promises(db.session, case.id), query["page"], query["page_size"])
 
 
 @blp.route("/cases/<int:case_id>/payments")
@@ -84,10 +85,12 @@ class PaymentsResource(MethodView):
         return _once("payment", handler)
 
     @roles_required(*READERS)
-    @blp.response(200, CasePaymentSchema(many=True))
-    def get(self, case_id):
+    @blp.arguments(PageQuerySchema, location="query")
+    @blp.response(200, page_schema(CasePaymentSchema))
+    def get(self, query, case_id):
         """The case's payments, newest first."""
-        return promises.list_payments(db.session, service.get_case(db.session, case_id).id)
+        rows = promises.list_payments(db.session, service.get_case(db.session, case_id).id)
+        return page_of(rows, query["page"], query["page_size"])
 
 
 @blp.route("/promises/reminders-due")
@@ -97,8 +100,9 @@ class RemindersDueResource(MethodView):
     @blp.response(200, ReminderPageSchema)
     def get(self, query):
         """Open promises whose reminder (one working day before the due date) is due now."""
-        items, total = promises.due_reminders(db.session, **query)
-        return {"items": items, "total": total}
+        page, page_size = pop_page(query)
+        items, total = promises.due_reminders(db.session, **bounds(page, page_size), **query)
+        return envelope(items, total, page, page_size)
 
 
 @blp.route("/compliance/follow-up")
@@ -108,8 +112,9 @@ class FollowUpResource(MethodView):
     @blp.response(200, FollowUpPageSchema)
     def get(self, query):
         """Cases below the minimum follow-up (reachable: per week; semi_lost and lost: per month)."""
-        items, total = followup_report(db.session, **query)
-        return {"items": items, "total": total}
+        page, page_size = pop_page(query)
+        items, total = followup_report(db.session, **bounds(page, page_size), **query)
+        return envelope(items, total, page, page_size)
 
 
 @blp.route("/compliance/late-entries")
@@ -119,5 +124,6 @@ class LateEntriesResource(MethodView):
     @blp.response(200, FlaggedPageSchema)
     def get(self, query):
         """Late entries and attempts that broke a rule, with their violations (supervisor report)."""
-        rows, total = flagged_attempts(db.session, **query)
-        return {"items": [attempt for attempt, _ in rows], "total": total}
+        page, page_size = pop_page(query)
+        rows, total = flagged_attempts(db.session, **bounds(page, page_size), **query)
+        return envelope([attempt for attempt, _ in rows], total, page, page_size)

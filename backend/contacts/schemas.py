@@ -5,7 +5,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from backend.cases.models import ContactStatus
 from backend.contacts.models import AttemptResult, Channel, PromiseStatus
-from backend.validation import INT_MAX, count_field, day_field, id_field, moment_field
+from backend.pagination import PageQuerySchema, page_schema
+from backend.validation import INT_MAX, day_field, id_field, moment_field
 
 PROMISE_SOURCES = ("call", "sms", "letter", "visit", "manual", "creditor")
 PAYMENT_SOURCES = ("manual", "creditor", "transfer", "visit")
@@ -91,14 +92,11 @@ class AttemptSchema(Schema):
     promise_id = fields.Integer(allow_none=True)
 
 
-class ContactPageQuerySchema(Schema):
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = count_field(load_default=0, validate=validate.Range(min=0))
+class ContactPageQuerySchema(PageQuerySchema):
+    """The contacts lists' query: the one page style (backend.pagination)."""
 
 
-class AttemptPageSchema(Schema):
-    items = fields.List(fields.Nested(AttemptSchema))
-    total = fields.Integer()
+AttemptPageSchema = page_schema(AttemptSchema)
 
 
 class DoNotContactInSchema(Schema):
@@ -189,9 +187,7 @@ class CasePromiseSchema(Schema):
     visit_id = fields.Integer(allow_none=True)
 
 
-class CasePromisePageSchema(Schema):
-    items = fields.List(fields.Nested(CasePromiseSchema))
-    total = fields.Integer()
+CasePromisePageSchema = page_schema(CasePromiseSchema)
 
 
 class CasePaymentInSchema(Schema):
@@ -247,9 +243,7 @@ class FollowUpRowSchema(Schema):
     last_attempt_at = fields.DateTime(allow_none=True)
 
 
-class FollowUpPageSchema(Schema):
-    items = fields.List(fields.Nested(FollowUpRowSchema))
-    total = fields.Integer()
+FollowUpPageSchema = page_schema(FollowUpRowSchema)
 
 
 class FlaggedQuerySchema(ContactPageQuerySchema):
@@ -263,9 +257,7 @@ class FlaggedAttemptSchema(AttemptSchema):
     portfolio_id = fields.Integer(attribute="case.portfolio_id")
 
 
-class FlaggedPageSchema(Schema):
-    items = fields.List(fields.Nested(FlaggedAttemptSchema))
-    total = fields.Integer()
+FlaggedPageSchema = page_schema(FlaggedAttemptSchema)
 
 
 class ReminderSchema(CasePromiseSchema):
@@ -273,6 +265,4 @@ class ReminderSchema(CasePromiseSchema):
     debtor_timezone = fields.String(attribute="case.timezone")
 
 
-class ReminderPageSchema(Schema):
-    items = fields.List(fields.Nested(ReminderSchema))
-    total = fields.Integer()
+ReminderPageSchema = page_schema(ReminderSchema)

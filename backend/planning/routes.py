@@ -12,6 +12,7 @@ from backend.auth.models import Role
 from backend.extensions import db
 from backend.geojson import FeatureCollectionSchema
 from backend.jobs.service import create_job, submit_job
+from backend.pagination import envelope, page_schema
 from backend.planning import service
 from backend.planning.inputs import count_pool, routing_settings
 from backend.planning.mobile import mobile_route
@@ -64,11 +65,13 @@ class PlanResource(MethodView):
 class RoutesResource(MethodView):
     @roles_required(*ROUTE_READERS)
     @blp.arguments(RouteQuerySchema, location="query")
-    @blp.response(200, RouteSchema(many=True))
+    @blp.response(200, page_schema(RouteSchema))
     def get(self, query):
         """Stored routes by day and collector (collectors: their own only)."""
-        return service.list_routes(db.session, viewer=current_user(), plan_date=query.get("date"),
-                                   collector_id=query.get("collector_id"))
+        routes, total = service.list_routes(db.session, viewer=current_user(), page=query["page"],
+                                            page_size=query["page_size"], plan_date=query.get("date"),
+                                            collector_id=query.get("collector_id"))
+        return envelope(routes, total, query["page"], query["page_size"])
 
 
 @blp.route("/routes/<int:route_id>")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from backend.pagination import PageQuerySchema
 from backend.validation import day_field, id_field
 
 
@@ -61,7 +62,7 @@ class PlanJobSchema(Schema):
     visits = fields.Integer()
 
 
-class RouteQuerySchema(Schema):
+class RouteQuerySchema(PageQuerySchema):
     date = day_field()
     collector_id = id_field()
 

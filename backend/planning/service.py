@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from backend.auth.models import Role, User
 from backend.errors import Forbidden, NotFound
+from backend.pagination import paginate
 from backend.planning.inputs import PlanInputs, load_plan_inputs, routing_settings
 from backend.planning.models import Route, RouteStop
 from backend.planning.store import lock_day, routes_view, store_plan
@@ -59,19 +60,21 @@ def plan_routes(session: Session, *, plan_date: date, collector_ids: list[int] |
     return store_plan(session, inputs, result, actor_id=actor_id)
 
 
-def list_routes(session: Session, *, viewer: User, plan_date: date | None = None,
-                collector_id: int | None = None) -> list[dict]:
-    """Stored routes filtered by day and collector; a collector sees only their own."""
+def list_routes(session: Session, *, viewer: User, page: int, page_size: int, plan_date: date | None = None,
+                collector_id: int | None = None) -> tuple[list[dict], int]:
+    """One page of stored routes filtered by day and collector (a collector sees only their own), and
+    how many match."""
     if viewer.role is Role.COLLECTOR:
         if collector_id is not None and collector_id != viewer.id:
             raise Forbidden("collectors see only their own route")
         collector_id = viewer.id
-    query = sa.select(Route.id).order_by(Route.plan_date, Route.collector_id)
+    query = sa.select(Route.id).order_by(Route.plan_date, Route.collector_id, Route.id)
     if plan_date is not None:
         query = query.where(Route.plan_date == plan_date)
     if collector_id is not None:
         query = query.where(Route.collector_id == collector_id)
-    return routes_view(session, list(session.scalars(query.limit(1000))))
+    route_ids, total = paginate(session, query, page, page_size)
+    return routes_view(session, route_ids), total
 
 
 def get_route(session: Session, route_id: int, *, viewer: User) -> Route:

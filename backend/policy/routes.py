@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from backend.auth.access import roles_required
 from backend.auth.models import Role
 from backend.extensions import db
+from backend.pagination import PageQuerySchema, envelope, page_schema, paginate
 from backend.policy import service
 from backend.policy.models import Portfolio
 from backend.policy.schemas import PortfolioPatchSchema, PortfolioSchema, PortfolioWriteSchema
@@ -20,10 +21,13 @@ READERS = (Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER, Role.TRACER)
 @blp.route("/portfolios")
 class PortfoliosResource(MethodView):
     @roles_required(*READERS)
-    @blp.response(200, PortfolioSchema(many=True))
-    def get(self):
+    @blp.arguments(PageQuerySchema, location="query")
+    @blp.response(200, page_schema(PortfolioSchema))
+    def get(self, query):
         """List portfolios with their effective settings."""
-        return list(db.session.scalars(sa.select(Portfolio).order_by(Portfolio.id)))
+        rows, total = paginate(db.session, sa.select(Portfolio).order_by(Portfolio.id), query["page"],
+                               query["page_size"])
+        return envelope(rows, total, query["page"], query["page_size"])
 
     @roles_required(Role.ADMIN)
     @blp.arguments(PortfolioWriteSchema)

@@ -15,6 +15,7 @@ from backend.audit.service import record_audit
 from backend.auth.models import User
 from backend.errors import DomainError, NotFound
 from backend.geo import make_point, point_geojson, point_latlon
+from backend.pagination import paginate
 from backend.safety.models import AlertEvent, AlertKind, AlertState, SafetyAlert, SafetyShift
 from backend.timeutil import utcnow
 
@@ -84,8 +85,10 @@ def resolve_missed_alerts(session: Session, *, collector_id: int, heard_at: date
 
 
 def list_alerts(session: Session, *, state: str | None = None, kind: str | None = None,
-                collector_id: int | None = None, limit: int = 100) -> list[SafetyAlert]:
-    """Alerts newest first, filtered by state (open, acknowledged, resolved, active), kind, collector."""
+                collector_id: int | None = None, page: int = 1,
+                page_size: int = 100) -> tuple[list[SafetyAlert], int]:
+    """One page of alerts, most urgent then newest first, filtered by state (open, acknowledged,
+    resolved, active), kind, collector; and how many match."""
     query = sa.select(SafetyAlert).options(selectinload(SafetyAlert.collector), selectinload(SafetyAlert.visit))
     if state:
         query = query.where(SafetyAlert.state.in_(STATE_FILTERS[state]))
@@ -93,8 +96,8 @@ def list_alerts(session: Session, *, state: str | None = None, kind: str | None 
         query = query.where(SafetyAlert.kind == AlertKind(kind))
     if collector_id:
         query = query.where(SafetyAlert.collector_id == collector_id)
-    return list(session.scalars(query.order_by(SafetyAlert.level.desc(), SafetyAlert.raised_at.desc(),
-                                               SafetyAlert.id.desc()).limit(limit)))
+    return paginate(session, query.order_by(SafetyAlert.level.desc(), SafetyAlert.raised_at.desc(),
+                                            SafetyAlert.id.desc()), page, page_size)
 
 
 def get_alert(session: Session, alert_id: int, *, lock: bool = False) -> SafetyAlert:

@@ -17,6 +17,7 @@ from backend.auth.models import Role, User
 from backend.cases.models import CaseAddress
 from backend.errors import Forbidden, InvalidInput, NotFound
 from backend.geo import make_point, point_latlon
+from backend.pagination import paginate
 from backend.policy.service import default_policy
 from backend.safety.models import Lodging, PlaceKind
 from backend.visits.models import OPEN_STATUSES, Visit
@@ -118,8 +119,9 @@ def _audit_read(session: Session, viewer: User, lodgings: list[Lodging]) -> None
 
 
 def list_lodgings(session: Session, *, viewer: User, collector_id: int | None = None, kind: str | None = None,
-                  since: datetime | None = None, limit: int = 100) -> list[Lodging]:
-    """A collector's own places, or (safety dispatchers) anyone's; reads by others are audited."""
+                  since: datetime | None = None, page: int = 1, page_size: int = 100) -> tuple[list[Lodging], int]:
+    """One page of a collector's own places, or (safety dispatchers) anyone's, and how many match;
+    reads by others are audited."""
     if viewer.role not in SAFETY_DISPATCHERS:
         if collector_id not in (None, viewer.id):
             raise Forbidden("you may only see your own lodgings")
@@ -131,9 +133,9 @@ def list_lodgings(session: Session, *, viewer: User, collector_id: int | None = 
         query = query.where(Lodging.kind == PlaceKind(kind))
     if since is not None:
         query = query.where(sa.func.coalesce(Lodging.check_out, Lodging.check_in) >= since)
-    rows = list(session.scalars(query.order_by(Lodging.check_in.desc(), Lodging.id.desc()).limit(limit)))
+    rows, total = paginate(session, query.order_by(Lodging.check_in.desc(), Lodging.id.desc()), page, page_size)
     _audit_read(session, viewer, rows)
-    return rows
+    return rows, total
 
 
 def get_lodging(session: Session, *, viewer: User, lodging_id: int) -> Lodging:

@@ -8,6 +8,7 @@ from backend.auth.access import current_user, roles_required
 from backend.auth.models import Role
 from backend.extensions import db
 from backend.openapi import takes_idempotency_key
+from backend.pagination import envelope, page_schema
 from backend.safety import alerts, lodgings
 from backend.safety.board import live_board
 from backend.safety.checkins import collector_status
@@ -73,12 +74,12 @@ class StatusResource(MethodView):
 class LodgingsResource(MethodView):
     @roles_required(Role.COLLECTOR, *SAFETY_DISPATCHERS)
     @blp.arguments(LodgingQuerySchema, location="query")
-    @blp.response(200, LodgingOutSchema(many=True))
+    @blp.response(200, page_schema(LodgingOutSchema))
     def get(self, query):
         """Your lodgings and meal places; safety dispatchers may read anyone's (audited)."""
-        rows = lodgings.list_lodgings(db.session, viewer=current_user(), **query)
+        rows, total = lodgings.list_lodgings(db.session, viewer=current_user(), **query)
         db.session.commit()
-        return [lodgings.lodging_view(row) for row in rows]
+        return envelope([lodgings.lodging_view(row) for row in rows], total, query["page"], query["page_size"])
 
     @roles_required(Role.COLLECTOR)
     @takes_idempotency_key(required=False)
@@ -105,12 +106,13 @@ class LodgingResource(MethodView):
 class AlertsResource(MethodView):
     @roles_required(*SAFETY_DISPATCHERS)
     @blp.arguments(AlertQuerySchema, location="query")
-    @blp.response(200, AlertSchema(many=True))
+    @blp.response(200, page_schema(AlertSchema))
     def get(self, query):
         """Alerts, most urgent first; filter with state=open|acknowledged|resolved|active."""
         check_watchdog(db.session)
         db.session.commit()
-        return [alerts.alert_view(alert) for alert in alerts.list_alerts(db.session, **query)]
+        rows, total = alerts.list_alerts(db.session, **query)
+        return envelope([alerts.alert_view(alert) for alert in rows], total, query["page"], query["page_size"])
 
 
 @blp.route("/safety/alerts/<int:alert_id>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from backend.geo import lat_field, lon_field
+from backend.pagination import PageQuerySchema
 from backend.safety.alerts import STATE_FILTERS
 from backend.safety.models import AlertKind, CheckinKind, PlaceKind
 from backend.validation import id_field, moment_field
@@ -104,18 +105,16 @@ class LodgingOutSchema(Schema):
     warnings = fields.List(fields.Nested(WarningSchema))
 
 
-class LodgingQuerySchema(Schema):
+class LodgingQuerySchema(PageQuerySchema):
     collector_id = id_field()
     kind = fields.String(validate=validate.OneOf([k.value for k in PlaceKind]))
     since = moment_field()
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
-class AlertQuerySchema(Schema):
+class AlertQuerySchema(PageQuerySchema):
     state = fields.String(validate=validate.OneOf(list(STATE_FILTERS)))
     kind = fields.String(validate=validate.OneOf([k.value for k in AlertKind]))
     collector_id = id_field()
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
 class ResolveSchema(Schema):

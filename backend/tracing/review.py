@@ -8,6 +8,7 @@ from backend.audit.service import record_audit
 from backend.cases.models import CaseContact, CasePhone
 from backend.cases.service import add_contact, add_phone
 from backend.errors import DomainError, NotFound
+from backend.pagination import paginate
 from backend.timeutil import utcnow
 from backend.tracing.models import CandidateKind, CandidateStatus, TracingCandidate, TracingRequest
 from backend.tracing.service import get_request
@@ -19,18 +20,20 @@ ASSOCIATE_RELATIONSHIPS = {"close": "friend", "work": "colleague", "helper": "ot
 
 
 def list_candidates(session: Session, request_id: int, *, actor_id: int, kind: str | None = None,
-                    status: str | None = None) -> list[TracingCandidate]:
-    """Return a request's candidates best first; the read is audited (who looked, on what basis)."""
+                    status: str | None = None, page: int = 1,
+                    page_size: int = 100) -> tuple[list[TracingCandidate], int]:
+    """One page of a request's candidates best first, and how many match; the read is audited (who
+    looked, on what basis)."""
     request = get_request(session, request_id)
     query = sa.select(TracingCandidate).where(TracingCandidate.request_id == request.id)
     if kind:
         query = query.where(TracingCandidate.kind == CandidateKind(kind))
     if status:
         query = query.where(TracingCandidate.status == CandidateStatus(status))
-    candidates = list(session.scalars(query.order_by(TracingCandidate.rank)))
+    candidates, total = paginate(session, query.order_by(TracingCandidate.rank, TracingCandidate.id), page, page_size)
     _audit(session, actor_id, "tracing.candidates.read", request, count=len(candidates))
     session.flush()
-    return candidates
+    return candidates, total
 
 
 def confirm_candidate(session: Session, candidate_id: int, *, actor_id: int, name: str | None = None,

@@ -79,12 +79,12 @@ class TracingRequestResource(MethodView):
 class CandidatesResource(MethodView):
     @roles_required(*TRACING_ROLES)
     @blp.arguments(CandidateQuerySchema, location="query")
-    @blp.response(200, CandidateSchema(many=True))
+    @blp.response(200, page_schema(CandidateSchema))
     def get(self, query, request_id):
         """The ranked candidates with their evidence, best first (the read is audited)."""
-        candidates = review.list_candidates(db.session, request_id, actor_id=current_user().id, **query)
+        candidates, total = review.list_candidates(db.session, request_id, actor_id=current_user().id, **query)
         db.session.commit()
-        return candidates
+        return envelope(candidates, total, query["page"], query["page_size"])
 
 
 @blp.route("/tracing/candidates/<int:candidate_id>/confirm")

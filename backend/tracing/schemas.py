@@ -103,7 +103,7 @@ class CandidateSchema(Schema):
             "reference": request.legal_reference}}
 
 
-class CandidateQuerySchema(Schema):
+class CandidateQuerySchema(PageQuerySchema):
     kind = fields.String(validate=validate.OneOf(("new_number", "kin", "associate")))
     status = fields.String(validate=validate.OneOf(("proposed", "confirmed", "rejected")))
 

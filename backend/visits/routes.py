@@ -8,6 +8,7 @@ from backend.audit.service import record_audit
 from backend.auth.access import current_caller, current_user, roles_required
 from backend.auth.models import Role
 from backend.extensions import db
+from backend.geojson import FeatureCollectionPageSchema
 from backend.openapi import takes_idempotency_key
 from backend.sync.http import submit
 from backend.visits import service
@@ -65,9 +66,14 @@ class VisitsGeoJsonResource(MethodView):
     @roles_required(*READERS)
     @blp.arguments(VisitGeoQuerySchema, location="query")
     @blp.response(200)
+    @blp.alt_response(200, schema=FeatureCollectionPageSchema, success=True,
+                      description="one Point feature per visit (properties: id, case_id, kind, status, priority, "
+                                  "due_by, collector_id, scheduled_date, requires_two, outsourced)")
     def get(self, query):
-        """The same filters as GET /visits, as a FeatureCollection of points."""
-        return service.visits_geojson(db.session, limit=query["limit"], **_filters(query))
+        """The same filters and pages as GET /visits, as a FeatureCollection of points: `?page=` and
+        `?page_size=` page it, and `total`, `page`, `page_size` sit beside `features` (RFC 7946 §6.1)."""
+        return service.visits_geojson(db.session, page=query["page"], page_size=query["page_size"],
+                                      **_filters(query))
 
 
 @blp.route("/visits/<int:visit_id>")

@@ -5,7 +5,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from backend.cases.schemas import RELATIONSHIPS
 from backend.geo import lat_field, lon_field
-from backend.validation import count_field, day_field, id_field, moment_field
+from backend.pagination import PageQuerySchema
+from backend.validation import day_field, id_field, moment_field
 from backend.visits.models import HazardKind, OutcomeKind, VisitKind, VisitStatus
 
 SKILL_PATTERN = r"^[a-z0-9_]{1,40}$"
@@ -47,21 +48,16 @@ class BboxField(fields.String):
         return parse_bbox(super()._deserialize(value, attr, data, **kwargs))
 
 
-class VisitQuerySchema(Schema):
+class VisitQuerySchema(PageQuerySchema):
     status = fields.Enum(VisitStatus, by_value=True)
     kind = fields.Enum(VisitKind, by_value=True)
     collector_id = id_field()
     date = day_field()
     bbox = BboxField()
-    page = count_field(load_default=1, validate=validate.Range(min=1))
-    page_size = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class VisitGeoQuerySchema(VisitQuerySchema):
-    class Meta:
-        exclude = ("page", "page_size")
-
-    limit = fields.Integer(load_default=5000, validate=validate.Range(min=1, max=20000))
+    """The map's query: GET /visits' filters and pages (a page of features, at most 1000 per page)."""
 
 
 class AddressPointSchema(Schema):

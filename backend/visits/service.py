@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from geoalchemy2 import Geography
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from backend.audit.service import record_audit
@@ -84,8 +85,9 @@ def visit_record(visit: Visit, text: str | None = None, lat: float | None = None
     return record
 
 
-def visits_geojson(session: Session, *, limit: int = 5000, **filters) -> dict:
-    """Return a FeatureCollection of visit points, built by PostGIS."""
+def visits_geojson(session: Session, *, page: int = 1, page_size: int = 100, **filters) -> dict:
+    """Return one page of visit points as a FeatureCollection built by PostGIS, with the page's numbers
+    (`total`, `page`, `page_size`) as foreign members, ordered by visit id."""
     properties = sa.func.json_build_object(
         "id", Visit.id, "case_id", Visit.case_id, "kind", Visit.kind, "status", Visit.status,
         "priority", Visit.priority, "due_by", Visit.due_by, "collector_id", Visit.collector_id,
@@ -95,10 +97,15 @@ def visits_geojson(session: Session, *, limit: int = 5000, **filters) -> dict:
         "type", "Feature", "id", Visit.id,
         "geometry", sa.cast(sa.func.ST_AsGeoJSON(CaseAddress.location, 7), sa.JSON),
         "properties", properties).label("feature")
-    features = filtered_visits(**filters).with_only_columns(feature).order_by(Visit.id).limit(limit).subquery()
+    query = filtered_visits(**filters)
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.with_only_columns(Visit.id).subquery()))
+    features = (query.with_only_columns(feature, Visit.id.label("visit_id"))
+                .order_by(Visit.id).limit(page_size).offset((page - 1) * page_size).subquery())
     collection = sa.select(sa.func.json_build_object(
         "type", "FeatureCollection",
-        "features", sa.func.coalesce(sa.func.json_agg(features.c.feature), sa.text("'[]'::json"))))
+        "features", sa.func.coalesce(sa.func.json_agg(aggregate_order_by(features.c.feature, features.c.visit_id)),
+                                     sa.text("'[]'::json")),
+        "total", total, "page", page, "page_size", page_size))
     return session.scalar(collection)
 
 
