@@ -24,6 +24,7 @@ from backend.auth.schemas import (
     UserWriteSchema,
 )
 from backend.extensions import db
+from backend.openapi import may_return
 from backend.pagination import envelope, page_schema, pop_page
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Tokens and user accounts")
@@ -35,6 +36,7 @@ READERS = (Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER)
 @blp.route("/auth/token")
 class TokenResource(MethodView):
     @public
+    @may_return(401)
     @blp.arguments(TokenRequestSchema)
     @blp.response(200, TokenSchema)
     @blp.doc(security=[])
