@@ -13,6 +13,6 @@ def test_actor_id_beyond_an_integer_column_is_422(client, as_role):
 
 def test_offset_beyond_what_offset_arithmetic_holds_is_422(client, as_role):
     _, headers = as_role(Role.ADMIN)
-    response = client.get("/api/v1/audit", query_string={"offset": 10**19}, headers=headers)
+    response = client.get("/api/v1/audit", query_string={"page": 10**19}, headers=headers)
     assert response.status_code == 422
-    assert set(response.json["error"]["fields"]) == {"offset"}
+    assert set(response.json["error"]["fields"]) == {"page"}

@@ -151,8 +151,8 @@ def test_dispatcher_lists_collectors_by_role(client, as_role, create_user):
     create_user(Role.TRACER)
     response = client.get("/api/v1/users?role=collector", headers=dispatcher)
     assert response.status_code == 200
-    assert {u["role"] for u in response.json} == {"collector"}
-    assert collector.id in {u["id"] for u in response.json}
+    assert {u["role"] for u in response.json["items"]} == {"collector"}
+    assert collector.id in {u["id"] for u in response.json["items"]}
 
 
 def test_token_expiry_is_reported(client, create_user):

@@ -24,10 +24,10 @@ def test_started_at_outside_the_calendar_we_compute_with_is_422(post_attempt, de
 def test_page_offset_beyond_offset_arithmetic_is_422(client, dispatcher, debtor_case):
     _, headers = dispatcher
     case = debtor_case()
-    response = client.get(f"/api/v1/cases/{case.id}/contact-attempts", query_string={"offset": 10**19},
+    response = client.get(f"/api/v1/cases/{case.id}/contact-attempts", query_string={"page": 10**19},
                           headers=headers)
     assert response.status_code == 422
-    assert set(response.json["error"]["fields"]) == {"offset"}
+    assert set(response.json["error"]["fields"]) == {"page"}
 
 
 def test_report_portfolio_filter_beyond_an_integer_column_is_422(client, as_role):

@@ -31,7 +31,7 @@ def test_list_and_read_routes(client, as_role, plan, create_user, make_visit):
     user, route = _planned(plan, create_user, make_visit)
     _, headers = as_role(Role.DISPATCHER)
     listed = client.get(f"/api/v1/routes?date={plan_day().isoformat()}&collector_id={user.id}", headers=headers)
-    assert [r["id"] for r in listed.json] == [route["id"]]
+    assert [r["id"] for r in listed.json["items"]] == [route["id"]]
     one = client.get(f"/api/v1/routes/{route['id']}", headers=headers)
     assert one.json["stops"] == route["stops"]
     assert client.get("/api/v1/routes/999999", headers=headers).status_code == 404
@@ -71,7 +71,7 @@ def test_collector_sees_own_route_only(client, plan, create_user, make_visit, au
     assert client.get(f"/api/v1/routes/{route['id']}", headers=theirs).status_code == 404
     assert client.get(f"/api/v1/routes/{route['id']}.geojson", headers=theirs).status_code == 404
     assert client.get(f"/api/v1/routes?collector_id={user.id}", headers=theirs).status_code == 403
-    assert client.get("/api/v1/routes", headers=theirs).json == []
+    assert client.get("/api/v1/routes", headers=theirs).json["items"] == []
 
 
 def test_collectors_and_tracers_cannot_plan(client, as_role):

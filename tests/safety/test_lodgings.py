@@ -115,7 +115,7 @@ def test_collector_reads_own_lodgings_without_audit(client, collector, session):
     _, headers = collector
     created = client.post(LODGINGS, json=stay(), headers=headers).json
     listed = client.get(LODGINGS, headers=headers).json
-    assert [row["id"] for row in listed] == [created["id"]]
+    assert [row["id"] for row in listed["items"]] == [created["id"]]
     assert client.get(f"{LODGINGS}/{created['id']}", headers=headers).status_code == 200
     assert session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "lodging.read")) == 0
 
@@ -124,7 +124,7 @@ def test_other_collector_cannot_see_a_lodging(client, collector, as_role):
     owner, headers = collector
     created = client.post(LODGINGS, json=stay(), headers=headers).json
     _, other_headers = as_role(Role.COLLECTOR)
-    assert client.get(LODGINGS, headers=other_headers).json == []
+    assert client.get(LODGINGS, headers=other_headers).json["items"] == []
     assert client.get(f"{LODGINGS}?collector_id={owner.id}", headers=other_headers).status_code == 403
     assert client.get(f"{LODGINGS}/{created['id']}", headers=other_headers).status_code == 404
 
@@ -142,7 +142,7 @@ def test_safety_dispatcher_reads_are_audited(client, collector, dispatcher, sess
     created = client.post(LODGINGS, json=stay(), headers=headers).json
     staff, staff_headers = dispatcher
     listed = client.get(f"{LODGINGS}?collector_id={owner.id}", headers=staff_headers)
-    assert [row["name"] for row in listed.json] == ["Jinjiang Inn"]
+    assert [row["name"] for row in listed.json["items"]] == ["Jinjiang Inn"]
     assert client.get(f"{LODGINGS}/{created['id']}", headers=staff_headers).status_code == 200
     audits = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "lodging.read")).all()
     assert [(a.actor_id, a.subject_id, a.details["collector_id"]) for a in audits] == [

@@ -29,7 +29,7 @@ def test_sos_raises_the_highest_alert_at_once_with_position(client, checkin, col
                                       "note": "two men at the door"}, headers=headers)
     assert response.status_code == 201
     assert (response.json["kind"], response.json["level"]) == ("sos", 3)
-    [alert] = client.get("/api/v1/safety/alerts?state=open&kind=sos", headers=dispatcher[1]).json
+    [alert] = client.get("/api/v1/safety/alerts?state=open&kind=sos", headers=dispatcher[1]).json["items"]
     assert (alert["collector_id"], alert["level_name"], alert["duress"]) == (user.id, "supervisor", False)
     assert alert["last_position"]["coordinates"] == [104.0711, 30.6612]
     assert alert["note"] == "two men at the door"
@@ -76,7 +76,7 @@ def test_duress_leaves_nothing_on_the_collectors_screen(client, checkin, collect
 
 def test_duress_alert_is_flagged_for_dispatchers(client, collector, dispatcher):
     client.post(SOS, json={"lat": 30.6, "lon": 104.0, "recorded_at": MOMENT, "duress": True}, headers=collector[1])
-    [alert] = client.get("/api/v1/safety/alerts?kind=sos", headers=dispatcher[1]).json
+    [alert] = client.get("/api/v1/safety/alerts?kind=sos", headers=dispatcher[1]).json["items"]
     assert (alert["duress"], alert["level"], alert["state"]) == (True, 3, "open")
 
 

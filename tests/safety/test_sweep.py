@@ -61,7 +61,7 @@ def test_alert_carries_position_and_visit_address_never_the_debt(
     checkin(headers, "shift_start")
     checkin(headers, "arrived", at=30, lat=30.6601, lon=104.0702, visit_id=visit.id)
     sweep_checkins(now=T0 + timedelta(minutes=30 + 45 + 6))
-    [alert] = client.get(f"{ALERTS}?state=open&kind=missed_checkin", headers=dispatcher[1]).json
+    [alert] = client.get(f"{ALERTS}?state=open&kind=missed_checkin", headers=dispatcher[1]).json["items"]
     assert alert["collector"] == {"id": user.id, "name": user.name}
     assert alert["last_position"] == {"type": "Point", "coordinates": [104.0702, 30.6601]}
     assert alert["visit"]["id"] == visit.id and alert["visit"]["address"] == visit.address.text

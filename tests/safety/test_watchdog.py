@@ -29,7 +29,7 @@ def test_stopped_sweep_fails_health_and_alerts_supervisors_once(client, session,
     assert response.status_code == 503 and response.json["ok"] is False
     assert response.json["checks"]["safety_sweep"]["ok"] is False
     client.get(HEALTH)
-    [alert] = client.get("/api/v1/safety/alerts?state=open&kind=system", headers=supervisor[1]).json
+    [alert] = client.get("/api/v1/safety/alerts?state=open&kind=system", headers=supervisor[1]).json["items"]
     assert (alert["level_name"], alert["collector_id"]) == ("supervisor", None)
     assert "sweep" in alert["note"]
 

@@ -41,7 +41,7 @@ def traced(client, tracer, submit, debtor_case, family_files, run_worker):
     run_worker()
     request_id = response.json["id"]
     status = client.get(f"/api/v1/tracing/requests/{request_id}", headers=tracer[1]).json
-    candidates = client.get(f"/api/v1/tracing/requests/{request_id}/candidates", headers=tracer[1]).json
+    candidates = client.get(f"/api/v1/tracing/requests/{request_id}/candidates", headers=tracer[1]).json["items"]
     return status, candidates
 
 

@@ -82,7 +82,7 @@ def test_creation_reads_and_decisions_are_audited_with_who_basis_and_case(client
     case = debtor_case()
     request_id = submit(case.id, *family_files, legal_basis="debtor_consent").json["id"]
     run_worker()
-    candidates = client.get(f"/api/v1/tracing/requests/{request_id}/candidates", headers=headers).json
+    candidates = client.get(f"/api/v1/tracing/requests/{request_id}/candidates", headers=headers).json["items"]
     client.post(f"/api/v1/tracing/candidates/{candidates[0]['id']}/confirm", headers=headers)
     client.post(f"/api/v1/tracing/candidates/{candidates[1]['id']}/reject", headers=headers)
     for action in ("tracing.request.create", "tracing.candidates.read", "tracing.candidate.confirm",

@@ -56,7 +56,7 @@ def test_geojson_is_a_feature_collection_in_lon_lat(client, as_role, make_visit)
 def test_geojson_empty_collection(client, as_role):
     _, headers = as_role(Role.DISPATCHER)
     response = client.get("/api/v1/visits.geojson?bbox=10,10,10.001,10.001", headers=headers)
-    assert response.json == {"type": "FeatureCollection", "features": []}
+    assert response.json == {"type": "FeatureCollection", "features": [], "total": 0, "page": 1, "page_size": 100}
 
 
 def test_collector_sees_only_own_visits(client, create_user, collector, make_visit):
