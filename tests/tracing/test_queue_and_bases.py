@@ -105,7 +105,7 @@ def test_every_candidate_shows_the_basis_in_its_evidence(client, session, tracer
     candidate = create_candidate(debtor_case(), legal_basis="court_order")
     session.get(TracingRequest, candidate.request_id).legal_reference = "(2026)川0104执123号"
     listed = client.get(f"/api/v1/tracing/requests/{candidate.request_id}/candidates", headers=tracer[1]).json
-    basis = listed[0]["evidence"]["legal_basis"]
+    basis = listed["items"][0]["evidence"]["legal_basis"]
     assert basis == {"code": "court_order", "description": "a court order or enforcement ruling",
                      "reference": "(2026)川0104执123号"}
     assert listed[0]["evidence"]["saved_as"]  # the engine's evidence is still there
