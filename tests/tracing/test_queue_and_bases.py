@@ -108,7 +108,7 @@ def test_every_candidate_shows_the_basis_in_its_evidence(client, session, tracer
     basis = listed["items"][0]["evidence"]["legal_basis"]
     assert basis == {"code": "court_order", "description": "a court order or enforcement ruling",
                      "reference": "(2026)川0104执123号"}
-    assert listed[0]["evidence"]["saved_as"]  # the engine's evidence is still there
+    assert listed["items"][0]["evidence"]["saved_as"]  # the engine's evidence is still there
     confirmed = client.post(f"/api/v1/tracing/candidates/{candidate.id}/confirm", headers=tracer[1]).json
     assert confirmed["evidence"]["legal_basis"]["code"] == "court_order"
 
