@@ -283,3 +283,15 @@ def test_visits_geojson_pages_like_every_list(client, field_visit, session, as_r
     too_big = client.get(f"/api/v1/visits.geojson?page_size={MAX_PAGE_SIZE + 1}", headers=headers)
     assert too_big.status_code == 422
     assert "page_size" in too_big.json["error"]["fields"]
+
+
+def test_a_list_pages_with_page_and_page_size(client, as_role, create_user):
+    _, headers = as_role(Role.ADMIN)
+    for _ in range(2):
+        create_user(Role.COLLECTOR)
+    first = client.get("/api/v1/users?page_size=2", headers=headers).json
+    second = client.get("/api/v1/users?page=2&page_size=2", headers=headers).json
+    assert (first["total"], first["page"], first["page_size"], len(first["items"])) == (3, 1, 2, 2)
+    assert (second["page"], len(second["items"])) == (2, 1)
+    assert {u["id"] for u in first["items"]}.isdisjoint(u["id"] for u in second["items"])
+    assert client.get("/api/v1/users?page=0", headers=headers).json["error"]["fields"].keys() == {"page"}
