@@ -6,6 +6,7 @@ import inspect
 import re
 
 import pytest
+from flask.testing import FlaskClient
 
 from backend.auth.models import Role
 from backend.openapi import IDEMPOTENCY_HEADER, derive_operation_id
@@ -27,7 +28,8 @@ READS_BODY = ("json_body", "request.", "get_json", "uploaded_text", "submit(", "
 
 @pytest.fixture(scope="module")
 def document(app):
-    return app.test_client().get("/api/v1/openapi.json").json
+    # A plain test client: the `client` fixture's commits need a test's session, this reads no rows.
+    return FlaskClient(app, app.response_class).get("/api/v1/openapi.json").json
 
 
 def operations(document):
