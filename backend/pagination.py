@@ -68,8 +68,3 @@ def bounds(page: int, page_size: int) -> dict:
     """The page as `limit`/`offset` keyword arguments, for services that take those."""
     return {"limit": page_size, "offset": (page - 1) * page_size}
 
-
-def page_of(rows: list, page: int, page_size: int) -> dict:
-    """The envelope for one page of a list already read whole (a case's promises, a route's day)."""
-    start = (page - 1) * page_size
-    return envelope(rows[start:start + page_size], len(rows), page, page_size)

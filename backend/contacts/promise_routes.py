@@ -25,7 +25,7 @@ from backend.contacts.schemas import (
 )
 from backend.extensions import db
 from backend.openapi import takes_idempotency_key
-from backend.pagination import PageQuerySchema, bounds, envelope, page_of, page_schema, pop_page
+from backend.pagination import PageQuerySchema, bounds, envelope, page_schema, pop_page
 from backend.sync.http import respond_once
 
 OFFICE = (Role.DISPATCHER, Role.SUPERVISOR)
@@ -64,7 +64,8 @@ class PromisesResource(MethodView):
     def get(self, query, case_id):
         """The case's promises (open, kept, partial, broken), newest first."""
         case = case_for(case_id)
-        return page_of(promises.list_promises(db.session, case.id), query["page"], query["page_size"])
+        rows, total = promises.list_promises(db.session, case.id, **query)
+        return envelope(rows, total, query["page"], query["page_size"])
 
 
 @blp.route("/cases/<int:case_id>/payments")
@@ -89,8 +90,8 @@ class PaymentsResource(MethodView):
     @blp.response(200, page_schema(CasePaymentSchema))
     def get(self, query, case_id):
         """The case's payments, newest first."""
-        rows = promises.list_payments(db.session, service.get_case(db.session, case_id).id)
-        return page_of(rows, query["page"], query["page_size"])
+        rows, total = promises.list_payments(db.session, service.get_case(db.session, case_id).id, **query)
+        return envelope(rows, total, query["page"], query["page_size"])
 
 
 @blp.route("/promises/reminders-due")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from backend.cases.models import Case
 from backend.contacts.models import CasePayment, Promise, PromiseStatus
 from backend.errors import DomainError, InvalidInput, NotFound
+from backend.pagination import paginate
 from backend.policy.hours import first_lawful_moment, working_days_before
 from backend.policy.service import get_policy
 from backend.timeutil import local_time, utcnow
@@ -165,13 +166,14 @@ def due_reminders(session: Session, *, now: datetime | None = None, limit: int =
     return list(rows), total
 
 
-def list_promises(session: Session, case_id: int) -> list[Promise]:
-    """A case's promises, newest first."""
-    return list(session.scalars(sa.select(Promise).where(Promise.case_id == case_id)
-                                .order_by(Promise.promised_at.desc(), Promise.id.desc())))
+def list_promises(session: Session, case_id: int, *, page: int = 1, page_size: int = 100) -> tuple[list[Promise], int]:
+    """One page of a case's promises, newest first, and how many it has."""
+    return paginate(session, sa.select(Promise).where(Promise.case_id == case_id)
+                    .order_by(Promise.promised_at.desc(), Promise.id.desc()), page, page_size)
 
 
-def list_payments(session: Session, case_id: int) -> list[CasePayment]:
-    """A case's payments, newest first."""
-    return list(session.scalars(sa.select(CasePayment).where(CasePayment.case_id == case_id)
-                                .order_by(CasePayment.paid_at.desc(), CasePayment.id.desc())))
+def list_payments(session: Session, case_id: int, *, page: int = 1,
+                  page_size: int = 100) -> tuple[list[CasePayment], int]:
+    """One page of a case's payments, newest first, and how many it has."""
+    return paginate(session, sa.select(CasePayment).where(CasePayment.case_id == case_id)
+                    .order_by(CasePayment.paid_at.desc(), CasePayment.id.desc()), page, page_size)

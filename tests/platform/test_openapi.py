@@ -297,3 +297,37 @@ def test_a_list_pages_with_page_and_page_size(client, as_role, create_user):
     assert (second["page"], len(second["items"])) == (2, 1)
     assert {u["id"] for u in first["items"]}.isdisjoint(u["id"] for u in second["items"])
     assert client.get("/api/v1/users?page=0", headers=headers).json["error"]["fields"].keys() == {"page"}
+
+
+def test_two_operations_with_one_id_stop_the_app_from_starting():
+    from flask import Flask
+    from flask.views import MethodView
+    from flask_smorest import Api, Blueprint
+
+    from backend.auth.access import public
+    from backend.openapi import ClientContractPlugin
+
+    app = Flask("twins")
+    app.config.update(API_TITLE="t", API_VERSION="v1", OPENAPI_VERSION="3.0.3")
+    api = Api()
+    api.init_app(app, spec_kwargs={"extra_plugins": [ClientContractPlugin(app)]})
+    blp = Blueprint("twins", __name__, url_prefix="/api/v1")
+
+    @blp.route("/apples")
+    class Apples(MethodView):
+        @public
+        @blp.doc(operationId="count_fruit")
+        @blp.response(200)
+        def get(self):
+            return {}
+
+    @blp.route("/pears")
+    class Pears(MethodView):
+        @public
+        @blp.doc(operationId="count_fruit")
+        @blp.response(200)
+        def get(self):
+            return {}
+
+    with pytest.raises(RuntimeError, match="count_fruit"):
+        api.register_blueprint(blp)
