@@ -27,7 +27,9 @@ class SyncRequestSchema(Schema):
 class SyncResultSchema(Schema):
     """One event's result: `body` as its endpoint answers, or `error` as its endpoint would refuse it."""
 
-    idempotency_key = fields.String(required=True, allow_none=True)
+    idempotency_key = fields.Raw(required=True, allow_none=True,
+                                 metadata={"description": "the event's key as sent (so a refused event with "
+                                                          "a missing or malformed key is still matched)"})
     status = fields.Integer(required=True, metadata={"description": "the status its endpoint would answer"})
     body = fields.Dict(keys=fields.String())
     error = fields.Nested(ErrorDetailSchema)
