@@ -16,9 +16,12 @@ from backend.pagination import envelope, page_schema
 from backend.planning import service
 from backend.planning.inputs import count_pool, routing_settings
 from backend.planning.mobile import mobile_route
+from backend.planning.moves import move_stop
 from backend.planning.schemas import (
     MeRouteQuerySchema,
     MeRouteSchema,
+    MoveResultSchema,
+    MoveStopSchema,
     PlanJobSchema,
     PlanRequestSchema,
     PlanSchema,
@@ -94,6 +97,20 @@ class RouteGeoJsonResource(MethodView):
         """The route's line and stops as GeoJSON (the start point is never shown)."""
         route = service.get_route(db.session, route_id, viewer=current_user())
         return service.route_geojson(db.session, route)
+
+
+@blp.route("/routes/<int:route_id>/stops/<int:visit_id>/move")
+class MoveStopResource(MethodView):
+    @roles_required(*PLANNERS)
+    @blp.arguments(MoveStopSchema)
+    @blp.response(200, MoveResultSchema)
+    def post(self, body, route_id, visit_id):
+        """Move a stop to another collector's route of the day; both routes are re-timed, and a move
+        that breaks a rule (window, shift, capacity, skills, crew) is refused with the reason."""
+        result = move_stop(db.session, route_id=route_id, visit_id=visit_id, collector_id=body["collector_id"],
+                           actor_id=current_user().id)
+        db.session.commit()
+        return result
 
 
 @blp.route("/me/route")

@@ -115,3 +115,13 @@ class MeRouteSchema(Schema):
     date = fields.Date()
     route_id = fields.Integer(allow_none=True)
     stops = fields.List(fields.Nested(DoorStopSchema))
+
+
+class MoveStopSchema(Schema):
+    collector_id = id_field(required=True, strict=True)
+
+
+class MoveResultSchema(Schema):
+    visit_id = fields.Integer()
+    routes = fields.List(fields.Nested(RouteSchema), metadata={"description": "both routes, re-timed"})
+    removed_route_ids = fields.List(fields.Integer(), metadata={"description": "a route left without stops"})

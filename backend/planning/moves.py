@@ -1,0 +1,150 @@
+"""Move one planned stop to another collector's route of the same day, re-timing both routes.
+
+The dispatcher drags a stop on the map; the move is checked with the same rules a plan is
+(`routing.schedule.route_problems`: windows in lawful hours, shift end, capacity, skills, crew), and
+a move that breaks one is refused with the reason. The stop goes where it adds the least travel
+among the positions that break no rule; the other stops keep their order.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from backend.audit.service import record_audit
+from backend.errors import DomainError, NotFound
+from backend.geo import make_point
+from backend.planning.inputs import PlanInputs, load_plan_inputs, routing_settings
+from backend.planning.models import Route, RouteStop
+from backend.planning.store import _forget_routes, lock_day, refresh_paths, routes_view
+from backend.routing.matrix import build_matrices
+from backend.routing.schedule import Collector, VisitTask, route_problems, walk
+from backend.visits.models import Visit
+from backend.visits.service import assign_planned
+
+# route_problems' words → the code the API answers with.
+_REASONS = (("window missed", "window_missed"), ("shift exceeded", "shift_exceeded"),
+            ("capacity exceeded", "capacity_exceeded"), ("skill mismatch", "skill_mismatch"),
+            ("team mismatch", "crew_required"))
+
+
+class MoveRefused(DomainError):
+    def __init__(self, reason: str, message: str, **extra):
+        super().__init__("move_refused", message, extra={"reason": reason, **extra})
+
+
+def _reason_code(problems: list[str]) -> str:
+    for words, code in _REASONS:
+        if any(words in p for p in problems):
+            return code
+    return "rule_broken"
+
+
+def move_stop(session: Session, *, route_id: int, visit_id: int, collector_id: int, actor_id: int) -> dict:
+    """Move visit `visit_id` off route `route_id` onto `collector_id`'s route of that day (created if
+    none); re-time both routes; raise MoveRefused (409) when the move would break a rule."""
+    route = session.get(Route, route_id)
+    if route is None:
+        raise NotFound("route", route_id)
+    lock_day(session, route.plan_date)
+    session.refresh(route)
+    stop = next((s for s in route.stops if s.visit_id == visit_id), None)
+    if stop is None:
+        raise NotFound("stop", visit_id)
+    if stop.fixed:
+        raise MoveRefused("stop_fixed", f"visit {visit_id} is done or under way; it stays on its route")
+    if collector_id == route.collector_id:
+        raise MoveRefused("same_collector", f"visit {visit_id} is already on collector {collector_id}'s route")
+    day = route.plan_date
+    target = session.query(Route).filter_by(collector_id=collector_id, plan_date=day).one_or_none()
+    collector_ids = [route.collector_id, collector_id]
+    inputs = load_plan_inputs(session, plan_date=day, collector_ids=collector_ids, visit_ids=[visit_id],
+                              actor_id=actor_id)  # 404/422 for an unknown or inactive collector
+    collectors = {c.id: c for c in inputs.collectors}
+    if collector_id not in collectors:
+        raise MoveRefused("no_start_location", f"collector {collector_id} has no start location for {day}")
+    if route.collector_id not in collectors:
+        raise MoveRefused("no_start_location", f"collector {route.collector_id} has no start location for {day}")
+    t_index = {t.id: j for j, t in enumerate(inputs.tasks)}
+    if visit_id not in t_index:
+        why = dict(inputs.unplannable).get(visit_id, "not_plannable")
+        raise MoveRefused(why, f"visit {visit_id} cannot be planned on {day}: {why}")
+    source_seq = _sequence(route, t_index, exclude=visit_id)
+    target_seq = _sequence(target, t_index) if target is not None else []
+    order = [collectors[route.collector_id], collectors[collector_id]]
+    settings = routing_settings()
+    points = [(c.lat, c.lon) for c in order] + [(t.lat, t.lon) for t in inputs.tasks]
+    dist, dur = build_matrices(points, detour_factor=settings["detour_factor"], speed_mps=settings["speed_mps"],
+                               osrm_url=current_app.config.get("OSRM_URL"), cache={})
+    j = t_index[visit_id]
+    fixed_count = sum(1 for t in target_seq if inputs.tasks[t].id in order[1].fixed_visit_ids)
+    best, problems = None, []
+    for position in range(fixed_count, len(target_seq) + 1):
+        seq = target_seq[:position] + [j] + target_seq[position:]
+        w = walk(1, order[1], seq, inputs.tasks, dist, dur)
+        found = route_problems(order[1], seq, inputs.tasks, w)
+        if found:
+            problems = problems or found
+            continue
+        if best is None or w.distance_m < best[1].distance_m:
+            best = (seq, w)
+    if best is None:
+        reason = _reason_code(problems)
+        raise MoveRefused(reason, f"visit {visit_id} does not fit collector {collector_id}'s day: {problems[0]}",
+                          problems=problems)
+    source_walk = walk(0, order[0], source_seq, inputs.tasks, dist, dur)
+    kept = [route.id]
+    if source_seq:
+        _store(session, route, order[0], source_seq, source_walk, inputs)
+    else:
+        session.execute(sa.delete(Route).where(Route.id == route.id), execution_options={"synchronize_session": False})
+        session.expunge(route)
+        kept = []
+    if target is None:
+        target = Route(collector_id=collector_id, plan_date=day, solver=route.solver, distance_m=0, duration_s=0,
+                       planned_by_id=actor_id)
+        session.add(target)
+    session.flush()
+    _store(session, target, order[1], best[0], best[1], inputs)
+    session.flush()
+    visit = session.get(Visit, visit_id, with_for_update=True)
+    assign_planned([visit], collector_id, day)
+    refresh_paths(session, kept + [target.id])
+    record_audit(session, actor_id=actor_id, action="routes.move_stop", subject_type="visit", subject_id=visit_id,
+                 from_route=route_id, from_collector=order[0].id, to_route=target.id, to_collector=collector_id,
+                 date=day.isoformat())
+    session.flush()
+    _forget_routes(session)
+    return {"visit_id": visit_id, "routes": routes_view(session, kept + [target.id]),
+            "removed_route_ids": [] if kept else [route_id]}
+
+
+def _sequence(route: Route, t_index: dict[int, int], exclude: int | None = None) -> list[int]:
+    """The route's stops as task indices in their order; a stop that can no longer be planned
+    (its day's lawful hours passed, it was cancelled) makes the move a re-plan's job."""
+    seq = []
+    for s in sorted(route.stops, key=lambda s: s.sequence):
+        if s.visit_id == exclude:
+            continue
+        if s.visit_id not in t_index:
+            raise MoveRefused("route_changed", f"visit {s.visit_id} on route {route.id} can no longer be planned "
+                              "as it stands; plan the day again")
+        seq.append(t_index[s.visit_id])
+    return seq
+
+
+def _store(session: Session, route: Route, collector: Collector, seq: list[int], w, inputs: PlanInputs) -> None:
+    """Replace the route's stops with `seq` timed by walk `w`."""
+    tasks: list[VisitTask] = inputs.tasks
+    # Deleted first in SQL: new rows reuse the (route, sequence) pairs the old ones hold.
+    session.execute(sa.delete(RouteStop).where(RouteStop.route_id == route.id),
+                    execution_options={"synchronize_session": False})
+    session.expire(route, ["stops"])
+    for k, (j, start) in enumerate(zip(seq, w.starts, strict=True), start=1):
+        task = tasks[j]
+        session.add(RouteStop(route_id=route.id, visit_id=task.id, sequence=k, eta=inputs.at(start),
+                                     departure=inputs.at(start + task.service_s),
+                                     location=make_point(task.lat, task.lon),
+                                     fixed=task.id in collector.fixed_visit_ids))
+    route.distance_m = w.distance_m
+    route.duration_s = w.end_s - collector.shift_start_s if seq else 0
