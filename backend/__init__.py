@@ -11,6 +11,7 @@ from backend import (
     audit,
     auth,
     cases,
+    console,
     contacts,
     health,
     jobs,
@@ -26,7 +27,8 @@ from backend.config import Config
 # Every package's register(app) (blueprints, offline-write types, signal receivers, health checks), in this
 # order: nothing registers itself by being imported. Their `models` are imported so Alembic and the ORM
 # see every table.
-FEATURES = (health, auth, policy, audit, cases, jobs, visits, sync, planning, safety, contacts, tracing)
+FEATURES = (health, auth, policy, audit, cases, jobs, visits, sync, planning, safety, contacts, tracing,
+            console)
 
 
 def create_app(config: dict | None = None) -> Flask:

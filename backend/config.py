@@ -27,6 +27,12 @@ class Config:
     # Upload ceiling for the whole request; per-feature limits are policy settings below it.
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 128 * 1024 * 1024)
     OSRM_URL = os.environ.get("OSRM_URL") or None
+    # The console's base map: any XYZ tile URL (OpenStreetMap's by default; an AMap or Tianditu URL with
+    # MAP_TILE_COORD_SYS=gcj02 for AMap's, so the console shifts positions onto those tiles).
+    MAP_TILE_URL = os.environ.get("MAP_TILE_URL") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION") or "© OpenStreetMap contributors"
+    MAP_TILE_COORD_SYS = os.environ.get("MAP_TILE_COORD_SYS") or "wgs84"
+    CONSOLE_DIR = os.environ.get("CONSOLE_DIR") or None
 
     API_TITLE = "FieldTrace"
     API_VERSION = "v1"

@@ -105,4 +105,19 @@ ensure_venv() {
   fi
 }
 
+# The console's front end: Debian's Chromium (browser tests), Node and npm, a CJK font for the
+# screenshots; `npm ci` and the build whenever the lockfile or the build script changed.
+ensure_console() {
+  command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+  [ -x /usr/bin/chromium ] || apt_install chromium
+  dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || apt_install fonts-wqy-microhei
+  local dir="$ROOT/console"
+  local stamp="$dir/node_modules/.installed-$(cat "$dir/package-lock.json" "$dir/build.mjs" | sha1sum | cut -c1-12)"
+  if [ ! -f "$stamp" ] || [ ! -f "$dir/static/vendor/BUILT" ]; then
+    log "building the console (npm ci)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null && node build.mjs >/dev/null)
+    rm -f "$dir"/node_modules/.installed-*; touch "$stamp"
+  fi
+}
+
 pg_url() { echo "postgresql+psycopg://$PG_USERPASS@$PG_HOST:$PG_PORT/$1"; }

@@ -5,6 +5,7 @@ ensure_system
 ensure_postgres
 ensure_redis
 ensure_venv
+ensure_console
 export TEST_DATABASE_ADMIN_URL="$(pg_url postgres)"
 export TEST_REDIS_URL="redis://$REDIS_HOST:$REDIS_PORT/15"
 cd "$ROOT"

@@ -20,6 +20,7 @@ ensure_system
 ensure_postgres
 ensure_redis
 ensure_venv
+ensure_console
 
 DB_NAME="${DB_NAME:-fieldtrace}"
 if ! psql "postgresql://$PG_USERPASS@$PG_HOST:$PG_PORT/postgres" -tAc "select 1 from pg_database where datname = '$DB_NAME'" | grep -q 1; then
@@ -49,6 +50,8 @@ for _ in $(seq 40); do curl -fs "http://127.0.0.1:$API_PORT/api/v1/health" >/dev
 cat <<INFO
 
 FieldTrace is up.
+  console    http://127.0.0.1:$API_PORT/console/   (/ redirects there; base map: \$MAP_TILE_URL, OpenStreetMap by default)
+             dispatcher, supervisor, tracer — password fieldtrace-demo
   API        http://127.0.0.1:$API_PORT/api/v1   (OpenAPI: /api/v1/openapi.json, health: /api/v1/health)
   worker     python -m worker (pid $(cat "$RUN/worker.pid")), logs in var/log/
   database   $DATABASE_URL

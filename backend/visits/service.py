@@ -16,7 +16,7 @@ from backend.errors import DomainError, Forbidden, InvalidInput, NotFound
 from backend.geo import point_latlon
 from backend.signals import visit_released
 from backend.timeutil import utcnow
-from backend.visits.models import Visit, VisitStatus
+from backend.visits.models import HazardFlag, Visit, VisitStatus
 from backend.visits.states import FIXED, check_transition, move
 
 # Statuses that take one of a collector's visits for the day.
@@ -92,7 +92,9 @@ def visits_geojson(session: Session, *, page: int = 1, page_size: int = 100, **f
         "id", Visit.id, "case_id", Visit.case_id, "kind", Visit.kind, "status", Visit.status,
         "priority", Visit.priority, "due_by", Visit.due_by, "collector_id", Visit.collector_id,
         "scheduled_date", Visit.scheduled_date, "requires_two", Visit.requires_two,
-        "outsourced", Visit.outsourced)
+        "outsourced", Visit.outsourced,
+        # An unexpired hazard flag on the address (the console marks it; the flag's words stay off the map).
+        "hazard", sa.exists().where(HazardFlag.address_id == Visit.address_id, HazardFlag.expires_at > utcnow()))
     feature = sa.func.json_build_object(
         "type", "Feature", "id", Visit.id,
         "geometry", sa.cast(sa.func.ST_AsGeoJSON(CaseAddress.location, 7), sa.JSON),

@@ -1,0 +1,261 @@
+// Map & plan (dispatchers, supervisors): open visits by kind and urgency, hazards, filters, box
+// select, a visit's masked case summary; plan a day, watch the job, routes with numbered stops and
+// ETAs, unassigned visits with reasons, move a stop to another collector, approve outsourced visits.
+import * as api from "./api.js";
+import { L, createMap, showExtent, toMap } from "./basemap.js";
+import { append, clear, h, toast } from "./dom.js";
+import { clock, dateTime, hours, km, tomorrow, withDebtorTime } from "./fmt.js";
+import { t, tv } from "./i18n.js";
+
+const KIND_COLOURS = { confirm: "#2563eb", locate: "#7c3aed", broken_promise: "#ea580c" };
+const ROUTE_COLOURS = ["#e11d48", "#0891b2", "#16a34a", "#9333ea", "#ca8a04", "#db2777", "#0d9488", "#4f46e5",
+  "#65a30d", "#c2410c", "#0284c7", "#7e22ce"];
+const OPEN = new Set(["requested", "scheduled", "needs_approval", "assigned", "in_progress"]);
+
+export async function render(root) {
+  const s = { visits: [], routes: [], collectors: new Map(), selected: new Set(), unassigned: [], boxMode: false };
+  const panel = h("aside", { class: "panel" });
+  const mapBox = h("div", { class: "map", id: "map" });
+  append(clear(root), h("div", { class: "split" }, panel, mapBox));
+  const map = await createMap(mapBox);
+  const visitLayer = L.layerGroup().addTo(map);
+  const routeLayer = L.layerGroup().addTo(map);
+
+  // --- side panel
+  const kindSel = h("select", { name: "kind" }, h("option", { value: "" }, t("all")),
+    ...["confirm", "locate", "broken_promise"].map((k) => h("option", { value: k }, tv(k))));
+  const statusSel = h("select", { name: "status" }, h("option", { value: "" }, t("open_visits")),
+    ...[...OPEN].map((k) => h("option", { value: k }, tv(k))));
+  const overdueOnly = h("input", { type: "checkbox", name: "overdue" });
+  const dateIn = h("input", { type: "date", name: "date", value: tomorrow() });
+  const collectorBox = h("div", { class: "checklist", id: "collectors" });
+  const planBtn = h("button", { type: "button", id: "plan", class: "primary" }, t("plan"));
+  const boxBtn = h("button", { type: "button", id: "box-select" }, t("select_box"));
+  const progress = h("progress", { id: "plan-progress", max: 1, value: 0, hidden: true });
+  const progressText = h("span", { class: "muted", id: "plan-progress-text" });
+  const selectedBox = h("div", { id: "selection" });
+  const routeList = h("div", { id: "route-list" });
+  const unassignedList = h("div", { id: "unassigned" });
+  const approvals = h("div", { id: "approvals" });
+  const summary = h("div", { id: "visit-summary" });
+  append(panel,
+    h("section", {}, h("h3", {}, t("filter")),
+      h("label", {}, t("kind"), " ", kindSel), h("label", {}, t("status"), " ", statusSel),
+      h("label", {}, overdueOnly, " ", t("overdue")), legend()),
+    h("section", {}, h("h3", {}, t("plan")), h("label", {}, t("date"), " ", dateIn),
+      h("details", {}, h("summary", {}, t("collectors")), collectorBox),
+      h("div", { class: "row" }, planBtn, boxBtn), progress, progressText, selectedBox),
+    summary,
+    h("section", {}, h("h3", {}, t("routes")), routeList),
+    h("section", {}, h("h3", {}, t("unassigned")), unassignedList),
+    h("section", {}, h("h3", {}, t("needs_approval")), approvals));
+
+  kindSel.onchange = statusSel.onchange = overdueOnly.onchange = () => loadVisits();
+  dateIn.onchange = () => loadRoutes();
+  planBtn.onclick = () => plan();
+  boxBtn.onclick = () => { s.boxMode = !s.boxMode; boxBtn.classList.toggle("on", s.boxMode);
+    s.boxMode ? map.dragging.disable() : map.dragging.enable(); };
+
+  // --- box select: drag a rectangle in box mode
+  let start = null, rect = null;
+  map.on("mousedown", (e) => { if (!s.boxMode) return; start = e.latlng;
+    rect = L.rectangle([start, start], { color: "#111827", weight: 1, dashArray: "4 3", className: "box" }).addTo(map); });
+  map.on("mousemove", (e) => { if (start && rect) rect.setBounds([start, e.latlng]); });
+  map.on("mouseup", (e) => {
+    if (!start) return;
+    const bounds = L.latLngBounds(start, e.latlng);
+    start = null; rect.remove(); rect = null;
+    s.selected = new Set(s.visits.filter((f) => bounds.contains(toMap(f.lat, f.lon))).map((f) => f.id));
+    drawVisits(); showSelection();
+  });
+
+  function showSelection() {
+    clear(selectedBox);
+    if (!s.selected.size) return;
+    append(selectedBox, h("p", {}, `${t("selected")}: ${s.selected.size}`),
+      h("button", { type: "button", onclick: () => { s.selected.clear(); drawVisits(); showSelection(); } }, "×"));
+  }
+
+  function legend() {
+    return h("div", { class: "legend" }, ...Object.entries(KIND_COLOURS).map(([k, c]) => {
+      const dot = h("span", { class: "dot" }); dot.style.background = c; return h("span", {}, dot, tv(k));
+    }), h("span", { class: "hazard-mark" }, "⚠ ", t("hazard")), h("span", { class: "late-mark" }, "◯ ", t("overdue")));
+  }
+
+  // --- data
+  async function loadCollectors() {
+    const users = api.items(await api.get("/users", { role: "collector", active: "true" }));
+    s.collectors = new Map(users.map((u, i) => [u.id, { id: u.id, name: u.name, colour: ROUTE_COLOURS[i % ROUTE_COLOURS.length], team: u.team_size }]));
+    clear(collectorBox);
+    for (const c of s.collectors.values()) {
+      append(collectorBox, h("label", {}, h("input", { type: "checkbox", value: c.id, checked: true }), " ", c.name));
+    }
+  }
+
+  async function loadVisits() {
+    const fc = await api.get("/visits.geojson", { kind: kindSel.value, status: statusSel.value });
+    const now = Date.now();
+    s.visits = fc.features.map((f) => ({ id: f.properties.id, lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1],
+      ...f.properties, late: new Date(f.properties.due_by).getTime() < now }))
+      .filter((v) => (statusSel.value || OPEN.has(v.status)) && (!overdueOnly.checked || v.late));
+    drawVisits();
+    showExtent(map, s.visits.map((v) => toMap(v.lat, v.lon)));
+    drawApprovals();
+  }
+
+  function drawVisits() {
+    visitLayer.clearLayers();
+    const now = Date.now();
+    for (const v of s.visits) {
+      const daysLeft = (new Date(v.due_by).getTime() - now) / 86400000;
+      const marker = L.circleMarker(toMap(v.lat, v.lon), {
+        radius: 6 + Math.min(4, Math.max(0, 3 - daysLeft)), color: v.late ? "#dc2626" : daysLeft < 2 ? "#f59e0b" : "#ffffff",
+        weight: v.late ? 3 : 2, fillColor: KIND_COLOURS[v.kind] || "#6b7280", fillOpacity: s.selected.has(v.id) ? 1 : 0.75,
+        dashArray: v.status === "needs_approval" ? "3 3" : null, className: `visit visit-${v.id}${s.selected.has(v.id) ? " selected" : ""}`,
+      });
+      marker.on("click", () => showVisit(v));
+      marker.bindTooltip(`#${v.id} ${tv(v.kind)} · ${tv(v.status)} · ${t("due")} ${dateTime(v.due_by)}`);
+      marker.addTo(visitLayer);
+      if (v.hazard || v.requires_two) {
+        L.marker(toMap(v.lat, v.lon), { icon: L.divIcon({ className: "hazard-icon", html: "⚠", iconSize: [16, 16], iconAnchor: [-4, 18] }),
+          interactive: false, keyboard: false }).addTo(visitLayer);
+      }
+    }
+  }
+
+  async function showVisit(v) {
+    clear(summary);
+    append(summary, h("h3", {}, `${t("case_summary")} · #${v.id}`), h("p", { class: "muted" }, "…"));
+    try {
+      const c = await api.get(`/cases/${v.case_id}`);
+      clear(summary);
+      append(summary, h("h3", {}, `${t("case_summary")} · ${tv(v.kind)} #${v.id}`),
+        h("dl", { class: "facts" },
+          h("dt", {}, t("debtor")), h("dd", {}, c.debtor_name),
+          h("dt", {}, t("amount")), h("dd", {}, `${c.amount_due} ${c.currency}`),
+          h("dt", {}, t("days_past_due")), h("dd", {}, c.days_past_due),
+          h("dt", {}, t("status")), h("dd", {}, `${tv(v.status)} · ${tv(c.contact_status)}`),
+          h("dt", {}, t("due")), h("dd", { class: v.late ? "late" : "" }, withDebtorTime(v.due_by, c.timezone, t("debtor_local"))),
+          h("dt", {}, t("phones")), h("dd", {}, (c.phones || []).map((p) => p.number).join(", ") || "—", c.masked ? ` ${t("masked")}` : ""),
+          h("dt", {}, t("hazard")), h("dd", {}, v.hazard || v.requires_two ? `⚠ ${t("two_person")}` : t("none"))),
+        h("a", { href: `#/cases/${c.id}` }, `${t("cases")} →`));
+    } catch (e) { clear(summary); append(summary, h("p", { class: "error" }, e.message)); }
+  }
+
+  async function drawApprovals() {
+    clear(approvals);
+    const pending = s.visits.filter((v) => v.status === "needs_approval");
+    if (!pending.length) { append(approvals, h("p", { class: "muted" }, t("none"))); return; }
+    for (const v of pending) {
+      append(approvals, h("div", { class: "row" }, `#${v.id} ${tv(v.kind)}`,
+        h("button", { type: "button", class: "approve", onclick: async () => {
+          try { await api.post(`/visits/${v.id}/approve`); toast(`#${v.id} ✓`); loadVisits(); }
+          catch (e) { toast(`${t("refused")}: ${e.message}`, "error"); }
+        } }, t("approve"))));
+    }
+  }
+
+  async function loadRoutes() {
+    const body = await api.get("/routes", { date: dateIn.value });
+    s.routes = api.items(body);
+    drawRoutes();
+  }
+
+  async function plan() {
+    const collector_ids = [...collectorBox.querySelectorAll("input:checked")].map((i) => Number(i.value));
+    const body = { date: dateIn.value, collector_ids };
+    if (s.selected.size) body.visit_ids = [...s.selected];
+    planBtn.disabled = true; progress.hidden = false; progress.value = 0; progressText.textContent = t("planning");
+    try {
+      let result = await api.post("/routes/plan", body);
+      if (result._status === 202 || result.job_id) result = await follow(result.job_id);
+      progress.value = 1;
+      s.routes = result.routes || [];
+      s.unassigned = result.unassigned || [];
+      drawRoutes(); drawUnassigned();
+      await loadVisits();
+    } catch (e) { toast(`${t("refused")}: ${e.message}`, "error"); }
+    finally { planBtn.disabled = false; progressText.textContent = ""; setTimeout(() => { progress.hidden = true; }, 800); }
+  }
+
+  async function follow(jobId) {
+    for (;;) {
+      const job = await api.get(`/jobs/${jobId}`);
+      progress.value = job.progress || 0;
+      progressText.textContent = `${t("job")} #${jobId} · ${tv(job.status)} · ${Math.round((job.progress || 0) * 100)}%`;
+      if (job.status === "done") return job.result || {};
+      if (job.status === "failed") throw new Error(job.error || "failed");
+      await new Promise((r) => setTimeout(r, 400));
+    }
+  }
+
+  function colourOf(collectorId) { return (s.collectors.get(collectorId) || {}).colour || "#334155"; }
+  function nameOf(collectorId) { return (s.collectors.get(collectorId) || {}).name || `#${collectorId}`; }
+
+  function drawRoutes() {
+    routeLayer.clearLayers();
+    clear(routeList);
+    if (!s.routes.length) append(routeList, h("p", { class: "muted" }, t("none")));
+    for (const r of s.routes) {
+      const colour = colourOf(r.collector_id);
+      const points = r.stops.map((st) => toMap(st.lat, st.lon));
+      if (points.length > 1) L.polyline(points, { color: colour, weight: 4, opacity: 0.85, className: `route-line route-${r.id}` }).addTo(routeLayer);
+      for (const st of r.stops) {
+        const icon = h("span", { class: "stop-number" }, String(st.sequence));
+        icon.style.background = colour;
+        const marker = L.marker(toMap(st.lat, st.lon), { icon: L.divIcon({ className: `stop-marker stop-${st.visit_id}`, html: icon, iconSize: [22, 22] }) });
+        marker.bindTooltip(`${nameOf(r.collector_id)} · ${t("stop")} ${st.sequence} · ${t("eta")} ${clock(st.eta)}`);
+        marker.on("click", () => stopPanel(r, st));
+        marker.addTo(routeLayer);
+      }
+      const swatch = h("span", { class: "swatch" }); swatch.style.background = colour;
+      const first = r.stops[0], last = r.stops[r.stops.length - 1];
+      append(routeList, h("div", { class: "route", dataset: { routeId: r.id, collectorId: r.collector_id } },
+        h("div", { class: "route-head" }, swatch, h("strong", {}, nameOf(r.collector_id)),
+          h("span", { class: "muted" }, ` ${r.stops.length} · ${km(r.distance_m)} · ${hours(r.duration_s)}`)),
+        h("ol", { class: "stops" }, ...r.stops.map((st) => h("li", { dataset: { visitId: st.visit_id } },
+          h("button", { type: "button", class: "link", onclick: () => stopPanel(r, st) }, `#${st.visit_id}`),
+          h("span", { class: "eta" }, ` ${t("eta")} ${clock(st.eta)}`))))));
+      void first; void last;
+    }
+  }
+
+  function drawUnassigned() {
+    clear(unassignedList);
+    if (!s.unassigned.length) { append(unassignedList, h("p", { class: "muted" }, t("none"))); return; }
+    append(unassignedList, h("ul", {}, ...s.unassigned.map((u) => h("li", {}, `#${u.visit_id}: ${tv(u.reason)}`))));
+  }
+
+  function stopPanel(route, stop) {
+    clear(summary);
+    const target = h("select", { name: "move-to" }, ...[...s.collectors.values()].filter((c) => c.id !== route.collector_id)
+      .map((c) => h("option", { value: c.id }, c.name)));
+    const moveBtn = h("button", { type: "button", id: "move-stop", class: "primary" }, t("move"));
+    const result = h("p", { id: "move-result" });
+    moveBtn.onclick = async () => {
+      moveBtn.disabled = true; result.textContent = ""; result.className = "";
+      try {
+        const moved = await api.post(`/routes/${route.id}/stops/${stop.visit_id}/move`, { collector_id: Number(target.value) });
+        const changed = new Map(moved.routes.map((r) => [r.id, r]));
+        s.routes = s.routes.filter((r) => !moved.removed_route_ids.includes(r.id)).map((r) => changed.get(r.id) || r);
+        for (const r of moved.routes) if (!s.routes.some((x) => x.id === r.id)) s.routes.push(r);
+        drawRoutes();
+        result.textContent = t("moved"); result.className = "ok";
+        toast(t("moved"));
+      } catch (e) {
+        result.textContent = `${t("refused")}: ${tv(e.reason || e.code)} — ${e.message}`; result.className = "error";
+      } finally { moveBtn.disabled = false; }
+    };
+    append(summary, h("h3", {}, `${nameOf(route.collector_id)} · ${t("stop")} ${stop.sequence} · #${stop.visit_id}`),
+      h("p", {}, `${t("eta")} ${dateTime(stop.eta)}`),
+      h("div", { class: "row" }, t("move_to"), " ", target, moveBtn), result);
+    const v = s.visits.find((x) => x.id === stop.visit_id);
+    if (v) api.get(`/cases/${v.case_id}`).then((c) => append(summary, h("p", { class: "muted" },
+      `${c.debtor_name} · ${withDebtorTime(stop.eta, c.timezone, t("debtor_local"))}`))).catch(() => {});
+  }
+
+  await loadCollectors();
+  await Promise.all([loadVisits(), loadRoutes()]);
+  drawUnassigned();
+  return () => map.remove();
+}

@@ -1,0 +1,186 @@
+"""The console in a real browser: plan and move stops, the live safety board, the tracing queue,
+review and cases; no lodging coordinate ever reaches the page, nothing but tiles leaves the origin."""
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from backend.extensions import db
+from backend.planning.models import Route, RouteStop
+from backend.timeutil import utcnow
+from tests.console.conftest import browser_ready, login, shot
+from tests.tracing.conftest import add_case, as_csv, scenario_rows
+
+if browser_ready():
+    pytest.skip(browser_ready(), allow_module_level=True)
+
+LODGING = {"lat": 30.712345, "lon": 104.098765, "name": "测试旅馆 LODGING-MARK"}
+SECRETS = ("30.71234", "104.09876", "LODGING-MARK")
+
+
+def call(base: str, method: str, path: str, token: str | None = None, body: dict | None = None) -> dict:
+    request = urllib.request.Request(base + "/api/v1" + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json",
+                                              **({"Authorization": f"Bearer {token}"} if token else {})})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"null")
+
+
+def token(base: str, username: str) -> str:
+    return call(base, "POST", "/auth/token", body={"username": username, "password": "fieldtrace-demo"})["access_token"]
+
+
+@pytest.fixture(scope="module")
+def lodging(live_server):
+    """collector01 sleeps away from home tonight: tomorrow's route starts there, and nobody may see it."""
+    now = utcnow()
+    call(live_server, "POST", "/safety/lodgings", token(live_server, "collector01"),
+         {**LODGING, "address": "LODGING-MARK 路 1 号", "check_in": (now - timedelta(hours=1)).isoformat(),
+          "check_out": (now + timedelta(days=1, hours=4)).isoformat()})
+    return LODGING
+
+
+def assert_no_lodging(page, recorder) -> None:
+    seen = page.content() + "".join(recorder.bodies)
+    assert [s for s in SECRETS if s in seen] == []
+
+
+def route_etas(page) -> dict[str, str]:
+    """Each route in the panel: its stops and ETAs as text, by collector id."""
+    return {el.get_attribute("data-collector-id"): el.inner_text() for el in page.query_selector_all("#route-list .route")}
+
+
+def test_dispatcher_plans_tomorrow_and_moves_a_stop(console, live_server, lodging, app):
+    page, recorder = console
+    login(page, live_server, "dispatcher", "map")
+    page.wait_for_selector("path.visit")
+    assert page.locator(".map.offline").count() == 1  # no tiles here: the plain background with the extent
+    assert page.locator("path.extent").count() == 1
+    page.locator("path.visit").first.click()
+    page.wait_for_selector("#visit-summary dl.facts")
+    assert "*" in page.inner_text("#visit-summary")  # phones masked for a dispatcher
+    shot(page, "01-map-visits")
+
+    page.click("#plan")
+    page.wait_for_selector("#plan-progress:not([hidden])")
+    page.locator("#route-list .route").nth(1).wait_for(timeout=30000)
+    assert page.locator("path.route-line").count() >= 1
+    assert any("/api/v1/jobs/" in u for u in recorder.requests), "the plan ran as a job with a progress bar"
+    stops = page.locator(".stop-marker").count()
+    assert stops >= 4
+    assert page.locator(".stop-marker .stop-number", has_text=re.compile(r"^1$")).count() >= 2
+    before = route_etas(page)
+    assert all("预计到达" in text for text in before.values())
+    shot(page, "02-map-routes")
+
+    # Move the last stop of the longest route to another collector who has a route; try until one fits.
+    routes = page.query_selector_all("#route-list .route")
+    source = max(routes, key=lambda el: len(el.query_selector_all("li")))
+    source_collector = source.get_attribute("data-collector-id")
+    visit_id = source.query_selector_all("li")[-1].get_attribute("data-visit-id")
+    source.query_selector_all("li button")[-1].click()
+    targets = [c for c in before if c != source_collector]
+    moved_to, refusals = None, []
+    for target in targets:
+        page.select_option("#visit-summary select[name=move-to]", target)
+        page.click("#move-stop")
+        result = page.locator("#move-result")
+        page.locator("#move-result.ok, #move-result.error").wait_for()
+        if "ok" in (result.get_attribute("class") or ""):
+            moved_to = target
+            break
+        refusals.append(result.inner_text())
+    assert moved_to is not None, refusals
+    after = route_etas(page)
+    assert f"#{visit_id}" not in after[source_collector]
+    assert f"#{visit_id}" in after[moved_to]
+    assert after[source_collector] != before[source_collector] and after[moved_to] != before[moved_to]
+    shot(page, "03-map-moved")
+    with app.app_context():
+        on = db.session.execute(sa.select(Route.collector_id).join(RouteStop, RouteStop.route_id == Route.id)
+                                .where(RouteStop.visit_id == int(visit_id))).scalar_one()
+        db.session.remove()
+    assert str(on) == moved_to
+    assert_no_lodging(page, recorder)
+
+
+def test_sos_reaches_the_supervisors_board_and_is_acknowledged(console, live_server, lodging):
+    page, recorder = console
+    collector = token(live_server, "collector02")
+    now = utcnow()
+    call(live_server, "POST", "/safety/checkins", collector,
+         {"kind": "shift_start", "lat": 30.65, "lon": 104.05, "recorded_at": now.isoformat()})
+    login(page, live_server, "supervisor", "map")
+    page.click("#nav-safety")
+    page.wait_for_selector("main[data-ready=safety]")
+    page.wait_for_selector("#board tbody tr")
+    assert page.locator("#last-heard").inner_text().startswith("最后联系服务器")
+    sent = utcnow()
+    alert = call(live_server, "POST", "/safety/sos", collector,
+                 {"lat": 30.651, "lon": 104.051, "recorded_at": sent.isoformat(), "note": "help"})
+    alert_id = alert.get("alert_id") or alert.get("id")
+    card = page.locator(f"#alerts .alert.open[data-alert-id='{alert_id}']")
+    card.wait_for(timeout=5000)  # within 5 s of the SOS
+    assert (utcnow() - sent).total_seconds() < 5
+    shot(page, "04-safety-sos")
+    card.locator("button.ack").click()
+    page.locator(f"#alerts .alert.acknowledged[data-alert-id='{alert_id}']").wait_for(timeout=5000)
+    page.locator(f"#alerts [data-alert-id='{alert_id}'] button.trail-btn").click()
+    page.wait_for_selector("#trail ol.trail li >> nth=1")
+    shot(page, "05-safety-acknowledged")
+    assert_no_lodging(page, recorder)
+
+
+def test_tracer_submits_a_request_and_confirms_a_candidate(console, live_server, lodging, app, tmp_path):
+    page, recorder = console
+    with app.app_context():
+        case_id = add_case(db.session).id
+        db.session.commit()
+        db.session.remove()
+    contacts, calls = scenario_rows()
+    (tmp_path / "contacts.csv").write_bytes(as_csv(contacts))
+    (tmp_path / "calls.csv").write_bytes(as_csv(calls))
+    login(page, live_server, "tracer", "tracing")
+    page.fill("#new-request input[name=case_id]", str(case_id))
+    page.select_option("#new-request select[name=legal_basis]", "court_order")
+    page.set_input_files("#new-request input[name=contacts]", str(tmp_path / "contacts.csv"))
+    page.set_input_files("#new-request input[name=calls]", str(tmp_path / "calls.csv"))
+    page.click("#new-request button[type=submit]")
+    page.wait_for_selector("#requests .request")
+    page.wait_for_selector("#requests .request.done", timeout=30000)
+    page.wait_for_selector("#request-detail .candidate", timeout=10000)
+    assert page.locator("#request-detail .candidate .evidence").first.inner_text() not in ("", "—")
+    shot(page, "06-tracing-candidates")
+    first = page.locator("#request-detail .candidate").first
+    first.locator("button.confirm").click()
+    page.locator("#request-detail .candidate .state.confirmed").first.wait_for(timeout=5000)
+    shot(page, "07-tracing-confirmed")
+    assert_no_lodging(page, recorder)
+
+
+def test_review_and_cases_screens(console, live_server, lodging):
+    page, recorder = console
+    login(page, live_server, "supervisor", "map")
+    page.click("#nav-review")
+    page.wait_for_selector("main[data-ready=review]")
+    page.wait_for_selector("#late_entries p, #late_entries table")
+    page.wait_for_selector("#follow_up p, #follow_up table")
+    shot(page, "08-review")
+    page.click("#nav-cases")
+    page.wait_for_selector("main[data-ready=cases]")
+    page.locator("#case-results a").first.click()
+    page.wait_for_selector("#case-detail #case-visits")
+    assert page.locator("#case-detail .phone").count() >= 1
+    page.click("#lang")  # English
+    page.wait_for_selector("main[data-ready=cases]")
+    page.locator("#case-results a").first.click()
+    page.wait_for_selector("#case-detail #case-visits")
+    assert "Addresses" in page.inner_text("#case-detail")
+    shot(page, "09-cases-en")
+    assert_no_lodging(page, recorder)
