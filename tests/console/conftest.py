@@ -63,7 +63,7 @@ def demo(app, fast_planning):
 @pytest.fixture(scope="module")
 def live_server(app, demo):
     """The app on a real HTTP server thread; yields its base URL."""
-    app.config["MAP_TILE_URL"] = TILE_URL
+    saved_tiles, app.config["MAP_TILE_URL"] = app.config["MAP_TILE_URL"], TILE_URL
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -73,6 +73,7 @@ def live_server(app, demo):
                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    app.config["MAP_TILE_URL"] = saved_tiles
     os.killpg(worker.pid, signal.SIGTERM)
     try:
         worker.wait(timeout=15)
