@@ -102,6 +102,7 @@ class RouteGeoJsonResource(MethodView):
 @blp.route("/routes/<int:route_id>/stops/<int:visit_id>/move")
 class MoveStopResource(MethodView):
     @roles_required(*PLANNERS)
+    @blp.doc(operationId="move_route_stop")
     @blp.arguments(MoveStopSchema)
     @blp.response(200, MoveResultSchema)
     def post(self, body, route_id, visit_id):
