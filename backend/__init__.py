@@ -5,6 +5,7 @@ import importlib
 import importlib.util
 import logging
 
+import flask_smorest
 from flask import Flask
 
 from backend import (
@@ -33,15 +34,18 @@ FEATURES = (health, auth, policy, audit, cases, jobs, visits, sync, planning, sa
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: config, extensions, error handlers, blueprints, CLI."""
+    from backend.config import check_secret_key
     from backend.errors import register_error_handlers
     from backend.extensions import api, db, migrate, redis_conn
-    from backend.http import IdConverter, reject_unstorable_input
+    from backend.http import IdConverter, StorableArgumentsParser, limit_request_body
     from backend.openapi import ClientContractPlugin
+    from backend.security import add_security_headers
 
     app = Flask(__name__)
     app.config.from_object(Config)
     if config:
         app.config.update(config)
+    check_secret_key(app.config)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     # Before any blueprint adds a rule: `<int:...>` ids stop at what an integer column holds.
@@ -54,7 +58,12 @@ def create_app(config: dict | None = None) -> Flask:
     # The OpenAPI document clients generate from: operationIds, documented errors, Idempotency-Key.
     api.init_app(app, spec_kwargs={"extra_plugins": [ClientContractPlugin(app)]})
     register_error_handlers(app)
-    app.before_request(reject_unstorable_input)
+    # First of every before_request: a body over its limit is refused before anything reads it.
+    app.before_request(limit_request_body)
+    app.after_request(add_security_headers)
+    # Every blueprint's @blp.arguments parses with it: unstorable text is refused after authentication,
+    # on what the endpoint actually reads.
+    flask_smorest.Blueprint.ARGUMENTS_PARSER = StorableArgumentsParser()
 
     import_models()
     for feature in FEATURES:

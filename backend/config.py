@@ -11,7 +11,8 @@ def _env_int(name: str, default: int) -> int:
 class Config:
     """Settings for one process; everything a deployment changes comes from the environment."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    # No default: create_app refuses to start without a real key (see check_secret_key).
+    SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/fieldtrace"
     )
@@ -24,8 +25,15 @@ class Config:
     QUEUE_PREFIX = os.environ.get("QUEUE_PREFIX", "")
     DEFAULT_REGION = os.environ.get("DEFAULT_REGION", "CN")
     TOKEN_TTL_S = _env_int("TOKEN_TTL_S", 12 * 3600)
-    # Upload ceiling for the whole request; per-feature limits are policy settings below it.
+    # Body limits, enforced before anything reads the body (backend/http.py limit_request_body):
+    # JSON bodies of every endpoint but the two uploads, each upload's own, and a ceiling over all.
+    JSON_BODY_MAX_BYTES = _env_int("JSON_BODY_MAX_BYTES", 1024 * 1024)
+    CASES_IMPORT_MAX_BYTES = _env_int("CASES_IMPORT_MAX_BYTES", 32 * 1024 * 1024)
+    TRACING_UPLOAD_MAX_BYTES = _env_int("TRACING_UPLOAD_MAX_BYTES", 128 * 1024 * 1024)
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 128 * 1024 * 1024)
+    # Login throttling: failures per username and per client address within the window.
+    LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 10)
+    LOGIN_FAILURE_WINDOW_S = _env_int("LOGIN_FAILURE_WINDOW_S", 15 * 60)
     OSRM_URL = os.environ.get("OSRM_URL") or None
     # The console's base map: any XYZ tile URL (OpenStreetMap's by default; an AMap or Tianditu URL with
     # MAP_TILE_COORD_SYS=gcj02 for AMap's, so the console shifts positions onto those tiles).
@@ -46,3 +54,29 @@ class Config:
         "security": [{"bearerAuth": []}],
     }
     JSON_SORT_KEYS = False
+
+
+# Keys that were ever published (this repository's old default, common examples): never sign with them.
+KNOWN_DEFAULT_KEYS = frozenset({"dev-only-change-me", "dev", "secret", "changeme", "change-me", "secret-key",
+                                "your-secret-key", "development", "test-secret"})
+MIN_SECRET_KEY_BYTES = 32
+
+
+class InsecureConfiguration(RuntimeError):
+    """The app will not start on this configuration."""
+
+
+def check_secret_key(config) -> None:
+    """Fail closed: tokens signed with a missing, published or short key can be forged by anyone, so
+    the app refuses to start (except under the test configuration)."""
+    if config.get("TESTING"):
+        return
+    key = config.get("SECRET_KEY")
+    if not key:
+        raise InsecureConfiguration("SECRET_KEY is not set; set it to at least 32 random bytes "
+                                    "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)")
+    raw = key.encode() if isinstance(key, str) else bytes(key)
+    if key in KNOWN_DEFAULT_KEYS:
+        raise InsecureConfiguration("SECRET_KEY is a published default; set it to at least 32 random bytes")
+    if len(raw) < MIN_SECRET_KEY_BYTES:
+        raise InsecureConfiguration(f"SECRET_KEY is {len(raw)} bytes; it must be at least {MIN_SECRET_KEY_BYTES}")

@@ -137,9 +137,9 @@ class JsonErrorApi(Api):
             else:
                 message = error.description or error.name
         if status == 413 and not fields:
-            from flask import current_app
+            from flask import request
 
-            limit = current_app.config.get("MAX_CONTENT_LENGTH")
+            limit = request.max_content_length  # this endpoint's limit (backend/http.py body_limit)
             fields = {"_body": f"the request is larger than {limit} bytes"}
             message = f"the request is larger than the {limit}-byte limit"
         if status >= 500:

@@ -1,10 +1,11 @@
-"""Request helpers for bodies flask-smorest's schemas cannot describe (uploads, raw lists), and the
-checks every request passes before its endpoint parses it."""
+"""Request helpers for bodies flask-smorest's schemas cannot describe (uploads, raw lists), the body
+limit every request passes before anything reads it, and the storable-text check on parsed input."""
 from __future__ import annotations
 
 import json
 
-from flask import request
+from flask import current_app, request
+from webargs.flaskparser import FlaskParser
 from werkzeug.routing import IntegerConverter
 
 from backend.errors import DomainError, InvalidInput
@@ -18,12 +19,14 @@ def json_body():
         raise DomainError("malformed_json", "request body is empty; expected JSON", status=400,
                           fields={"_body": "empty"})
     try:
-        return json.loads(raw)
+        document = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DomainError("malformed_json", f"malformed JSON: {exc}", status=400,
                           fields={"_body": "malformed JSON"}) from exc
     except RecursionError as exc:
         raise _too_deep() from exc
+    check_storable(document)
+    return document
 
 
 def _too_deep() -> DomainError:
@@ -63,41 +66,90 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
-def reject_unstorable_input() -> None:
-    """Before every endpoint: 400 for JSON nested past the parser's depth, 422 naming any query, form
-    or JSON field (or key) holding text PostgreSQL cannot store (NUL, lone surrogates)."""
-    for name, value in request.args.items(multi=True):
-        _check_text(name, value)
-    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        for name, value in request.form.items(multi=True):
-            _check_text(name, value)
-    if request.is_json:
+def limit_request_body() -> None:
+    """Before anything else (authentication, routing's 405, any parsing): refuse a body over this
+    endpoint's limit. A declared Content-Length over it is a 413 without reading a byte; a body
+    without one (chunked) is read through a stream that stops at the limit with the same 413."""
+    limit = body_limit()
+    request.max_content_length = limit  # werkzeug wraps the input stream in a LimitedStream of this size
+    length = request.content_length
+    if length is not None and length > limit:
+        raise body_too_large(limit)
+
+
+def body_limit() -> int:
+    """The byte limit for this request's body: the two upload endpoints have their own, every other
+    endpoint (JSON bodies of a few kilobytes) `JSON_BODY_MAX_BYTES`."""
+    config = current_app.config
+    rule = request.url_rule.rule if request.url_rule is not None else None
+    setting = UPLOAD_BODY_LIMITS.get(rule)
+    if setting and request.method == "POST":
+        return min(config[setting], config["MAX_CONTENT_LENGTH"])
+    return min(config["JSON_BODY_MAX_BYTES"], config["MAX_CONTENT_LENGTH"])
+
+
+# Endpoints that take files, each with its own setting (the rest take JSON, limited to 1 MiB).
+UPLOAD_BODY_LIMITS = {
+    "/api/v1/cases/import": "CASES_IMPORT_MAX_BYTES",
+    "/api/v1/tracing/requests": "TRACING_UPLOAD_MAX_BYTES",
+}
+
+
+def body_too_large(limit: int) -> DomainError:
+    return DomainError("too_large", f"the request is larger than the {limit}-byte limit", status=413,
+                       fields={"_body": f"the request is larger than {limit} bytes"})
+
+
+class StorableArgumentsParser(FlaskParser):
+    """flask-smorest's argument parser, plus one check on what it loaded: text PostgreSQL cannot store
+    (NUL, lone surrogates) is a 422 naming the field. It runs inside the endpoint's argument parsing,
+    so after authentication, and only on the locations the endpoint reads."""
+
+    def _raw_load_json(self, req):
         try:
-            document = json.loads(request.get_data(cache=True))
+            return super()._raw_load_json(req)
         except RecursionError as exc:
             raise _too_deep() from exc
-        except ValueError:  # malformed: the endpoint's own parser says so, naming the problem
-            return
-        _check_document(document)
+
+    def pre_load(self, location_data, *, schema, req, location):
+        sources = {"query": req.args, "querystring": req.args, "form": req.form, "json_or_form": req.form}
+        if location in sources:
+            for name, value in sources[location].items(multi=True):
+                _check_text(name, value)
+        if location in ("json", "json_or_form"):
+            check_storable(location_data)
+        return location_data
+
+
+def check_storable(document) -> None:
+    """422 naming the first field (or key) of a parsed JSON document holding text PostgreSQL cannot
+    store. The path is built only for the field reported: the walk carries (parent, key) links."""
+    # A loop, not recursion: a document the parser accepted may still be nested deeper than our stack.
+    pending = [(document, None)]
+    while pending:
+        node, link = pending.pop()
+        if isinstance(node, str):
+            if unstorable_text(node):
+                _check_text(_path(link), node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                child = (link, key)
+                if isinstance(key, str) and unstorable_text(key):
+                    _check_text(_path(child), key)
+                pending.append((value, child))
+        elif isinstance(node, list):
+            pending.extend((value, (link, i)) for i, value in enumerate(node))
+
+
+def _path(link) -> str:
+    parts = []
+    while link is not None:
+        link, key = link
+        parts.append(str(key))
+    return ".".join(reversed(parts))
 
 
 def _check_text(field: str, value: str) -> None:
     problem = unstorable_text(value)
     if problem:
         raise InvalidInput(field or "_body", problem)
-
-
-def _check_document(document) -> None:
-    # A loop, not recursion: a document the parser accepted may still be nested deeper than our stack.
-    pending = [(document, "")]
-    while pending:
-        node, path = pending.pop()
-        if isinstance(node, str):
-            _check_text(path, node)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                child = f"{path}.{key}" if path else str(key)
-                _check_text(child, str(key))
-                pending.append((value, child))
-        elif isinstance(node, list):
-            pending.extend((value, f"{path}.{i}" if path else str(i)) for i, value in enumerate(node))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+import secrets
 import statistics
 import sys
 import time
@@ -105,7 +106,8 @@ def main(checks: int) -> None:
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"})
+        app = create_app({"SQLALCHEMY_DATABASE_URI": ADMIN_URL.rsplit("/", 1)[0] + f"/{name}",
+                          "SECRET_KEY": secrets.token_urlsafe(48)})
         with app.app_context():
             upgrade(revision="heads")
             run(db.session, checks)

@@ -179,7 +179,7 @@ def build_app(url: str):
     DEFAULTS["routing.sync_time_limit_s"] = 0.3
     app = create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "REDIS_URL": REDIS_URL, "QUEUE_PREFIX": f"fuzz{RUN_ID}:", "SECRET_KEY": f"fuzz-{RUN_ID}",
+        "REDIS_URL": REDIS_URL, "QUEUE_PREFIX": f"fuzz{RUN_ID}:", "SECRET_KEY": f"fuzz-{RUN_ID}-{uuid.uuid4().hex}",
     })
     with app.app_context():
         upgrade(revision="heads")

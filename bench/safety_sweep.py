@@ -10,6 +10,7 @@ Usage: python bench/safety_sweep.py [ROUNDS]   (detection rounds, default 5)
 from __future__ import annotations
 
 import os
+import secrets
 import statistics
 import sys
 import time
@@ -101,7 +102,8 @@ def main(rounds: int) -> None:
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"})
+        app = create_app({"SQLALCHEMY_DATABASE_URI": ADMIN_URL.rsplit("/", 1)[0] + f"/{name}",
+                          "SECRET_KEY": secrets.token_urlsafe(48)})
         with app.app_context():
             run(rounds)
             db.session.remove()

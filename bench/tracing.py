@@ -15,6 +15,7 @@ import argparse
 import io
 import os
 import resource
+import secrets
 import signal
 import statistics
 import subprocess
@@ -47,6 +48,7 @@ EVERYDAY_WORKER_ARGS = ("--no-fork", "--queues", "tracing")
 
 ADMIN_URL = os.environ.get("BENCH_DATABASE_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+SECRET_KEY = secrets.token_urlsafe(48)  # this run's own; the app refuses to start without one
 
 
 def throwaway_app():
@@ -55,6 +57,7 @@ def throwaway_app():
     with sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT").connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     app = create_app({"SQLALCHEMY_DATABASE_URI": ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", "REDIS_URL": REDIS_URL,
+                      "SECRET_KEY": SECRET_KEY,
                       "QUEUE_PREFIX": f"bench{os.getpid()}:", "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True}})
     with app.app_context():
         upgrade(revision="heads")
@@ -78,6 +81,7 @@ def drop(app, name: str) -> None:
 def worker(app, *args: str) -> subprocess.Popen:
     """Start `python -m worker` on the bench database and queues, in its own process group."""
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": REDIS_URL,
+           "SECRET_KEY": SECRET_KEY,
            "QUEUE_PREFIX": app.config["QUEUE_PREFIX"]}
     return subprocess.Popen([sys.executable, "-m", "worker", *args], cwd=ROOT, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

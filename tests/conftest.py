@@ -3,6 +3,7 @@ a real Redis with queues private to this run, and factories for test data."""
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 
 import pytest
@@ -18,6 +19,9 @@ from backend.extensions import db, redis_conn
 ADMIN_URL = os.environ.get("TEST_DATABASE_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+# This run's own key, also for the worker and `flask` subprocesses tests start (they inherit the
+# environment, and outside the test configuration the app refuses to start without a real key).
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
 
 
 class BoundSession(FlaskSession):
@@ -54,7 +58,7 @@ def app(database_url):
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": REDIS_URL,
         "QUEUE_PREFIX": f"test{RUN_ID}:",
-        "SECRET_KEY": "test-secret",
+        "SECRET_KEY": os.environ["SECRET_KEY"],
         "JOB_STALE_AFTER_S": 2,
     })
     with app.app_context():

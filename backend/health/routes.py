@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -9,7 +10,8 @@ from redis.exceptions import RedisError
 from rq import Worker
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend.auth.access import public
+from backend.auth.access import Unauthorized, caller_from_token, public
+from backend.auth.models import Role
 from backend.extensions import db, redis_conn
 from backend.health import checks
 from backend.queues import QUEUES, get_queue
@@ -24,6 +26,20 @@ class HealthSchema(Schema):
 
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Health")
+
+# Who may see what the system is made of (workers, queue depths, checks): the rest get {"ok": ...}.
+DETAIL_ROLES = (Role.SUPERVISOR, Role.ADMIN)
+
+
+def _may_read_details() -> bool:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return False
+    try:
+        return caller_from_token(token.strip()).role in DETAIL_ROLES
+    except Unauthorized:
+        return False
 
 
 def _database_ok() -> bool:
@@ -50,9 +66,13 @@ class HealthResource(MethodView):
     @blp.alt_response(200, schema=HealthSchema, success=True, description="everything is up")
     @blp.alt_response(503, schema=HealthSchema, description="something it depends on is down")
     def get(self):
-        """Database, Redis, workers, and every registered check (e.g. the safety sweep watchdog)."""
+        """`{"ok": ...}` for anyone (a load balancer); with a supervisor's or admin's token also the
+        database, Redis, workers, queue depths and every registered check (e.g. the sweep watchdog)."""
         database, queues = _database_ok(), _queues()
         extra = checks.run_all()
         ok = database and queues is not None and all(c.get("ok", True) for c in extra.values())
+        status = 200 if ok else 503
+        if not _may_read_details():
+            return {"ok": ok}, status
         body = {"ok": ok, "database": database, "redis": queues is not None, "queues": queues, "checks": extra}
-        return body, (200 if ok else 503)
+        return body, status

@@ -38,8 +38,9 @@ def test_every_endpoint_declares_its_roles(app):
     assert undeclared == []
 
 
-def test_health_reports_database_and_redis(client):
-    response = client.get("/api/v1/health")
+def test_health_reports_database_and_redis_to_a_supervisor(client, as_role):
+    _, headers = as_role(Role.SUPERVISOR)
+    response = client.get("/api/v1/health", headers=headers)
     assert response.json["database"] is True
     assert response.json["redis"] is True
     assert set(response.json["queues"]["queued"]) >= {"safety", "tracing", "planning", "periodic"}

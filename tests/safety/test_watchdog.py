@@ -16,19 +16,19 @@ def system_alerts(session):
     return session.scalars(sa.select(SafetyAlert).where(SafetyAlert.kind == "system")).all()
 
 
-def test_recent_sweep_is_healthy(client, session):
+def test_recent_sweep_is_healthy(client, session, supervisor):
     sweep_checkins(now=utcnow())
-    check = client.get(HEALTH).json["checks"]["safety_sweep"]
+    check = client.get(HEALTH, headers=supervisor[1]).json["checks"]["safety_sweep"]
     assert check["ok"] is True and check["age_s"] < 60
     assert system_alerts(session) == []
 
 
 def test_stopped_sweep_fails_health_and_alerts_supervisors_once(client, session, supervisor):
     sweep_checkins(now=utcnow() - timedelta(minutes=2))  # 4 intervals of 30 s ago: 3 were missed
-    response = client.get(HEALTH)
+    response = client.get(HEALTH, headers=supervisor[1])
     assert response.status_code == 503 and response.json["ok"] is False
     assert response.json["checks"]["safety_sweep"]["ok"] is False
-    client.get(HEALTH)
+    client.get(HEALTH, headers=supervisor[1])
     [alert] = client.get("/api/v1/safety/alerts?state=open&kind=system", headers=supervisor[1]).json["items"]
     assert (alert["level_name"], alert["collector_id"]) == ("supervisor", None)
     assert "sweep" in alert["note"]
@@ -45,9 +45,9 @@ def test_sweep_resuming_after_a_gap_raises_the_alert_itself(session):
     assert sweep_checkins(now=utcnow())["gap_alert_id"] is None
 
 
-def test_never_run_sweep_with_collectors_on_shift_is_not_ok(client, checkin, collector, session):
-    assert client.get(HEALTH).json["checks"]["safety_sweep"]["ok"] is True  # nobody to watch yet
+def test_never_run_sweep_with_collectors_on_shift_is_not_ok(client, checkin, collector, session, supervisor):
+    assert client.get(HEALTH, headers=supervisor[1]).json["checks"]["safety_sweep"]["ok"] is True  # nobody to watch yet
     checkin(collector[1], "shift_start")
-    check = client.get(HEALTH).json["checks"]["safety_sweep"]
+    check = client.get(HEALTH, headers=supervisor[1]).json["checks"]["safety_sweep"]
     assert check["ok"] is False and "never run" in check["detail"]
     assert len(system_alerts(session)) == 1
