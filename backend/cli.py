@@ -13,7 +13,9 @@ def register_cli(app) -> None:
     @app.cli.command("create-user")
     @click.argument("username")
     @click.option("--role", required=True, type=click.Choice(["collector", "dispatcher", "tracer", "supervisor", "admin"]))
-    @click.option("--password", required=True, prompt=True, hide_input=True)
+    # Asked at a prompt (hidden, twice) or read from stdin when piped; --password remains for scripts,
+    # under the same policy, though a command line shows in `ps` and the shell's history.
+    @click.option("--password", default=None, help="prefer the prompt or stdin: a command line is visible to others")
     @click.option("--name", default=None, help="display name (defaults to the username)")
     def create_user_command(username, role, password, name):
         """Create a user (the first admin, typically)."""
@@ -21,6 +23,8 @@ def register_cli(app) -> None:
         from backend.auth.service import create_user
         from backend.errors import DomainError
 
+        if password is None:
+            password = _read_password()
         try:
             user = create_user(db.session, region=current_app.config["DEFAULT_REGION"], username=username,
                                password=password, role=Role(role), name=name or username)
@@ -28,6 +32,13 @@ def register_cli(app) -> None:
             raise click.ClickException(exc.message) from exc
         db.session.commit()
         click.echo(f"created {role} {username} (id {user.id})")
+
+    def _read_password() -> str:
+        import sys
+
+        if sys.stdin.isatty():
+            return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return sys.stdin.readline().rstrip("\r\n")
 
     @app.cli.command("seed-demo")
     @click.option("--cases", default=300, show_default=True)

@@ -26,12 +26,13 @@ class DomainError(Exception):
     status = 409
 
     def __init__(self, code: str, message: str, *, status: int | None = None, fields: dict | None = None,
-                 extra: dict | None = None):
+                 extra: dict | None = None, headers: dict | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.fields = fields or {}
         self.extra = extra or {}
+        self.headers = headers or {}
         if status is not None:
             self.status = status
 
@@ -156,7 +157,8 @@ def register_error_handlers(app) -> None:
     def handle_domain_error(error: DomainError):
         # A refused request leaves nothing behind, whatever the service had added before refusing.
         db.session.rollback()
-        return error_response(error.status, error.code, error.message, error.fields, extra=error.extra)
+        return error_response(error.status, error.code, error.message, error.fields, extra=error.extra,
+                              headers=getattr(error, "headers", None) or None)
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

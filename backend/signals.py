@@ -15,3 +15,7 @@ contact_attempt_recorded = _signals.signal("contact-attempt-recorded")
 # sender: the Visit; kwargs: session. The visit was cancelled or given to another collector or day:
 # whatever was planned around it (route stops) must let it go.
 visit_released = _signals.signal("visit-released")
+# sender: the feature's name; kwargs: session, actor_id, action, subject_type, subject_id, details (dict).
+# Features below audit's reach in the package graph (auth, policy) record what admins do through it;
+# audit's receiver adds the row to the same session, committed with the change itself.
+action_audited = _signals.signal("action-audited")

@@ -646,7 +646,7 @@ def base_bodies(world: World, role: str) -> dict:
             "contacts": [{"name": "李四", "relationship": "friend", "phone": "13800138002", "is_guarantor": False}]}
     return {
         "POST /api/v1/auth/token": {"username": "admin", "password": "fieldtrace-demo"},
-        "POST /api/v1/users": {"username": f"fz{uuid.uuid4().hex[:6]}", "password": "long-password", "role": "collector",
+        "POST /api/v1/users": {"username": f"fz{uuid.uuid4().hex[:6]}", "password": "long-password-for-fuzz", "role": "collector",
                                "name": "外访员", "phone": "13800138000", "timezone": "Asia/Shanghai",
                                "home": dict(point), "shift_start": "08:30", "shift_end": "18:00",
                                "max_visits_per_day": 10, "skills": ["car"], "team_size": 1},

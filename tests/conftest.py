@@ -137,3 +137,14 @@ def run_worker(app):
         return worker.work(burst=True)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _fresh_login_throttle(request):
+    """Every test's client calls from 127.0.0.1: one test's failed logins must not throttle the next's."""
+    yield
+    if "app" in request.fixturenames:
+        from backend.auth.throttle import reset_all
+
+        with request.getfixturevalue("app").app_context():
+            reset_all()

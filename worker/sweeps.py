@@ -20,4 +20,5 @@ SWEEPS: list[Sweep] = [
     Sweep("contact-triggers", "backend.contacts.jobs.raise_contact_triggers", "periodic", 900),
     Sweep("promise-settlement", "backend.contacts.jobs.settle_due_promises", "periodic", 900),
     Sweep("purge-tracing-uploads", "backend.tracing.jobs.purge_expired_uploads", "periodic", 600),
+    Sweep("purge-unreviewed-candidates", "backend.tracing.jobs.purge_unreviewed_candidates", "periodic", 3600),
 ]

@@ -20,6 +20,13 @@ def record_audit(session: Session, *, actor_id: int | None, action: str, subject
     return event
 
 
+def record_signalled_action(sender, *, session: Session, actor_id: int | None, action: str, subject_type: str,
+                            subject_id, details: dict | None = None, **_) -> None:
+    """Receiver of `action_audited`: features that audit's package stands on record through it."""
+    record_audit(session, actor_id=actor_id, action=action, subject_type=subject_type, subject_id=subject_id,
+                 **(details or {}))
+
+
 def list_audit(session: Session, *, action: str | None = None, subject_type: str | None = None,
                subject_id: str | None = None, actor_id: int | None = None, since: datetime | None = None,
                limit: int = 100, offset: int = 0) -> tuple[list[AuditEvent], int]:

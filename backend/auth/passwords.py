@@ -28,3 +28,28 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+MIN_PASSWORD_LENGTH = 12
+# zxcvbn's 0–4 guessability score; 3 is "safely unguessable" against an offline slow-hash attack.
+MIN_PASSWORD_SCORE = 3
+# Published passwords zxcvbn may rate well: this repository's demo password is one (it is printed in the
+# README), so nobody but the demo command may set it.
+PUBLISHED_PASSWORDS = frozenset({"fieldtrace-demo"})
+
+
+def password_problem(password: str, *, user_inputs: tuple[str, ...] = ()) -> str | None:
+    """Why this password may not be set, or None: at least 12 characters and not common or guessable
+    (zxcvbn, which knows the common-password lists and the user's own name)."""
+    from zxcvbn import zxcvbn
+
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"must be at least {MIN_PASSWORD_LENGTH} characters"
+    if password.casefold() in PUBLISHED_PASSWORDS:
+        return "is a published password"
+    # zxcvbn's cost grows with length; past 100 characters the prefix decides the score anyway.
+    verdict = zxcvbn(password[:100], user_inputs=[s for s in user_inputs if s])
+    if verdict["score"] < MIN_PASSWORD_SCORE:
+        warning = verdict["feedback"].get("warning") or "too easy to guess"
+        return f"is too common or easy to guess ({warning.rstrip('.')})"
+    return None

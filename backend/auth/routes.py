@@ -1,11 +1,11 @@
 """Tokens and user accounts."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from backend.auth import service
+from backend.auth import service, throttle
 from backend.auth.access import (
     Unauthorized,
     current_user,
@@ -22,6 +22,7 @@ from backend.auth.schemas import (
     UserQuerySchema,
     UserSchema,
     UserWriteSchema,
+    home_visible,
 )
 from backend.extensions import db
 from backend.openapi import may_return
@@ -41,10 +42,17 @@ class TokenResource(MethodView):
     @blp.response(200, TokenSchema)
     @blp.doc(security=[])
     def post(self, credentials):
-        """Exchange a username and password for a bearer token."""
-        user = service.authenticate(db.session, credentials["username"], credentials["password"])
+        """Exchange a username and password for a bearer token; after 10 failures in 15 minutes for the
+        username or from the address, 429 with Retry-After. Every attempt is audited."""
+        username, address = credentials["username"], request.remote_addr
+        throttle.check_allowed(username, address)
+        user = service.authenticate(db.session, username, credentials["password"])
+        service.record_login(db.session, username, address, user)
         if user is None:
+            throttle.record_failure(username, address)
+            db.session.commit()  # the failure's audit row stays, though the answer is an error
             raise Unauthorized("wrong username or password")
+        db.session.commit()
         token, expires_at = issue_token(user)
         return {"access_token": token, "token_type": "Bearer", "role": user.role.value,
                 "user_id": user.id, "expires_at": expires_at}
@@ -66,8 +74,10 @@ class UsersResource(MethodView):
     @blp.response(201, UserSchema)
     def post(self, fields):
         """Create a user (admin)."""
-        user = service.create_user(db.session, region=current_app.config["DEFAULT_REGION"], **fields)
+        user = service.create_user(db.session, region=current_app.config["DEFAULT_REGION"],
+                                   actor_id=current_user().id, **fields)
         db.session.commit()
+        home_visible(user.id)
         return user
 
 
@@ -76,17 +86,28 @@ class UserResource(MethodView):
     @roles_required()
     @blp.response(200, UserSchema)
     def get(self, user_id):
-        """Read a user: yourself, or anyone if you manage staff."""
+        """Read a user: yourself, or anyone if you manage staff. The home is shown to the user and to an
+        admin (who edits accounts; audited), to nobody else."""
         require_self_or(user_id, *READERS)
-        return service.get_user(db.session, user_id)
+        user = service.get_user(db.session, user_id)
+        caller = current_user()
+        if caller.id == user_id:
+            home_visible(user_id)
+        elif caller.role == Role.ADMIN and user.home is not None:
+            service.record_home_read(db.session, caller.id, user)
+            db.session.commit()
+            home_visible(user_id)
+        return user
 
     @roles_required(*MANAGERS)
     @blp.arguments(UserPatchSchema(partial=True))
     @blp.response(200, UserSchema)
     def patch(self, changes, user_id):
         """Change a user (admin)."""
-        user = service.update_user(db.session, user_id, region=current_app.config["DEFAULT_REGION"], **changes)
+        user = service.update_user(db.session, user_id, region=current_app.config["DEFAULT_REGION"],
+                                   actor_id=current_user().id, **changes)
         db.session.commit()
+        home_visible(user.id)
         return user
 
 
@@ -95,5 +116,6 @@ class MeResource(MethodView):
     @roles_required()
     @blp.response(200, UserSchema)
     def get(self):
-        """The caller's own account."""
+        """The caller's own account (with their home)."""
+        home_visible(current_user().id)
         return current_user()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import phonenumbers
+from flask import g
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from backend.auth.models import Role
@@ -27,7 +28,8 @@ class TokenSchema(Schema):
 
 class UserWriteSchema(Schema):
     username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.@-]{2,80}$"))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=200))
+    # The length shows in the OpenAPI document; the service refuses common and guessable ones too.
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=12, max=200))
     role = fields.Enum(Role, by_value=True, required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     phone = fields.String(validate=validate.Length(max=40), allow_none=True)
@@ -83,6 +85,10 @@ class UserSchema(Schema):
     created_at = fields.DateTime()
 
     def _home(self, user):
+        # A collector's home is theirs: shown to themself and to an admin editing the account, only when
+        # the route said so (home_visible), never in lists.
+        if user.id not in g.get("home_visible_for", ()):
+            return None
         latlon = point_latlon(user.home)
         return {"lat": latlon[0], "lon": latlon[1]} if latlon else None
 
@@ -90,3 +96,8 @@ class UserSchema(Schema):
 class UserQuerySchema(PageQuerySchema):
     role = fields.Enum(Role, by_value=True)
     active = fields.Boolean()
+
+
+def home_visible(user_id: int) -> None:
+    """Let this request's answer carry the home of user_id (the route decided the caller may see it)."""
+    g.home_visible_for = {*g.get("home_visible_for", ()), user_id}

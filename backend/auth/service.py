@@ -6,10 +6,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from backend.auth.models import Role, User
-from backend.auth.passwords import hash_password, verify_password
-from backend.errors import DomainError, NotFound
+from backend.auth.passwords import hash_password, password_problem, verify_password
+from backend.errors import DomainError, InvalidInput, NotFound
 from backend.geo import make_point
 from backend.pagination import paginate
+from backend.signals import action_audited
 from backend.timeutil import parse_hhmm
 
 # A hash of a random password: verifying against it costs the same as a real check, so a
@@ -43,14 +44,30 @@ def _apply(user: User, changes: dict, region: str) -> None:
         user.token_version = (user.token_version or 0) + 1
 
 
+def check_password(password: str, *, username: str | None = None, name: str | None = None) -> None:
+    """422 naming `password` when the policy refuses it (backend/auth/passwords.py password_problem)."""
+    problem = password_problem(password, user_inputs=tuple(s for s in (username, name) if s))
+    if problem:
+        raise InvalidInput("password", problem)
+
+
+def _audit(session: Session, actor_id: int | None, action: str, user: User, **details) -> None:
+    action_audited.send("auth", session=session, actor_id=actor_id, action=action, subject_type="user",
+                        subject_id=user.id, details={"username": user.username, **details})
+
+
 def _check_shift(user: User) -> None:
     if user.shift_end <= user.shift_start:
         raise DomainError("validation_error", "shift_end must be after shift_start",
                           status=422, fields={"shift_end": "must be after shift_start"})
 
 
-def create_user(session: Session, *, region: str = "CN", **fields) -> User:
-    """Create a user; 409 when the username is taken."""
+def create_user(session: Session, *, region: str = "CN", actor_id: int | None = None,
+                password_policy: bool = True, **fields) -> User:
+    """Create a user (audited); 409 when the username is taken, 422 for a password the policy refuses.
+    password_policy=False is for the demo command alone (its published demo password)."""
+    if password_policy:
+        check_password(fields["password"], username=fields["username"], name=fields.get("name"))
     if session.scalar(sa.select(User.id).where(User.username == fields["username"])):
         raise DomainError("username_taken", f"username {fields['username']!r} is taken",
                           fields={"username": "already taken"})
@@ -60,12 +77,18 @@ def create_user(session: Session, *, region: str = "CN", **fields) -> User:
     _check_shift(user)
     session.add(user)
     session.flush()
+    _audit(session, actor_id, "user.created", user, role=user.role.value, active=user.active)
     return user
 
 
-def update_user(session: Session, user_id: int, *, region: str = "CN", **changes) -> User:
-    """Apply changes to a user."""
+def update_user(session: Session, user_id: int, *, region: str = "CN", actor_id: int | None = None,
+                **changes) -> User:
+    """Apply changes to a user; a role change, a password reset and a deactivation are audited."""
     user = get_user(session, user_id)
+    if changes.get("password"):
+        check_password(changes["password"], username=changes.get("username", user.username),
+                       name=changes.get("name", user.name))
+    old_role, was_active = user.role, user.active
     if "username" in changes and changes["username"] != user.username:
         taken = session.scalar(sa.select(User.id).where(User.username == changes["username"]))
         if taken:
@@ -73,6 +96,14 @@ def update_user(session: Session, user_id: int, *, region: str = "CN", **changes
     _apply(user, changes, region)
     _check_shift(user)
     session.flush()
+    if user.role != old_role:
+        _audit(session, actor_id, "user.role_changed", user, old=old_role.value, new=user.role.value)
+    if changes.get("password"):
+        _audit(session, actor_id, "user.password_reset", user)
+    if was_active and not user.active:
+        _audit(session, actor_id, "user.deactivated", user)
+    elif user.active and not was_active:
+        _audit(session, actor_id, "user.reactivated", user)
     return user
 
 
@@ -93,6 +124,18 @@ def list_users(session: Session, *, page: int, page_size: int, role: Role | None
     if active is not None:
         query = query.where(User.active == active)
     return paginate(session, query, page, page_size)
+
+
+def record_home_read(session: Session, actor_id: int, user: User) -> None:
+    """Audit an admin reading a user's home (to edit the account)."""
+    _audit(session, actor_id, "user.home_read", user)
+
+
+def record_login(session: Session, username: str, address: str | None, user: User | None) -> None:
+    """Audit a login attempt, succeeded or failed, with the username given and the client address."""
+    action_audited.send("auth", session=session, actor_id=user.id if user else None,
+                        action="auth.login_succeeded" if user else "auth.login_failed", subject_type="user",
+                        subject_id=user.id if user else None, details={"username": username, "address": address})
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:

@@ -37,6 +37,8 @@ class BackgroundJob(db.Model):
     progress: Mapped[float] = mapped_column(default=0.0)
     stats: Mapped[dict] = mapped_column(JSONB, default=dict)
     result: Mapped[dict | None] = mapped_column(JSONB)
+    # A stable code clients may branch on and a short message; the traceback is in the worker's log only.
+    error_code: Mapped[str | None] = mapped_column(sa.String(60))
     error: Mapped[str | None] = mapped_column(sa.Text)
     attempts: Mapped[int] = mapped_column(default=0)
     enqueues: Mapped[int] = mapped_column(default=0)

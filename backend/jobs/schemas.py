@@ -11,6 +11,7 @@ class JobSchema(Schema):
     progress = fields.Float()
     stats = fields.Dict()
     result = fields.Dict(allow_none=True)
+    error_code = fields.String(allow_none=True)
     error = fields.String(allow_none=True)
     attempts = fields.Integer()
     created_at = fields.DateTime()

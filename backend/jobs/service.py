@@ -101,7 +101,7 @@ def _claim(job_id: int) -> BackgroundJob | None:
         sa.update(BackgroundJob)
         .where(BackgroundJob.id == job_id, BackgroundJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
         .values(status=JobStatus.RUNNING, attempts=BackgroundJob.attempts + 1, started_at=utcnow(),
-                heartbeat_at=utcnow(), error=None)
+                heartbeat_at=utcnow(), error=None, error_code=None)
         .returning(BackgroundJob.id)
     ).scalar()
     db.session.commit()
@@ -126,19 +126,30 @@ def run_background_job(job_id: int) -> dict | None:
     except Exception as exc:  # the row must say what went wrong; the worker keeps going
         db.session.rollback()
         log.exception("job %s failed", job_id)
-        _finish(job_id, JobStatus.FAILED, error=_user_error(exc))
+        _finish(job_id, JobStatus.FAILED, error=job_error(exc, job_id))
         return None
     _finish(job_id, JobStatus.DONE, result=result)
     return result
 
 
-def _user_error(exc: Exception) -> str:
-    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return message[:2000]
+# The longest message a client sees; anything longer was never written for them.
+ERROR_MESSAGE_MAX = 200
 
 
-def _finish(job_id: int, status: JobStatus, *, result=None, error: str | None = None) -> None:
-    values = {"status": status, "finished_at": utcnow(), "heartbeat_at": utcnow(), "error": error}
+def job_error(exc: Exception, job_id: int) -> tuple[str, str]:
+    """(code, message) a client may see: a rule's refusal (DomainError, or an exception that carries a
+    `code`) says what it is; anything else is `internal_error`, its text and traceback only in the log."""
+    code = getattr(exc, "code", None)
+    message = getattr(exc, "message", None)
+    if isinstance(code, str) and code and isinstance(message, str) and message:
+        return code[:60], message[:ERROR_MESSAGE_MAX]
+    return "internal_error", f"the job failed unexpectedly; the worker's log has the details (job {job_id})"
+
+
+def _finish(job_id: int, status: JobStatus, *, result=None, error: tuple[str, str] | None = None) -> None:
+    code, message = error or (None, None)
+    values = {"status": status, "finished_at": utcnow(), "heartbeat_at": utcnow(), "error": message,
+              "error_code": code}
     if status is JobStatus.DONE:
         values.update(progress=1.0, result=result if isinstance(result, dict) else None)
     db.session.execute(sa.update(BackgroundJob).where(BackgroundJob.id == job_id).values(**values))
@@ -172,7 +183,8 @@ def requeue_lost_jobs(stale_after_s: int | None = None) -> dict:
         if not lost:
             continue
         if job.attempts >= MAX_ATTEMPTS:
-            _finish(job.id, JobStatus.FAILED, error=f"gave up after {job.attempts} attempts (worker lost)")
+            _finish(job.id, JobStatus.FAILED,
+                    error=("worker_lost", f"gave up after {job.attempts} attempts (the worker was lost)"))
             failed.append(job.id)
             continue
         job.status = JobStatus.QUEUED

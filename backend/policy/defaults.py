@@ -70,6 +70,12 @@ DEFAULTS: dict[str, object] = {
     # Lawful bases a lookup may cite (codes from LEGAL_BASES below). PIPL art. 13 has no legitimate-interest
     # basis: under the Chinese default only consent, the loan contract, a legal duty or a court order.
     "tracing.legal_bases": ["debtor_consent", "contract_performance", "legal_obligation", "court_order"],
+    # Proposed candidates nobody confirmed or rejected in this many days are purged (confirmed ones
+    # became the case's numbers; these are third parties' numbers nobody decided to keep).
+    "tracing.unreviewed_retention_days": 30,
+    # A collector reads a case's third-party numbers while holding an open visit there and this many
+    # days after it ends (a follow-up call), then no longer.
+    "contacts.collector_access_days": 7,
     # Case intake.
     "cases.import_max_rows": 50_000,
 }

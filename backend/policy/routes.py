@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from backend.auth.access import roles_required
+from backend.auth.access import current_user, roles_required
 from backend.auth.models import Role
 from backend.extensions import db
 from backend.pagination import PageQuerySchema, envelope, page_schema, paginate
@@ -34,7 +34,7 @@ class PortfoliosResource(MethodView):
     @blp.response(201, PortfolioSchema)
     def post(self, fields):
         """Create a portfolio (admin)."""
-        portfolio = service.create_portfolio(db.session, **fields)
+        portfolio = service.create_portfolio(db.session, actor_id=current_user().id, **fields)
         db.session.commit()
         return portfolio
 
@@ -53,6 +53,6 @@ class PortfolioResource(MethodView):
     @blp.response(200, PortfolioSchema)
     def patch(self, changes, portfolio_id):
         """Change a portfolio's creditor, profile or overrides (admin)."""
-        portfolio = service.update_portfolio(db.session, portfolio_id, **changes)
+        portfolio = service.update_portfolio(db.session, portfolio_id, actor_id=current_user().id, **changes)
         db.session.commit()
         return portfolio

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from backend.errors import DomainError, NotFound
 from backend.policy.defaults import CHOICES, DEFAULT_PROFILE, DEFAULTS, PROFILES
 from backend.policy.models import DEFAULT_PORTFOLIO_CODE, Portfolio
+from backend.signals import action_audited
 
 
 class Policy(Mapping):
@@ -122,9 +123,23 @@ def ensure_default_portfolio(session: Session) -> Portfolio:
     return portfolio
 
 
+def overrides_diff(old: dict, new: dict) -> dict:
+    """{key: {"old", "new"}} for every override added, changed or removed (None where absent)."""
+    return {key: {"old": old.get(key), "new": new.get(key)}
+            for key in sorted(set(old) | set(new)) if old.get(key, _ABSENT) != new.get(key, _ABSENT)}
+
+
+_ABSENT = object()
+
+
+def _audit(session: Session, actor_id: int | None, action: str, portfolio: Portfolio, **details) -> None:
+    action_audited.send("policy", session=session, actor_id=actor_id, action=action, subject_type="portfolio",
+                        subject_id=portfolio.id, details={"code": portfolio.code, **details})
+
+
 def create_portfolio(session: Session, *, code: str, creditor: str, profile: str = DEFAULT_PROFILE,
-                     overrides: dict | None = None) -> Portfolio:
-    """Create a portfolio with a profile and overrides."""
+                     overrides: dict | None = None, actor_id: int | None = None) -> Portfolio:
+    """Create a portfolio with a profile and overrides (audited, with the overrides)."""
     if profile not in PROFILES:
         raise DomainError("validation_error", f"unknown profile {profile!r}", status=422,
                           fields={"profile": f"one of {sorted(PROFILES)}"})
@@ -134,14 +149,17 @@ def create_portfolio(session: Session, *, code: str, creditor: str, profile: str
                           overrides=validate_overrides(overrides or {}))
     session.add(portfolio)
     session.flush()
+    _audit(session, actor_id, "portfolio.created", portfolio, profile=profile,
+           overrides=overrides_diff({}, portfolio.overrides))
     return portfolio
 
 
-def update_portfolio(session: Session, portfolio_id: int, **changes) -> Portfolio:
-    """Change a portfolio's creditor, profile or overrides."""
+def update_portfolio(session: Session, portfolio_id: int, *, actor_id: int | None = None, **changes) -> Portfolio:
+    """Change a portfolio's creditor, profile or overrides (audited: what changed, overrides key by key)."""
     portfolio = session.get(Portfolio, portfolio_id)
     if portfolio is None:
         raise NotFound("portfolio", portfolio_id)
+    before = {"creditor": portfolio.creditor, "profile": portfolio.profile, "overrides": dict(portfolio.overrides or {})}
     if "profile" in changes:
         if changes["profile"] not in PROFILES:
             raise DomainError("validation_error", "unknown profile", status=422,
@@ -152,4 +170,10 @@ def update_portfolio(session: Session, portfolio_id: int, **changes) -> Portfoli
     if "overrides" in changes:
         portfolio.overrides = validate_overrides(changes["overrides"] or {})
     session.flush()
+    details = {key: {"old": before[key], "new": getattr(portfolio, key)} for key in ("creditor", "profile")
+               if before[key] != getattr(portfolio, key)}
+    diff = overrides_diff(before["overrides"], dict(portfolio.overrides or {}))
+    if diff:
+        details["overrides"] = diff
+    _audit(session, actor_id, "portfolio.updated", portfolio, **details)
     return portfolio

@@ -151,6 +151,10 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+# How a lodging check-in shows to dispatchers: where, in words only.
+AT_DECLARED_LODGING = "at declared lodging"
+
+
 def _geojson(element) -> dict | None:
     latlon = point_latlon(element)
     return point_geojson(*latlon) if latlon else None
@@ -173,6 +177,7 @@ def alert_view(alert: SafetyAlert) -> dict:
         "deadline": _iso(alert.deadline),
         "last_position": _geojson(alert.position),
         "position_at": _iso(alert.position_at),
+        "whereabouts": AT_DECLARED_LODGING if alert.at_declared_lodging else None,
         "visit": {"id": visit.id, "address": visit.address.text, "location": _geojson(visit.address.location)}
         if visit is not None else None,
         "note": alert.note,

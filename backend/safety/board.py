@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from backend.auth.models import User
 from backend.cases.models import CaseAddress
 from backend.geo import parse_geojson
-from backend.safety.alerts import LEVEL_NAMES, STATE_FILTERS
-from backend.safety.models import SafetyAlert, SafetyShift
+from backend.safety.alerts import AT_DECLARED_LODGING, LEVEL_NAMES, STATE_FILTERS
+from backend.safety.models import CheckinKind, SafetyAlert, SafetyShift
 from backend.timeutil import utcnow
 from backend.visits.models import Visit
 
@@ -51,6 +51,7 @@ def live_board(session: Session, *, now: datetime | None = None) -> dict:
         "last_checkin": {"kind": shift.last_checkin_kind.value, "at": _iso(shift.last_checkin_at)}
         if shift.last_checkin_kind else None,
         "last_position": parse_geojson(position),
+        "whereabouts": AT_DECLARED_LODGING if shift.last_checkin_kind is CheckinKind.LODGING else None,
         "visit": {"id": shift.visit_id, "address": address} if shift.visit_id else None,
         "next_checkin_by": _iso(shift.next_checkin_by),
         "overdue": shift.next_checkin_by is not None and shift.next_checkin_by < now,

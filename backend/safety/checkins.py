@@ -115,7 +115,9 @@ def _apply(session: Session, shift: SafetyShift, collector: User, checkin: Check
     """Move the session's state to this (latest) check-in."""
     shift.last_checkin_kind = checkin.kind
     shift.last_checkin_at = checkin.recorded_at
-    shift.last_position = checkin.location
+    # Where a collector sleeps is sealed: a lodging check-in leaves no position on the session (so none
+    # on the board or in an alert); the lodging's own audited read is the one way to its coordinates.
+    shift.last_position = None if checkin.kind is CheckinKind.LODGING else checkin.location
     if checkin.kind is CheckinKind.ARRIVED:
         shift.visit_id = visit.id if visit else None
     elif checkin.kind in (CheckinKind.LEFT, CheckinKind.LODGING, CheckinKind.SHIFT_START, CheckinKind.SHIFT_END):

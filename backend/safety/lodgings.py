@@ -1,8 +1,9 @@
 """Sealed lodging and meal places: where a collector sleeps and eats must never reach a debtor.
 
-Readable by the collector and by safety dispatchers (dispatchers, supervisors); every read by
-anyone else than the collector is audited. Nothing else links to a lodging, so no case, visit,
-route, export or alert payload can carry one.
+Readable by the collector, and by a safety dispatcher (dispatcher, supervisor) for one collector at
+a time only while an alert for that collector is open or with a stated reason; every such read is
+audited with why. No bulk listing. Nothing else links to a lodging, so no case, visit, route, export
+or alert payload can carry one (a lodging check-in shows as "at declared lodging", no coordinates).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from backend.errors import Forbidden, InvalidInput, NotFound
 from backend.geo import make_point, point_latlon
 from backend.pagination import paginate
 from backend.policy.service import default_policy
-from backend.safety.models import Lodging, PlaceKind
+from backend.safety.models import AlertState, Lodging, PlaceKind, SafetyAlert
 from backend.visits.models import OPEN_STATUSES, Visit
 
 SAFETY_DISPATCHERS = (Role.DISPATCHER, Role.SUPERVISOR)
@@ -111,21 +112,46 @@ def _reuse_warnings(session: Session, collector: User, lodging: Lodging, first: 
     return warnings
 
 
-def _audit_read(session: Session, viewer: User, lodgings: list[Lodging]) -> None:
+def _audit_read(session: Session, viewer: User, lodgings: list[Lodging], grounds: dict | None = None) -> None:
     for lodging in lodgings:
         if lodging.collector_id != viewer.id:
             record_audit(session, actor_id=viewer.id, action="lodging.read", subject_type="lodging",
-                         subject_id=lodging.id, collector_id=lodging.collector_id)
+                         subject_id=lodging.id, collector_id=lodging.collector_id, **(grounds or {}))
+
+
+def open_alert_for(session: Session, collector_id: int) -> int | None:
+    """The id of an alert about this collector still open (or acknowledged, not resolved), or None."""
+    return session.scalar(
+        sa.select(SafetyAlert.id).where(SafetyAlert.collector_id == collector_id,
+                                        SafetyAlert.state.in_([AlertState.OPEN, AlertState.ACKNOWLEDGED]))
+        .order_by(SafetyAlert.raised_at.desc()).limit(1))
+
+
+def read_grounds(session: Session, viewer: User, collector_id: int, reason: str | None) -> dict:
+    """Why a safety dispatcher may read this collector's places now (recorded with the read): an alert
+    for them is open, or the dispatcher states a reason. 403 otherwise."""
+    alert_id = open_alert_for(session, collector_id)
+    reason = (reason or "").strip()
+    if alert_id is None and not reason:
+        raise Forbidden("a collector's lodgings are readable only while an alert for them is open, "
+                        "or with a stated reason (?reason=)")
+    return {"alert_id": alert_id, "reason": reason or None}
 
 
 def list_lodgings(session: Session, *, viewer: User, collector_id: int | None = None, kind: str | None = None,
-                  since: datetime | None = None, page: int = 1, page_size: int = 100) -> tuple[list[Lodging], int]:
-    """One page of a collector's own places, or (safety dispatchers) anyone's, and how many match;
-    reads by others are audited."""
+                  since: datetime | None = None, page: int = 1, page_size: int = 100,
+                  reason: str | None = None) -> tuple[list[Lodging], int]:
+    """One page of a collector's own places and how many match; a safety dispatcher reads one
+    collector's (collector_id required: no bulk listing) only on grounds (read_grounds), audited."""
+    grounds = None
     if viewer.role not in SAFETY_DISPATCHERS:
         if collector_id not in (None, viewer.id):
             raise Forbidden("you may only see your own lodgings")
         collector_id = viewer.id
+    elif collector_id is None:
+        raise InvalidInput("collector_id", "required: lodgings are read one collector at a time")
+    else:
+        grounds = read_grounds(session, viewer, collector_id, reason)
     query = sa.select(Lodging)
     if collector_id is not None:
         query = query.where(Lodging.collector_id == collector_id)
@@ -134,16 +160,20 @@ def list_lodgings(session: Session, *, viewer: User, collector_id: int | None = 
     if since is not None:
         query = query.where(sa.func.coalesce(Lodging.check_out, Lodging.check_in) >= since)
     rows, total = paginate(session, query.order_by(Lodging.check_in.desc(), Lodging.id.desc()), page, page_size)
-    _audit_read(session, viewer, rows)
+    _audit_read(session, viewer, rows, grounds)
     return rows, total
 
 
-def get_lodging(session: Session, *, viewer: User, lodging_id: int) -> Lodging:
-    """One place: its collector's, or any for a safety dispatcher (audited); 404 for anyone else."""
+def get_lodging(session: Session, *, viewer: User, lodging_id: int, reason: str | None = None) -> Lodging:
+    """One place: its collector's, or a safety dispatcher's on grounds (read_grounds, audited); 404 for
+    anyone else."""
     lodging = session.get(Lodging, lodging_id)
     if lodging is None or (lodging.collector_id != viewer.id and viewer.role not in SAFETY_DISPATCHERS):
         raise NotFound("lodging", lodging_id)
-    _audit_read(session, viewer, [lodging])
+    grounds = None
+    if lodging.collector_id != viewer.id:
+        grounds = read_grounds(session, viewer, lodging.collector_id, reason)
+    _audit_read(session, viewer, [lodging], grounds)
     return lodging
 
 

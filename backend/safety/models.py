@@ -131,6 +131,8 @@ class SafetyAlert(db.Model):
     visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"))
     position = mapped_column(point_column_type(), nullable=True)
     position_at: Mapped[datetime | None] = _when(nullable=True)
+    # The last check-in was at the collector's declared lodging: shown as such, with no coordinates.
+    at_declared_lodging: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     # Lets the sweep and the watchdog raise "the same" alert twice and store it once.
     dedupe_key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)

@@ -20,6 +20,7 @@ from backend.safety.schemas import (
     CheckinSchema,
     LodgingOutSchema,
     LodgingQuerySchema,
+    LodgingReadSchema,
     LodgingSchema,
     ResolveSchema,
     SosOutSchema,
@@ -76,7 +77,8 @@ class LodgingsResource(MethodView):
     @blp.arguments(LodgingQuerySchema, location="query")
     @blp.response(200, page_schema(LodgingOutSchema))
     def get(self, query):
-        """Your lodgings and meal places; safety dispatchers may read anyone's (audited)."""
+        """Your lodgings and meal places; a safety dispatcher reads one collector's (collector_id), only
+        while an alert for them is open or with `?reason=`, audited."""
         rows, total = lodgings.list_lodgings(db.session, viewer=current_user(), **query)
         db.session.commit()
         return envelope([lodgings.lodging_view(row) for row in rows], total, query["page"], query["page_size"])
@@ -94,10 +96,12 @@ class LodgingsResource(MethodView):
 @blp.route("/safety/lodgings/<int:lodging_id>")
 class LodgingResource(MethodView):
     @roles_required(Role.COLLECTOR, *SAFETY_DISPATCHERS)
+    @blp.arguments(LodgingReadSchema, location="query")
     @blp.response(200, LodgingOutSchema)
-    def get(self, lodging_id):
-        """One lodging: its collector's own, or any for a safety dispatcher (audited)."""
-        lodging = lodgings.get_lodging(db.session, viewer=current_user(), lodging_id=lodging_id)
+    def get(self, query, lodging_id):
+        """One lodging: its collector's own, or a safety dispatcher's while an alert for the collector is
+        open or with `?reason=` (audited)."""
+        lodging = lodgings.get_lodging(db.session, viewer=current_user(), lodging_id=lodging_id, **query)
         db.session.commit()
         return lodgings.lodging_view(lodging)
 

@@ -109,6 +109,12 @@ class LodgingQuerySchema(PageQuerySchema):
     collector_id = id_field()
     kind = fields.String(validate=validate.OneOf([k.value for k in PlaceKind]))
     since = moment_field()
+    # A dispatcher's stated reason to read a collector's places with no alert open (audited with the read).
+    reason = fields.String(validate=validate.Length(min=3, max=500))
+
+
+class LodgingReadSchema(Schema):
+    reason = fields.String(validate=validate.Length(min=3, max=500))
 
 
 class AlertQuerySchema(PageQuerySchema):
@@ -148,6 +154,8 @@ class AlertSchema(Schema):
     deadline = fields.String(allow_none=True)
     last_position = fields.Dict(allow_none=True)
     position_at = fields.String(allow_none=True)
+    # "at declared lodging" (and no last_position) when the last check-in was the collector's lodging.
+    whereabouts = fields.String(allow_none=True)
     visit = fields.Dict(allow_none=True)
     note = fields.String()
     acknowledged_by_id = fields.Integer(allow_none=True)

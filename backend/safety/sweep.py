@@ -24,7 +24,7 @@ MISSED_KEY = "'missed:' || s.id || ':' || to_char(s.next_checkin_by AT TIME ZONE
 RAISE_MISSED = sa.text(f"""
 WITH due AS (
     SELECT s.id AS shift_id, s.collector_id, s.next_checkin_by, s.visit_id, s.last_position, s.last_checkin_at,
-           {MISSED_KEY} AS dedupe_key
+           s.last_checkin_kind = 'lodging' AS at_declared_lodging, {MISSED_KEY} AS dedupe_key
     FROM safety_shifts s
     WHERE s.ended_at IS NULL AND s.next_checkin_by < :cutoff
       AND NOT EXISTS (SELECT 1 FROM safety_alerts a WHERE a.dedupe_key = {MISSED_KEY})
@@ -32,9 +32,10 @@ WITH due AS (
     FOR UPDATE OF s
 ), raised AS (
     INSERT INTO safety_alerts (kind, collector_id, shift_id, state, level, duress, raised_at, notified_at,
-                               deadline, visit_id, position, position_at, note, dedupe_key)
+                               deadline, visit_id, position, position_at, at_declared_lodging, note, dedupe_key)
     SELECT 'missed_checkin', d.collector_id, d.shift_id, 'open', 1, false, :now, :now,
-           d.next_checkin_by, d.visit_id, d.last_position, d.last_checkin_at, '', d.dedupe_key
+           d.next_checkin_by, d.visit_id, d.last_position, d.last_checkin_at,
+           coalesce(d.at_declared_lodging, false), '', d.dedupe_key
     FROM due d
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING id, level

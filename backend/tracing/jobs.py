@@ -17,7 +17,7 @@ from backend.jobs.models import BackgroundJob, JobStatus
 from backend.policy.service import get_policy
 from backend.timeutil import utcnow
 from backend.tracing.engine import TraceResult, run_trace
-from backend.tracing.models import TracingCandidate, TracingRequest, TracingUpload
+from backend.tracing.models import CandidateStatus, TracingCandidate, TracingRequest, TracingUpload
 from backend.tracing.service import rejected_numbers
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,12 @@ WITHHELD_RELATIONSHIPS = frozenset({"lender", "collector"})
 
 class TracingInputError(Exception):
     """The request cannot be traced as submitted; the message tells the specialist why."""
+
+    code = "unusable_input"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,14 @@ def run_tracing_request(request_id: int, progress=None) -> dict:
                            excluded_numbers=inputs.excluded, progress=progress,
                            limits={"max_rows": inputs.max_rows}, policy={"timezone": inputs.timezone})
         _require_complete(result, inputs.max_rows)
+    except ValueError as exc:
+        # The engine names the input it cannot use first; the value itself stays in the log.
+        if not str(exc).startswith("debtor_numbers:"):
+            _end_failed(request_id, inputs, exc)
+            raise
+        refusal = TracingInputError("debtor_numbers: a number on the case cannot be read as a phone number")
+        _end_failed(request_id, inputs, refusal)
+        raise refusal from exc
     except Exception as exc:
         _end_failed(request_id, inputs, exc)
         raise
@@ -126,7 +140,8 @@ def _store(request_id: int, inputs: TraceInputs, result: TraceResult) -> dict:
              "evidence": c.get("evidence") or {}, "flags": list(c.get("flags") or []), "status": "proposed",
              "created_at": utcnow()}
             for rank, c in enumerate(candidates, start=1)])
-    request.stats, request.traced_at, request.candidate_count = result.stats, utcnow(), len(candidates)
+    request.stats, request.traced_at = stats_without_raw_values(result.stats), utcnow()
+    request.candidate_count = len(candidates)
     if inputs.retention_days <= 0:
         _delete_raw(session, request)
     record_audit(session, actor_id=None, action="tracing.request.traced", subject_type="tracing_request",
@@ -147,11 +162,53 @@ def _end_failed(request_id: int, inputs: TraceInputs, exc: Exception) -> None:
             _delete_raw(session, request)
         record_audit(session, actor_id=None, action="tracing.request.failed", subject_type="tracing_request",
                      subject_id=request_id, case_id=inputs.case_id, legal_basis=request.legal_basis,
-                     requested_by_id=request.requested_by_id, error=str(exc)[:500])
+                     requested_by_id=request.requested_by_id, error=type(exc).__name__)
         session.commit()
     except Exception:  # the job's own error is the one to report
         session.rollback()
         log.exception("could not clean up failed tracing request %s", request_id)
+
+
+def stats_without_raw_values(stats: dict) -> dict:
+    """What a request keeps of the engine's stats: counts and reasons. The samples (bad rows' raw values,
+    service numbers, lenders' names and numbers) and the owners' numbers are the uploads' data and go
+    with them; the specialist saw what mattered in the candidates."""
+    def clean(node):
+        if isinstance(node, dict):
+            kept = {key: clean(value) for key, value in node.items() if key not in ("samples", "owners")}
+            if isinstance(node.get("owners"), list):
+                kept["owners"] = {role: sum(1 for o in node["owners"] if o.get("role") == role)
+                                  for role in ("debtor", "third_party")}
+            return kept
+        if isinstance(node, list):
+            return [clean(item) for item in node]
+        return node
+
+    return clean(stats or {})
+
+
+def purge_unreviewed_candidates(now=None) -> dict:
+    """Sweep: delete proposed candidates nobody reviewed within their portfolio's
+    `tracing.unreviewed_retention_days`; confirmed and rejected ones (decisions) stay with the case."""
+    session, now = db.session, now or utcnow()
+    rows = session.execute(
+        sa.select(TracingCandidate.id, TracingCandidate.created_at, Case.portfolio_id)
+        .join(Case, Case.id == TracingCandidate.case_id)
+        .where(TracingCandidate.status == CandidateStatus.PROPOSED)
+    ).all()
+    days: dict = {}
+    expired = []
+    for candidate_id, created_at, portfolio_id in rows:
+        if portfolio_id not in days:
+            days[portfolio_id] = get_policy(session, portfolio_id)["tracing.unreviewed_retention_days"]
+        if created_at <= now - timedelta(days=days[portfolio_id]):
+            expired.append(candidate_id)
+    if expired:
+        session.execute(sa.delete(TracingCandidate).where(TracingCandidate.id.in_(expired)))
+        record_audit(session, actor_id=None, action="tracing.candidates.purged", subject_type="tracing_candidate",
+                     subject_id=None, count=len(expired), reason="unreviewed past retention")
+    session.commit()
+    return {"purged": len(expired)}
 
 
 def _delete_raw(session, request: TracingRequest) -> None:

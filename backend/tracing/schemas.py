@@ -61,6 +61,7 @@ class TracingRequestSchema(Schema):
     status = fields.String()
     progress = fields.Float()
     stats = fields.Dict()
+    error_code = fields.String(allow_none=True)
     error = fields.String(allow_none=True)
     legal_basis = fields.String()
     legal_reference = fields.String(allow_none=True)

@@ -175,7 +175,7 @@ def _view(request: TracingRequest, counts: dict, requested_by: str | None, case_
         "id": request.id, "case_id": request.case_id, "job_id": request.job_id,
         "status": job.status.value if job else JobStatus.QUEUED.value,
         "progress": job.progress if job else 0.0, "stats": request.stats or (job.stats if job else {}),
-        "error": job.error if job else None, "legal_basis": request.legal_basis,
+        "error": job.error if job else None, "error_code": job.error_code if job else None, "legal_basis": request.legal_basis,
         "legal_reference": request.legal_reference, "requested_by_id": request.requested_by_id,
         "requested_by": requested_by, "case_ref": case_ref,
         "age_s": int((now - request.created_at).total_seconds()), "awaiting_review": counts["proposed"],

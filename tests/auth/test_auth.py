@@ -8,8 +8,8 @@ from backend.auth.passwords import hash_password, verify_password
 
 
 def test_token_for_correct_password(client, create_user):
-    user = create_user(Role.DISPATCHER, username="disp", password="s3cret-pass")
-    response = client.post("/api/v1/auth/token", json={"username": "disp", "password": "s3cret-pass"})
+    user = create_user(Role.DISPATCHER, username="disp", password="s3cret-pass-phrase")
+    response = client.post("/api/v1/auth/token", json={"username": "disp", "password": "s3cret-pass-phrase"})
     assert response.status_code == 200
     assert response.json["token_type"] == "Bearer"
     assert response.json["role"] == "dispatcher"
@@ -19,7 +19,7 @@ def test_token_for_correct_password(client, create_user):
 
 
 def test_wrong_password_and_unknown_user_look_the_same(client, create_user):
-    create_user(Role.DISPATCHER, username="disp2", password="s3cret-pass")
+    create_user(Role.DISPATCHER, username="disp2", password="s3cret-pass-phrase")
     wrong = client.post("/api/v1/auth/token", json={"username": "disp2", "password": "nope"})
     unknown = client.post("/api/v1/auth/token", json={"username": "nobody", "password": "nope"})
     assert wrong.status_code == unknown.status_code == 401
@@ -52,7 +52,7 @@ def test_expired_token_is_refused(app, client, create_user, auth_headers):
 
 def test_password_change_revokes_old_tokens(client, as_role, create_user):
     _, admin = as_role(Role.ADMIN)
-    user = create_user(Role.DISPATCHER, password="first-password")
+    user = create_user(Role.DISPATCHER, password="first-password-ok")
     from backend.auth.access import issue_token
 
     old_token, _ = issue_token(user)
@@ -64,9 +64,9 @@ def test_password_change_revokes_old_tokens(client, as_role, create_user):
 
 def test_deactivated_user_cannot_log_in(client, as_role, create_user):
     _, admin = as_role(Role.ADMIN)
-    user = create_user(Role.COLLECTOR, password="collector-pw")
+    user = create_user(Role.COLLECTOR, password="collector-pw-strong")
     client.patch(f"/api/v1/users/{user.id}", json={"active": False}, headers=admin)
-    response = client.post("/api/v1/auth/token", json={"username": user.username, "password": "collector-pw"})
+    response = client.post("/api/v1/auth/token", json={"username": user.username, "password": "collector-pw-strong"})
     assert response.status_code == 401
 
 
@@ -156,8 +156,8 @@ def test_dispatcher_lists_collectors_by_role(client, as_role, create_user):
 
 
 def test_token_expiry_is_reported(client, create_user):
-    create_user(Role.TRACER, username="tracer1", password="tracer-pass")
-    response = client.post("/api/v1/auth/token", json={"username": "tracer1", "password": "tracer-pass"})
+    create_user(Role.TRACER, username="tracer1", password="tracer-pass-phrase")
+    response = client.post("/api/v1/auth/token", json={"username": "tracer1", "password": "tracer-pass-phrase"})
     from datetime import datetime
 
     expires = datetime.fromisoformat(response.json["expires_at"])

@@ -141,9 +141,11 @@ def test_safety_dispatcher_reads_are_audited(client, collector, dispatcher, sess
     owner, headers = collector
     created = client.post(LODGINGS, json=stay(), headers=headers).json
     staff, staff_headers = dispatcher
-    listed = client.get(f"{LODGINGS}?collector_id={owner.id}", headers=staff_headers)
+    reason = "collector unreachable after curfew"
+    listed = client.get(LODGINGS, query_string={"collector_id": owner.id, "reason": reason}, headers=staff_headers)
     assert [row["name"] for row in listed.json["items"]] == ["Jinjiang Inn"]
-    assert client.get(f"{LODGINGS}/{created['id']}", headers=staff_headers).status_code == 200
+    read = client.get(f"{LODGINGS}/{created['id']}", query_string={"reason": reason}, headers=staff_headers)
+    assert read.status_code == 200
     audits = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "lodging.read")).all()
     assert [(a.actor_id, a.subject_id, a.details["collector_id"]) for a in audits] == [
         (staff.id, str(created["id"]), owner.id)] * 2
