@@ -165,8 +165,10 @@ def list_cases(session: Session, *, contact_status=None, portfolio_id=None, q=No
     if portfolio_id is not None:
         query = query.where(Case.portfolio_id == portfolio_id)
     if q:
-        pattern = f"%{q}%"
-        query = query.where(sa.or_(Case.external_ref.ilike(pattern), Case.debtor_name.ilike(pattern)))
+        # The search text is literal: %, _ and the escape character itself match only themselves.
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(sa.or_(Case.external_ref.ilike(pattern, escape="\\"),
+                                   Case.debtor_name.ilike(pattern, escape="\\")))
     total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     rows = session.scalars(query.order_by(Case.id).limit(page_size).offset((page - 1) * page_size))
     return list(rows), total

@@ -19,7 +19,7 @@ from backend.errors import DomainError, Forbidden, InvalidInput, NotFound
 from backend.policy.service import get_policy
 from backend.signals import contact_attempt_recorded
 from backend.timeutil import utcnow
-from backend.visits.models import Visit, VisitStatus
+from backend.visits.models import OPEN_STATUSES, Visit, VisitStatus
 
 DEBTOR = "debtor"
 
@@ -52,14 +52,23 @@ def resolve_party(session: Session, case: Case, party) -> CaseContact | None:
     return contact
 
 
-def require_case_access(session: Session, user: User, case_id: int) -> None:
-    """Collectors act only on cases they have a visit assigned for; office roles on any case."""
+def require_case_access(session: Session, user: User, case_id: int, *, now: datetime | None = None) -> None:
+    """Collectors act on (and read the third parties of) a case only while they hold an open visit
+    there, and `contacts.collector_access_days` after their last visit there ended; office roles on any."""
     if user.role != Role.COLLECTOR:
         return
-    assigned = session.scalar(sa.select(Visit.id).where(
-        Visit.case_id == case_id, Visit.collector_id == user.id, Visit.status != VisitStatus.CANCELLED).limit(1))
-    if assigned is None:
-        raise Forbidden("collectors may act only on cases of visits assigned to them")
+    mine = sa.and_(Visit.case_id == case_id, Visit.collector_id == user.id)
+    if session.scalar(sa.select(Visit.id).where(mine, Visit.status.in_(OPEN_STATUSES)).limit(1)) is not None:
+        return
+    ended = session.scalar(sa.select(sa.func.max(sa.func.coalesce(Visit.finished_at, Visit.updated_at)))
+                           .where(mine, Visit.status.in_((VisitStatus.DONE, VisitStatus.FAILED))))
+    if ended is not None:
+        case = session.get(Case, case_id)
+        days = get_policy(session, case.portfolio_id if case else None)["contacts.collector_access_days"]
+        if ended >= (now or utcnow()) - timedelta(days=days):
+            return
+        raise Forbidden(f"your access to this case ended {days} days after your last visit there")
+    raise Forbidden("collectors may act only on cases of visits assigned to them")
 
 
 def refusal(check: RuleCheck) -> DomainError:

@@ -40,8 +40,12 @@ class RouteStop(db.Model):
     route_id: Mapped[int] = mapped_column(sa.ForeignKey("routes.id", ondelete="CASCADE"))
     visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visits.id"), index=True)
     sequence: Mapped[int] = mapped_column()
+    # The collector's own times (from their start point); only they see these.
     eta: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     departure: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    # The times everyone else sees: the day walked from the first stop (routing.schedule.shared_times).
+    shared_eta: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    shared_departure: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     location = mapped_column(Geography(geometry_type="POINT", srid=4326, spatial_index=False), nullable=False)
     # Done or under way when planned: kept where it was.
     fixed: Mapped[bool] = mapped_column(default=False)

@@ -84,7 +84,7 @@ class RouteResource(MethodView):
     def get(self, route_id):
         """One stored route with its ordered stops."""
         route = service.get_route(db.session, route_id, viewer=current_user())
-        return service.routes_view(db.session, [route.id])[0]
+        return service.routes_view(db.session, [route.id], viewer_id=current_user().id)[0]
 
 
 @blp.route("/routes/<int:route_id>.geojson")

@@ -74,7 +74,7 @@ def list_routes(session: Session, *, viewer: User, page: int, page_size: int, pl
     if collector_id is not None:
         query = query.where(Route.collector_id == collector_id)
     route_ids, total = paginate(session, query, page, page_size)
-    return routes_view(session, route_ids), total
+    return routes_view(session, route_ids, viewer_id=viewer.id), total
 
 
 def get_route(session: Session, route_id: int, *, viewer: User) -> Route:
@@ -93,8 +93,8 @@ def route_geojson(session: Session, route: Route) -> dict:
     stop_feature = sa.func.json_build_object(
         "type", "Feature", "geometry", sa.cast(sa.func.ST_AsGeoJSON(RouteStop.location, 7), sa.JSON),
         "properties", sa.func.json_build_object("kind", "stop", "sequence", RouteStop.sequence,
-                                                "visit_id", RouteStop.visit_id, "eta", RouteStop.eta,
-                                                "departure", RouteStop.departure, "fixed", RouteStop.fixed))
+                                                "visit_id", RouteStop.visit_id, "eta", RouteStop.shared_eta,
+                                                "departure", RouteStop.shared_departure, "fixed", RouteStop.fixed))
     stops = (sa.select(sa.func.coalesce(sa.func.json_agg(aggregate_order_by(stop_feature, RouteStop.sequence)),
                                         sa.text("'[]'::json")))
              .where(RouteStop.route_id == route.id).scalar_subquery())

@@ -93,9 +93,13 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
         if not stops:
             continue
         route = Route(collector_id=planned.collector_id, plan_date=inputs.plan_date, solver=result.solver_name,
-                      distance_m=planned.distance_m, duration_s=planned.duration_s, planned_by_id=actor_id)
+                      # Totals from the first stop: the leg from home or lodging is the collector's alone.
+                      distance_m=planned.shared_distance_m, duration_s=planned.shared_duration_s,
+                      planned_by_id=actor_id)
         route.stops = [RouteStop(visit_id=s.task_id, sequence=k, eta=inputs.at(s.arrival_s),
                                  departure=inputs.at(s.departure_s), location=make_point(s.lat, s.lon),
+                                 shared_eta=_at(inputs, s.shared_arrival_s),
+                                 shared_departure=_at(inputs, s.shared_departure_s),
                                  fixed=s.task_id in fixed_ids) for k, s in enumerate(stops, start=1)]
         session.add(route)
         session.flush()
@@ -115,13 +119,19 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
             "skipped_collectors": [{"collector_id": cid, "reason": why} for cid, why in inputs.skipped_collectors]}
 
 
+def _at(inputs: PlanInputs, seconds: int | None):
+    return None if seconds is None else inputs.at(seconds)
+
+
 def _lat_lon(column):
     geometry = sa.func.geometry(column)
     return sa.func.ST_Y(geometry), sa.func.ST_X(geometry)
 
 
-def routes_view(session: Session, route_ids: list[int]) -> list[dict]:
-    """Routes as the API shows them: ordered stops, ETAs, distance, duration (never the start point)."""
+def routes_view(session: Session, route_ids: list[int], *, viewer_id: int | None = None) -> list[dict]:
+    """Routes as the API shows them: ordered stops, ETAs, distance, duration (never the start point).
+    Totals start at the first stop; the ETAs are the collector's own only on their own route, everyone
+    else sees the day walked from the first stop."""
     if not route_ids:
         return []
     routes = {r.id: r for r in session.scalars(sa.select(Route).where(Route.id.in_(route_ids)))}
@@ -129,8 +139,11 @@ def routes_view(session: Session, route_ids: list[int]) -> list[dict]:
     rows = session.execute(sa.select(RouteStop, *_lat_lon(RouteStop.location))
                            .where(RouteStop.route_id.in_(route_ids)).order_by(RouteStop.route_id, RouteStop.sequence))
     for stop, lat, lon in rows:
-        stops[stop.route_id].append({"sequence": stop.sequence, "visit_id": stop.visit_id, "eta": stop.eta,
-                                     "departure": stop.departure, "lat": lat, "lon": lon, "fixed": stop.fixed})
+        own = viewer_id is not None and routes[stop.route_id].collector_id == viewer_id
+        stops[stop.route_id].append({"sequence": stop.sequence, "visit_id": stop.visit_id,
+                                     "eta": stop.eta if own else stop.shared_eta,
+                                     "departure": stop.departure if own else stop.shared_departure,
+                                     "lat": lat, "lon": lon, "fixed": stop.fixed})
     return [{"id": r.id, "collector_id": r.collector_id, "date": r.plan_date, "solver": r.solver,
              "stops": stops[r.id], "distance_m": r.distance_m, "duration_s": r.duration_s,
              "created_at": r.created_at} for r in (routes[rid] for rid in route_ids if rid in routes)]

@@ -46,14 +46,20 @@ class Stop:
     departure_s: int
     lat: float
     lon: float
+    # The same day as the office sees it: begun at the first stop (see shared_times), so no time
+    # or distance carries the leg from the collector's home or lodging.
+    shared_arrival_s: int | None = None
+    shared_departure_s: int | None = None
 
 
 @dataclass
 class Route:
     collector_id: int
     stops: list[Stop]
-    distance_m: int
+    distance_m: int  # the whole tour, start point to start point (what the solver minimises)
     duration_s: int
+    shared_distance_m: int = 0  # first stop to last stop: what anyone but the collector may see
+    shared_duration_s: int = 0
 
 
 @dataclass
@@ -108,13 +114,34 @@ def walk(c_idx: int, collector: Collector, seq: Sequence[int], tasks: Sequence[V
     return Walk(starts, missed, end, metres + int(dist[here, c_idx]))
 
 
+def shared_times(collector: Collector, seq: Sequence[int], tasks: Sequence[VisitTask], dist: np.ndarray,
+                 dur: np.ndarray) -> tuple[list[int], int, int]:
+    """(service starts, metres, seconds) of the day walked from the first stop, reached at shift start
+    (or its window's opening): built only from the stops, their windows and the shift, so neither the
+    totals nor any ETA lets anyone but the collector work back to where the day really begins."""
+    n_c = dist.shape[0] - len(tasks)
+    here, now, metres, starts = None, collector.shift_start_s, 0, []
+    for j in seq:
+        there = n_c + j
+        arrive = now if here is None else now + int(dur[here, there])
+        if here is not None:
+            metres += int(dist[here, there])
+        start = service_start(arrive, tasks[j].windows)
+        starts.append(arrive if start is None else start)
+        now, here = starts[-1] + tasks[j].service_s, there
+    return starts, metres, (now - starts[0]) if seq else 0
+
+
 def make_route(c_idx: int, collector: Collector, seq: Sequence[int], tasks: Sequence[VisitTask],
                dist: np.ndarray, dur: np.ndarray) -> Route:
     """Build the Route a collector drives over task indices `seq`."""
     w = walk(c_idx, collector, seq, tasks, dist, dur)
-    stops = [Stop(tasks[j].id, k + 1, s, s + tasks[j].service_s, tasks[j].lat, tasks[j].lon)
-             for k, (j, s) in enumerate(zip(seq, w.starts, strict=True))]
-    return Route(collector.id, stops, w.distance_m, w.end_s - collector.shift_start_s if seq else 0)
+    shared_starts, shared_m, shared_s = shared_times(collector, seq, tasks, dist, dur)
+    stops = [Stop(tasks[j].id, k + 1, s, s + tasks[j].service_s, tasks[j].lat, tasks[j].lon,
+                  shared, shared + tasks[j].service_s)
+             for k, (j, s, shared) in enumerate(zip(seq, w.starts, shared_starts, strict=True))]
+    return Route(collector.id, stops, w.distance_m, w.end_s - collector.shift_start_s if seq else 0,
+                 shared_m, shared_s)
 
 
 def route_problems(collector: Collector, seq: Sequence[int], tasks: Sequence[VisitTask],

@@ -1,4 +1,4 @@
-"""security hardening: append-only audit trail, job error codes, lodging whereabouts on alerts
+"""security hardening: append-only audit trail, job error codes, lodging whereabouts on alerts, shared route times
 
 Revision ID: 0040
 Revises: 0009
@@ -33,6 +33,13 @@ def upgrade():
         WHERE c.shift_id = a.shift_id AND c.kind = 'lodging' AND c.recorded_at = a.position_at
     """)
 
+    # Route stops get the times everyone but the collector sees (the day walked from the first stop);
+    # routes planned before have none to show, and their totals (with the start legs) are dropped.
+    with op.batch_alter_table('route_stops', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('shared_eta', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('shared_departure', sa.DateTime(timezone=True), nullable=True))
+    op.execute("UPDATE routes SET distance_m = 0, duration_s = 0")
+
     # The audit trail is append-only: the database itself refuses to change or remove a row.
     op.execute("""
         CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -50,6 +57,9 @@ def upgrade():
 def downgrade():
     op.execute("DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events")
     op.execute("DROP FUNCTION IF EXISTS audit_events_append_only()")
+    with op.batch_alter_table('route_stops', schema=None) as batch_op:
+        batch_op.drop_column('shared_departure')
+        batch_op.drop_column('shared_eta')
     with op.batch_alter_table('safety_alerts', schema=None) as batch_op:
         batch_op.drop_column('at_declared_lodging')
     with op.batch_alter_table('background_jobs', schema=None) as batch_op:
