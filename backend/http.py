@@ -6,7 +6,9 @@ import json
 
 from flask import current_app, request
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
+from werkzeug.wsgi import LimitedStream
 
 from backend.errors import DomainError, InvalidInput
 from backend.validation import INT_MAX, unstorable_text
@@ -75,6 +77,19 @@ def limit_request_body() -> None:
     length = request.content_length
     if length is not None and length > limit:
         raise body_too_large(limit)
+    if length is None and "wsgi.input_terminated" in request.environ:  # chunked: no length to check
+        request.__dict__["stream"] = StrictLimitedStream(request.environ["wsgi.input"], limit, is_max=True)
+
+
+class StrictLimitedStream(LimitedStream):
+    """werkzeug's LimitedStream stops quietly at a maximum when read whole (`read()`), handing on a
+    truncated body; this one looks one byte past the limit and refuses the body with a 413 instead."""
+
+    def readall(self) -> bytes:
+        data = super().readall()
+        if self.is_exhausted and self._stream.read(1):
+            raise RequestEntityTooLarge()
+        return data
 
 
 def body_limit() -> int:
