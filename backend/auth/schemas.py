@@ -29,7 +29,8 @@ class TokenSchema(Schema):
 class UserWriteSchema(Schema):
     username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.@-]{2,80}$"))
     # The length shows in the OpenAPI document; the service refuses common and guessable ones too.
-    password = fields.String(required=True, load_only=True, validate=validate.Length(min=12, max=200))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(
+        min=12, max=200, error="must be at least {min} characters (and at most {max})"))
     role = fields.Enum(Role, by_value=True, required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     phone = fields.String(validate=validate.Length(max=40), allow_none=True)
