@@ -148,6 +148,28 @@ class JsonErrorApi(Api):
         return error_response(status, code, message, fields, headers=data.get("headers"))
 
 
+# Seconds a client waits before retrying when the database is unavailable (a restart takes a few).
+DATABASE_RETRY_AFTER_S = 2
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether this error (or what caused it) is the database connection failing, not a bug: SQLAlchemy's
+    OperationalError/InterfaceError, or the driver's own when code spoke to the driver directly."""
+    import psycopg
+    from sqlalchemy import exc as sa_exc
+
+    kinds = (sa_exc.OperationalError, sa_exc.InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, kinds):
+            return True
+        if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def register_error_handlers(app) -> None:
     """Map domain errors and anything unexpected to the JSON error shape."""
 
@@ -162,6 +184,17 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
+        if database_unavailable(error):
+            # The server went away (restart, failover, terminated backends): nothing of this request
+            # was committed; the client may retry shortly. The session lets go of the dead connection.
+            try:
+                db.session.rollback()
+            except Exception as exc:  # the rollback meets the same dead connection
+                app.logger.info("rollback on a lost database connection failed: %s", exc)
+            db.session.close()
+            app.logger.warning("database unavailable: %s", type(error).__name__)
+            return error_response(503, "database_unavailable", "the database is unavailable; retry shortly",
+                                  headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
         db.session.rollback()
         if isinstance(error, HTTPException):
             from backend.extensions import api

@@ -14,13 +14,14 @@ LOAD_SHARE, SOLVE_SHARE = 0.05, 0.9
 
 
 def plan_routes_job(*, plan_date: str, collector_ids: list[int] | None, visit_ids: list[int] | None,
-                    actor_id: int | None, progress) -> dict:
-    """Read the day, solve without holding a database connection, then store the routes."""
+                    actor_id: int | None, progress, time_limit_s: float | None = None) -> dict:
+    """Read the day, solve without holding a database connection, then store the routes. time_limit_s:
+    this plan's own solver budget (default `routing.time_limit_s`)."""
     inputs = load_plan_inputs(db.session, plan_date=date.fromisoformat(plan_date), collector_ids=collector_ids,
                               visit_ids=visit_ids, actor_id=actor_id)
     db.session.commit()  # ends the read transaction: the solver may run for minutes
     progress(LOAD_SHARE, {"visits": len(inputs.tasks), "collectors": len(inputs.collectors)}, force=True)
-    result = solve_plan(inputs, time_limit_s=routing_settings()["time_limit_s"],
+    result = solve_plan(inputs, time_limit_s=time_limit_s or routing_settings()["time_limit_s"],
                         progress=lambda share: progress(LOAD_SHARE + SOLVE_SHARE * share))
     plan = store_plan(db.session, inputs, result, actor_id=actor_id)
     db.session.commit()
