@@ -45,7 +45,7 @@ def test_missed_checkin_after_lodging_alerts_without_the_lodging_position(client
     assert sweep_checkins(now=T0 + timedelta(hours=15))["raised"] == 1  # past the 22:30 curfew
     [alert] = session.scalars(sa.select(SafetyAlert).where(SafetyAlert.collector_id == user.id)).all()
     assert alert.position is None and alert.at_declared_lodging is True  # not even stored
-    listed = client.get("/api/v1/safety/alerts", headers=dispatcher[1]).json
+    listed = client.get("/api/v1/safety/alerts", headers=dispatcher[1]).json["items"]
     one = client.get(f"/api/v1/safety/alerts/{alert.id}", headers=dispatcher[1]).json
     for view in ([a for a in listed if a["id"] == alert.id][0], one):
         assert view["whereabouts"] == "at declared lodging" and view["last_position"] is None
@@ -75,7 +75,7 @@ def test_lodging_read_with_a_stated_reason_is_audited_with_it(client, collector,
     _declare(client, headers)
     reason = "family called: not home"
     response = client.get(LODGINGS, query_string={"collector_id": user.id, "reason": reason}, headers=dispatcher[1])
-    assert response.status_code == 200 and len(response.json) == 1
+    assert response.status_code == 200 and len(response.json["items"]) == 1
     [read] = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "lodging.read")).all()
     assert (read.actor_id, read.details["reason"], read.details["alert_id"]) == (dispatcher[0].id, reason, None)
 
