@@ -192,6 +192,10 @@ def register_error_handlers(app) -> None:
             except Exception as exc:  # the rollback meets the same dead connection
                 app.logger.info("rollback on a lost database connection failed: %s", exc)
             db.session.close()
+            # Every pooled connection died with the one that failed (a restart, a failover): start a new
+            # pool rather than meet each dead connection in a later request (connections in use elsewhere
+            # are discarded when they come back).
+            db.engine.dispose(close=False)
             app.logger.warning("database unavailable: %s", type(error).__name__)
             return error_response(503, "database_unavailable", "the database is unavailable; retry shortly",
                                   headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
