@@ -26,10 +26,10 @@ class AuditQuerySchema(PageQuerySchema):
 class AuditEventSchema(Schema):
     id = fields.Integer()
     at = fields.DateTime()
-    actor_id = fields.Integer()
+    actor_id = fields.Integer(allow_none=True)  # None: the system (a sweep) or a failed login
     action = fields.String()
     subject_type = fields.String()
-    subject_id = fields.String()
+    subject_id = fields.String(allow_none=True)  # None: an event about many (an import, a purge)
     details = fields.Dict()
 
 
