@@ -18,7 +18,7 @@ from backend.planning.inputs import PlanInputs, load_plan_inputs, routing_settin
 from backend.planning.models import Route, RouteStop
 from backend.planning.store import _forget_routes, lock_day, refresh_paths, routes_view
 from backend.routing.matrix import build_matrices
-from backend.routing.schedule import Collector, VisitTask, route_problems, walk
+from backend.routing.schedule import Collector, VisitTask, route_problems, shared_times, walk
 from backend.visits.models import Visit
 from backend.visits.service import assign_planned
 
@@ -95,7 +95,7 @@ def move_stop(session: Session, *, route_id: int, visit_id: int, collector_id: i
     source_walk = walk(0, order[0], source_seq, inputs.tasks, dist, dur)
     kept = [route.id]
     if source_seq:
-        _store(session, route, order[0], source_seq, source_walk, inputs)
+        _store(session, route, order[0], source_seq, source_walk, inputs, dist, dur)
     else:
         session.execute(sa.delete(Route).where(Route.id == route.id), execution_options={"synchronize_session": False})
         session.expunge(route)
@@ -105,7 +105,7 @@ def move_stop(session: Session, *, route_id: int, visit_id: int, collector_id: i
                        planned_by_id=actor_id)
         session.add(target)
     session.flush()
-    _store(session, target, order[1], best[0], best[1], inputs)
+    _store(session, target, order[1], best[0], best[1], inputs, dist, dur)
     session.flush()
     visit = session.get(Visit, visit_id, with_for_update=True)
     assign_planned([visit], collector_id, day)
@@ -133,18 +133,21 @@ def _sequence(route: Route, t_index: dict[int, int], exclude: int | None = None)
     return seq
 
 
-def _store(session: Session, route: Route, collector: Collector, seq: list[int], w, inputs: PlanInputs) -> None:
-    """Replace the route's stops with `seq` timed by walk `w`."""
+def _store(session: Session, route: Route, collector: Collector, seq: list[int], w, inputs: PlanInputs,
+           dist, dur) -> None:
+    """Replace the route's stops with `seq` timed by walk `w` (the collector's own times) and by the day
+    walked from the first stop (what everyone else sees, totals included: routing.schedule.shared_times)."""
     tasks: list[VisitTask] = inputs.tasks
+    shared_starts, shared_m, shared_s = shared_times(collector, seq, tasks, dist, dur)
     # Deleted first in SQL: new rows reuse the (route, sequence) pairs the old ones hold.
     session.execute(sa.delete(RouteStop).where(RouteStop.route_id == route.id),
                     execution_options={"synchronize_session": False})
     session.expire(route, ["stops"])
-    for k, (j, start) in enumerate(zip(seq, w.starts, strict=True), start=1):
+    for k, (j, start, shared) in enumerate(zip(seq, w.starts, shared_starts, strict=True), start=1):
         task = tasks[j]
         session.add(RouteStop(route_id=route.id, visit_id=task.id, sequence=k, eta=inputs.at(start),
                                      departure=inputs.at(start + task.service_s),
+                                     shared_eta=inputs.at(shared), shared_departure=inputs.at(shared + task.service_s),
                                      location=make_point(task.lat, task.lon),
                                      fixed=task.id in collector.fixed_visit_ids))
-    route.distance_m = w.distance_m
-    route.duration_s = w.end_s - collector.shift_start_s if seq else 0
+    route.distance_m, route.duration_s = shared_m, shared_s
