@@ -1,5 +1,6 @@
-"""Response headers every answer carries: no MIME sniffing, no referrer, a CSP that lets any HTML we
-ever serve (the OpenAPI document, an error page) load nothing, and no caching of what a token read."""
+"""Response headers every answer carries: no MIME sniffing, no referrer, no framing; on HTML a strict
+CSP that lets the page load nothing (unless its own blueprint set one, as the console does); and no
+caching of what a token read."""
 from __future__ import annotations
 
 from flask import request
@@ -13,7 +14,8 @@ def add_security_headers(response):
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Content-Security-Policy", STRICT_CSP)
+    if response.mimetype == "text/html":  # JSON is never rendered; a policy there would only mislead
+        headers.setdefault("Content-Security-Policy", STRICT_CSP)
     # An answer to a token holds someone's data: no browser, proxy or app cache may keep it.
     if request.headers.get("Authorization"):
         headers["Cache-Control"] = "no-store"

@@ -104,12 +104,20 @@ def test_health_tells_the_public_only_whether_it_is_ok(client, as_role):
     assert {"database", "redis", "queues", "checks"} <= set(detailed)
 
 
-@pytest.mark.parametrize("path", ["/api/v1/health", "/api/v1/openapi.json", "/api/v1/cases"])
+@pytest.mark.parametrize("path", ["/api/v1/health", "/api/v1/openapi.json", "/api/v1/cases", "/"])
 def test_every_answer_carries_the_security_headers(client, path):
     response = client.get(path)
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "no-referrer"
-    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_html_answers_carry_a_strict_content_security_policy(client):
+    redirect = client.get("/")  # the redirect to the console is a small HTML page
+    assert redirect.mimetype == "text/html"
+    assert redirect.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    console = client.get("/console/")  # the console sets its own, as strict, allowing only itself
+    assert "default-src 'none'" in console.headers["Content-Security-Policy"]
 
 
 def test_authenticated_json_is_never_cached(client, as_role):
