@@ -152,6 +152,20 @@ class JsonErrorApi(Api):
 DATABASE_RETRY_AFTER_S = 2
 
 
+def redis_unavailable(error: BaseException) -> bool:
+    """Whether this error is Redis unreachable (refused, reset, timed out), directly or under a wrapper."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, RedisConnectionError | RedisTimeoutError):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def database_unavailable(error: BaseException) -> bool:
     """Whether this error (or what caused it) is the database connection failing, not a bug: SQLAlchemy's
     OperationalError/InterfaceError, or the driver's own when code spoke to the driver directly."""
@@ -184,6 +198,12 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
+        if redis_unavailable(error):
+            # Redis holds the login counters and the queues: without it a login cannot be counted, so it
+            # is refused (fail closed) as "retry shortly", never a 500 and never an uncounted guess.
+            app.logger.warning("redis unavailable: %s", type(error).__name__)
+            return error_response(503, "service_unavailable", "a backing service is unavailable; retry shortly",
+                                  headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
         if database_unavailable(error):
             # The server went away (restart, failover, terminated backends): nothing of this request
             # was committed; the client may retry shortly. The session lets go of the dead connection.

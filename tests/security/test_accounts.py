@@ -133,3 +133,22 @@ def test_home_is_only_for_the_user_and_an_admin_editing_them(client, as_role, cr
     assert client.get(f"/api/v1/users/{collector.id}", headers=headers).json["home"] == {"lat": 30.7, "lon": 104.1}
     [read] = audits(session, "user.home_read")
     assert (read.actor_id, read.subject_id) == (admin.id, str(collector.id))
+
+
+def test_login_with_redis_unreachable_is_refused_as_503_never_an_uncounted_guess(app, client, create_user):
+    """The failure counters live in Redis: without them a login is refused (fail closed), not a 500."""
+    from limits import RateLimitItemPerSecond
+    from limits.storage import RedisStorage
+    from limits.strategies import MovingWindowRateLimiter
+
+    user = create_user(Role.DISPATCHER, password=STRONG)
+    saved = app.extensions.get("login_throttle")
+    dead = RedisStorage("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)  # nothing listens on port 1
+    app.extensions["login_throttle"] = (MovingWindowRateLimiter(dead), RateLimitItemPerSecond(10, 900))
+    try:
+        refused = login(client, user.username, STRONG, address="10.9.0.1")
+    finally:
+        app.extensions["login_throttle"] = saved
+    assert refused.status_code == 503
+    assert refused.json["error"]["code"] == "service_unavailable" and refused.headers["Retry-After"]
+    assert login(client, user.username, STRONG, address="10.9.0.1").status_code == 200
