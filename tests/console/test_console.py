@@ -62,6 +62,13 @@ def test_dispatcher_plans_tomorrow_and_moves_a_stop(console, live_server, lodgin
     page.wait_for_selector("path.visit")
     assert page.locator(".map.offline").count() == 1  # no tiles here: the plain background with the extent
     assert page.locator("path.extent").count() == 1
+    everywhere = page.locator("path.visit").count()
+    district = page.locator("select[name=district] option").nth(1).get_attribute("value")
+    page.select_option("select[name=district]", district)
+    page.locator(f"path.visit >> nth={everywhere - 1}").wait_for(state="detached")
+    assert 0 < page.locator("path.visit").count() < everywhere
+    page.select_option("select[name=district]", "")
+    page.locator(f"path.visit >> nth={everywhere - 1}").wait_for()
     page.locator("path.visit").first.click()
     page.wait_for_selector("#visit-summary dl.facts")
     assert "*" in page.inner_text("#visit-summary")  # phones masked for a dispatcher
@@ -148,6 +155,8 @@ def test_tracer_submits_a_request_and_confirms_a_candidate(console, live_server,
     (tmp_path / "calls.csv").write_bytes(as_csv(calls))
     login(page, live_server, "tracer", "tracing")
     page.fill("#new-request input[name=case_id]", str(case_id))
+    page.dispatch_event("#new-request input[name=case_id]", "change")
+    page.locator("#new-request select[name=legal_basis] option[value=court_order][title]").wait_for(state="attached")
     page.select_option("#new-request select[name=legal_basis]", "court_order")
     page.set_input_files("#new-request input[name=contacts]", str(tmp_path / "contacts.csv"))
     page.set_input_files("#new-request input[name=calls]", str(tmp_path / "calls.csv"))

@@ -26,6 +26,7 @@ export async function render(root) {
     ...["confirm", "locate", "broken_promise"].map((k) => h("option", { value: k }, tv(k))));
   const statusSel = h("select", { name: "status" }, h("option", { value: "" }, t("open_visits")),
     ...[...OPEN].map((k) => h("option", { value: k }, tv(k))));
+  const districtSel = h("select", { name: "district" }, h("option", { value: "" }, t("all")));
   const overdueOnly = h("input", { type: "checkbox", name: "overdue" });
   const dateIn = h("input", { type: "date", name: "date", value: tomorrow() });
   const collectorBox = h("div", { class: "checklist", id: "collectors" });
@@ -41,6 +42,7 @@ export async function render(root) {
   append(panel,
     h("section", {}, h("h3", {}, t("filter")),
       h("label", {}, t("kind"), " ", kindSel), h("label", {}, t("status"), " ", statusSel),
+      h("label", {}, t("district"), " ", districtSel),
       h("label", {}, overdueOnly, " ", t("overdue")), legend()),
     h("section", {}, h("h3", {}, t("plan")), h("label", {}, t("date"), " ", dateIn),
       h("details", {}, h("summary", {}, t("collectors")), collectorBox),
@@ -50,7 +52,7 @@ export async function render(root) {
     h("section", {}, h("h3", {}, t("unassigned")), unassignedList),
     h("section", {}, h("h3", {}, t("needs_approval")), approvals));
 
-  kindSel.onchange = statusSel.onchange = overdueOnly.onchange = () => loadVisits();
+  kindSel.onchange = statusSel.onchange = overdueOnly.onchange = districtSel.onchange = () => loadVisits();
   dateIn.onchange = () => loadRoutes();
   planBtn.onclick = () => plan();
   boxBtn.onclick = () => { s.boxMode = !s.boxMode; boxBtn.classList.toggle("on", s.boxMode);
@@ -92,12 +94,26 @@ export async function render(root) {
     }
   }
 
+  // The district, read from the address text ("成都市锦江区…" → 锦江区).
+  function districtOf(text) {
+    const m = (text || "").match(/市([^市区县\s]{1,6}?[区县])/) || (text || "").match(/([^\s,，市]{1,6}?[区县])/);
+    return m ? m[1] : "";
+  }
+
   async function loadVisits() {
-    const fc = await api.get("/visits.geojson", { kind: kindSel.value, status: statusSel.value });
+    const query = { kind: kindSel.value, status: statusSel.value };
+    const [fc, records] = await Promise.all([api.get("/visits.geojson", query), api.allPages("/visits", query, 20000)]);
+    const districts = new Map(records.map((r) => [r.id, districtOf(r.address && r.address.text)]));
+    const names = [...new Set(districts.values())].filter(Boolean).sort();
+    const chosen = districtSel.value;
+    clear(districtSel);
+    append(districtSel, h("option", { value: "" }, t("all")), ...names.map((n) => h("option", { value: n }, n)));
+    districtSel.value = names.includes(chosen) ? chosen : "";
     const now = Date.now();
     s.visits = fc.features.map((f) => ({ id: f.properties.id, lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1],
-      ...f.properties, late: new Date(f.properties.due_by).getTime() < now }))
-      .filter((v) => (statusSel.value || OPEN.has(v.status)) && (!overdueOnly.checked || v.late));
+      ...f.properties, district: districts.get(f.properties.id) || "", late: new Date(f.properties.due_by).getTime() < now }))
+      .filter((v) => (statusSel.value || OPEN.has(v.status)) && (!overdueOnly.checked || v.late)
+        && (!districtSel.value || v.district === districtSel.value));
     drawVisits();
     showExtent(map, s.visits.map((v) => toMap(v.lat, v.lon)));
     drawApprovals();
@@ -192,6 +208,18 @@ export async function render(root) {
   function colourOf(collectorId) { return (s.collectors.get(collectorId) || {}).colour || "#334155"; }
   function nameOf(collectorId) { return (s.collectors.get(collectorId) || {}).name || `#${collectorId}`; }
 
+  // A collector's area for the day: the convex hull of their stops (monotone chain).
+  function hull(points) {
+    const p = [...points].sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+    const cross = (o, a, b) => (a[1] - o[1]) * (b[0] - o[0]) - (a[0] - o[0]) * (b[1] - o[1]);
+    const half = (list) => list.reduce((acc, pt) => {
+      while (acc.length >= 2 && cross(acc[acc.length - 2], acc[acc.length - 1], pt) <= 0) acc.pop();
+      acc.push(pt); return acc;
+    }, []);
+    const lower = half(p), upper = half([...p].reverse());
+    return lower.slice(0, -1).concat(upper.slice(0, -1));
+  }
+
   function drawRoutes() {
     routeLayer.clearLayers();
     clear(routeList);
@@ -199,6 +227,8 @@ export async function render(root) {
     for (const r of s.routes) {
       const colour = colourOf(r.collector_id);
       const points = r.stops.map((st) => toMap(st.lat, st.lon));
+      if (points.length > 2) L.polygon(hull(points), { color: colour, weight: 1, fillOpacity: 0.07, interactive: false,
+        className: `area area-${r.collector_id}` }).addTo(routeLayer);
       if (points.length > 1) L.polyline(points, { color: colour, weight: 4, opacity: 0.85, className: `route-line route-${r.id}` }).addTo(routeLayer);
       for (const st of r.stops) {
         const icon = h("span", { class: "stop-number" }, String(st.sequence));

@@ -26,6 +26,18 @@ export async function render(root) {
   const tracked = new Map();
   let timer = null;
 
+  // The lawful bases the case's policy profile accepts, with their descriptions.
+  caseIn.onchange = async () => {
+    if (!caseIn.value) return;
+    try {
+      const body = await api.get("/tracing/legal-bases", { case_id: caseIn.value });
+      const chosen = basis.value;
+      clear(basis);
+      for (const b of body.bases || []) append(basis, h("option", { value: b.code, title: b.description || "" }, tv(b.code)));
+      if ([...basis.options].some((o) => o.value === chosen)) basis.value = chosen;
+    } catch { /* keep the default list; the server still checks the basis */ }
+  };
+
   form.onsubmit = async (e) => {
     e.preventDefault();
     const data = new FormData();
