@@ -46,9 +46,25 @@ def lodging(live_server):
     return LODGING
 
 
-def assert_no_lodging(page, recorder) -> None:
+@pytest.fixture(scope="module")
+def homes(app, demo) -> list[tuple[str, str]]:
+    """Every collector's home as the first five decimals of latitude and longitude: found as a pair, a home."""
+    with app.app_context():
+        rows = db.session.execute(sa.text(
+            "SELECT ST_Y(home::geometry), ST_X(home::geometry) FROM users WHERE home IS NOT NULL")).all()
+    return [(_five(lat), _five(lon)) for lat, lon in rows]
+
+
+def _five(value: float) -> str:
+    whole, _, decimals = f"{value:.9f}".partition(".")
+    return f"{whole}.{decimals[:5]}"
+
+
+def assert_no_lodging(page, recorder, homes=()) -> None:
+    """No lodging and no collector's home in the page or in any answer the console received."""
     seen = page.content() + "".join(recorder.bodies)
     assert [s for s in SECRETS if s in seen] == []
+    assert [home for home in homes if home[0] in seen and home[1] in seen] == []
 
 
 def route_etas(page) -> dict[str, str]:
@@ -56,7 +72,7 @@ def route_etas(page) -> dict[str, str]:
     return {el.get_attribute("data-collector-id"): el.inner_text() for el in page.query_selector_all("#route-list .route")}
 
 
-def test_dispatcher_plans_tomorrow_and_moves_a_stop(console, live_server, lodging, app):
+def test_dispatcher_plans_tomorrow_and_moves_a_stop(console, live_server, lodging, app, homes):
     page, recorder = console
     login(page, live_server, "dispatcher", "map")
     page.wait_for_selector("path.visit")
@@ -114,10 +130,10 @@ def test_dispatcher_plans_tomorrow_and_moves_a_stop(console, live_server, lodgin
                                 .where(RouteStop.visit_id == int(visit_id))).scalar_one()
         db.session.remove()
     assert str(on) == moved_to
-    assert_no_lodging(page, recorder)
+    assert_no_lodging(page, recorder, homes)
 
 
-def test_sos_reaches_the_supervisors_board_and_is_acknowledged(console, live_server, lodging):
+def test_sos_reaches_the_supervisors_board_and_is_acknowledged(console, live_server, lodging, homes):
     page, recorder = console
     collector = token(live_server, "collector02")
     now = utcnow()
@@ -141,10 +157,10 @@ def test_sos_reaches_the_supervisors_board_and_is_acknowledged(console, live_ser
     page.locator(f"#alerts [data-alert-id='{alert_id}'] button.trail-btn").click()
     page.wait_for_selector("#trail ol.trail li >> nth=1")
     shot(page, "05-safety-acknowledged")
-    assert_no_lodging(page, recorder)
+    assert_no_lodging(page, recorder, homes)
 
 
-def test_tracer_submits_a_request_and_confirms_a_candidate(console, live_server, lodging, app, tmp_path):
+def test_tracer_submits_a_request_and_confirms_a_candidate(console, live_server, lodging, app, tmp_path, homes):
     page, recorder = console
     with app.app_context():
         case_id = add_case(db.session).id
@@ -170,10 +186,10 @@ def test_tracer_submits_a_request_and_confirms_a_candidate(console, live_server,
     first.locator("button.confirm").click()
     page.locator("#request-detail .candidate .state.confirmed").first.wait_for(timeout=5000)
     shot(page, "07-tracing-confirmed")
-    assert_no_lodging(page, recorder)
+    assert_no_lodging(page, recorder, homes)
 
 
-def test_review_and_cases_screens(console, live_server, lodging):
+def test_review_and_cases_screens(console, live_server, lodging, homes):
     page, recorder = console
     login(page, live_server, "supervisor", "map")
     page.click("#nav-review")
@@ -192,4 +208,4 @@ def test_review_and_cases_screens(console, live_server, lodging):
     page.wait_for_selector("#case-detail #case-visits")
     assert "Addresses" in page.inner_text("#case-detail")
     shot(page, "09-cases-en")
-    assert_no_lodging(page, recorder)
+    assert_no_lodging(page, recorder, homes)
