@@ -16,6 +16,7 @@ from backend import (
     contacts,
     health,
     jobs,
+    notify,
     planning,
     policy,
     safety,
@@ -28,7 +29,7 @@ from backend.config import Config
 # Every package's register(app) (blueprints, offline-write types, signal receivers, health checks), in this
 # order: nothing registers itself by being imported. Their `models` are imported so Alembic and the ORM
 # see every table.
-FEATURES = (health, auth, policy, audit, cases, jobs, visits, sync, planning, safety, contacts, tracing,
+FEATURES = (health, auth, policy, audit, cases, jobs, notify, visits, sync, planning, safety, contacts, tracing,
             console)
 
 

@@ -80,3 +80,9 @@ def check_secret_key(config) -> None:
         raise InsecureConfiguration("SECRET_KEY is a published default; set it to at least 32 random bytes")
     if len(raw) < MIN_SECRET_KEY_BYTES:
         raise InsecureConfiguration(f"SECRET_KEY is {len(raw)} bytes; it must be at least {MIN_SECRET_KEY_BYTES}")
+
+
+# Notification providers and delivery tuning (README, "Notifications"): every NOTIFY_* variable.
+for _name, _value in os.environ.items():
+    if _name.startswith("NOTIFY_"):
+        setattr(Config, _name, _value)

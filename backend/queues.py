@@ -20,6 +20,8 @@ class QueueSpec:
 # Safety first: a worker listens to queues in this order.
 QUEUES = (
     QueueSpec("safety", timeout_s=60, retries=2),
+    # Message delivery (backend/notify): right after safety, whose alerts it carries.
+    QueueSpec("notify", timeout_s=180, retries=2),
     QueueSpec("periodic", timeout_s=300, retries=0),
     QueueSpec("planning", timeout_s=900, retries=1),
     QueueSpec("tracing", timeout_s=1800, retries=2),

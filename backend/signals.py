@@ -19,3 +19,9 @@ visit_released = _signals.signal("visit-released")
 # Features below audit's reach in the package graph (auth, policy) record what admins do through it;
 # audit's receiver adds the row to the same session, committed with the change itself.
 action_audited = _signals.signal("action-audited")
+# sender: None; kwargs: session, failed (list of {id, alert_id, level, user_id, channel, error}), now.
+# Messages the outbox gave up on; safety raises the next level of their alerts at once.
+notification_failed = _signals.signal("notification-failed")
+# sender: the Visit; kwargs: session, needs_approval (bool). A new visit request: its area's dispatchers
+# are told.
+visit_requested = _signals.signal("visit-requested")

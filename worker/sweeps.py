@@ -16,6 +16,7 @@ class Sweep:
 
 SWEEPS: list[Sweep] = [
     Sweep("requeue-lost-jobs", "backend.jobs.service.requeue_lost_jobs", "periodic", 60),
+    Sweep("notify-requeue", "backend.notify.jobs.sweep_notifications", "notify", 10),
     Sweep("safety-checkins", "backend.safety.jobs.sweep_checkins", "safety", DEFAULTS["safety.sweep_interval_s"]),
     Sweep("contact-triggers", "backend.contacts.jobs.raise_contact_triggers", "periodic", 900),
     Sweep("promise-settlement", "backend.contacts.jobs.settle_due_promises", "periodic", 900),

@@ -63,6 +63,15 @@ DEFAULTS: dict[str, object] = {
     "safety.hazard_flag_days": 180,
     "safety.shift_checkin_minutes": 120,     # between visits, a check-in at least this often
     "safety.max_next_checkin_hours": 12,     # longest next_checkin_by a phone may ask for
+    # Notifications (backend/notify) and who hears of a safety alert at each level.
+    "notify.max_attempts": 5,                # then the message is failed (an alert's raises the next level)
+    "notify.retry_backoff_s": [5, 30, 120, 600],  # wait before attempt 2, 3, 4...; the last repeats
+    "notify.sending_stale_s": 120,           # a row `sending` this long lost its worker: failed, never resent
+    "notify.alert_channels_level_1": ["push", "sms"],   # the collector
+    "notify.alert_channels_level_2": ["push", "sms"],   # the on-duty dispatchers
+    "notify.alert_channels_level_3": ["sms", "voice"],  # the supervisors
+    "notify.level1_sms_delay_s": 60,         # the collector's SMS follows the push unless they check in
+    "notify.ack_link_ttl_hours": 24,         # a signed acknowledgement link works this long
     # Skip tracing.
     "tracing.max_upload_bytes": 50 * 1024 * 1024,
     "tracing.max_rows": 2_000_000,

@@ -1,0 +1,44 @@
+"""The outbox for supervisors, and each user's own delivery settings."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from backend.auth.access import current_user, roles_required
+from backend.auth.models import Role
+from backend.extensions import db
+from backend.notify import service
+from backend.notify.schemas import MyNotificationsSchema, NotificationQuerySchema, NotificationSchema
+from backend.pagination import envelope, page_schema, paginate
+
+blp = Blueprint("notify", __name__, url_prefix="/api/v1", description="Notifications")
+
+
+@blp.route("/notifications")
+class NotificationsResource(MethodView):
+    @roles_required(Role.SUPERVISOR, Role.ADMIN)
+    @blp.arguments(NotificationQuerySchema, location="query")
+    @blp.response(200, page_schema(NotificationSchema))
+    def get(self, query):
+        """List messages, newest first: filter by alert, promise, visit, user, status, channel, day or period."""
+        page, page_size = query.pop("page"), query.pop("page_size")
+        rows, total = paginate(db.session, service.list_notifications(**query), page, page_size)
+        return envelope([service.notification_view(row) for row in rows], total, page, page_size)
+
+
+@blp.route("/me/notifications")
+class MyNotificationsResource(MethodView):
+    @roles_required()
+    @blp.response(200, MyNotificationsSchema)
+    def get(self):
+        """Your delivery settings: channels you accept, a quiet period, e-mail, push registration."""
+        return service.preferences(db.session, current_user())
+
+    @roles_required()
+    @blp.arguments(MyNotificationsSchema(partial=True))
+    @blp.response(200, MyNotificationsSchema)
+    def patch(self, changes):
+        """Change your delivery settings (safety alerts to on-duty staff ignore the quiet period)."""
+        result = service.update_preferences(db.session, current_user(), changes)
+        db.session.commit()
+        return result
