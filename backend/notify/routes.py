@@ -35,7 +35,7 @@ class MyNotificationsResource(MethodView):
         return service.preferences(db.session, current_user())
 
     @roles_required()
-    @blp.arguments(MyNotificationsSchema(partial=True))
+    @blp.arguments(MyNotificationsSchema)
     @blp.response(200, MyNotificationsSchema)
     def patch(self, changes):
         """Change your delivery settings (safety alerts to on-duty staff ignore the quiet period)."""

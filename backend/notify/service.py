@@ -138,16 +138,25 @@ def end_of_quiet_period(moment: datetime, tz_name: str, start: time | None, end:
     return candidate
 
 
+def load_preferences(session: Session, user_ids) -> dict[int, NotificationPreference]:
+    """The stored settings of these users (one query; users without a row are absent)."""
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    rows = session.scalars(sa.select(NotificationPreference).where(NotificationPreference.user_id.in_(ids)))
+    return {row.user_id: row for row in rows}
+
+
 def to_user(session: Session, user: User, *, channels: list[str] | tuple[str, ...], template: str, params: dict,
             honour_quiet: bool, now: datetime, only_accepted: bool, dedupe: str | None = None,
-            **link) -> list[Outgoing]:
+            prefs: dict[int, NotificationPreference] | None = None, **link) -> list[Outgoing]:
     """Messages to a staff user on each of `channels` they can be reached on.
 
     `only_accepted`: keep the channels the user accepts (staff notices); safety alerts pass False and
     reach every channel the policy names. `honour_quiet`: hold the message until the user's quiet
     period ends (never for safety alerts to on-duty staff).
     """
-    prefs = session.get(NotificationPreference, user.id)
+    prefs = (prefs if prefs is not None else load_preferences(session, [user.id])).get(user.id)
     accepted = set(prefs.channels) if prefs else set(DEFAULT_CHANNELS)
     not_before = now
     if honour_quiet and prefs is not None:

@@ -15,7 +15,9 @@ from backend.audit.service import record_audit
 from backend.auth.models import User
 from backend.errors import DomainError, NotFound
 from backend.geo import make_point, point_geojson, point_latlon
+from backend.notify.service import cancel_for_alert, deliveries_for_alerts, find_by_ack_code
 from backend.pagination import paginate
+from backend.safety import notices
 from backend.safety.models import AlertEvent, AlertKind, AlertState, SafetyAlert, SafetyShift
 from backend.timeutil import utcnow
 
@@ -54,6 +56,7 @@ def raise_sos(session: Session, *, collector: User, lat: float, lon: float, reco
               note="duress" if duress else "")
     record_audit(session, actor_id=collector.id, action="safety.sos", subject_type="safety_alert",
                  subject_id=alert.id, duress=duress)
+    notices.notify_alerts(session, [alert.id], now=now)
     return alert
 
 
@@ -65,6 +68,8 @@ def raise_system_alert(session: Session, *, dedupe_key: str, note: str, now: dat
     ).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(SafetyAlert.id))
     if alert_id is not None:
         add_event(session, alert_id=alert_id, action="raised", level=TOP_LEVEL, actor_id=None, at=now, note=note)
+        session.flush()
+        notices.notify_alerts(session, [alert_id], now=now)
     return alert_id
 
 
@@ -81,6 +86,7 @@ def resolve_missed_alerts(session: Session, *, collector_id: int, heard_at: date
     for alert_id, level in rows:
         add_event(session, alert_id=alert_id, action="resolved", level=level, actor_id=collector_id, at=at,
                   note="collector checked in")
+        cancel_for_alert(session, alert_id, reason="collector checked in", now=at)
     return [alert_id for alert_id, _ in rows]
 
 
@@ -115,19 +121,45 @@ def alert_events(session: Session, alert_id: int) -> list[AlertEvent]:
                                 .order_by(AlertEvent.at, AlertEvent.id)))
 
 
-def acknowledge_alert(session: Session, *, alert_id: int, actor: User, now: datetime | None = None) -> SafetyAlert:
-    """Someone has taken the alert in hand: escalation stops."""
+def acknowledge_alert(session: Session, *, alert_id: int, actor: User, now: datetime | None = None,
+                      via: str = "") -> SafetyAlert:
+    """Someone has taken the alert in hand: escalation stops, and so do its messages not yet sent."""
     now = now or utcnow()
     alert = get_alert(session, alert_id, lock=True)
     if alert.state is not AlertState.OPEN:
         raise DomainError("alert_not_open", f"alert {alert_id} is {alert.state.value}",
                           extra={"state": alert.state.value})
     alert.state, alert.acknowledged_by_id, alert.acknowledged_at = AlertState.ACKNOWLEDGED, actor.id, now
-    add_event(session, alert_id=alert.id, action="acknowledged", level=alert.level, actor_id=actor.id, at=now)
+    add_event(session, alert_id=alert.id, action="acknowledged", level=alert.level, actor_id=actor.id, at=now,
+              note=via)
     record_audit(session, actor_id=actor.id, action="safety.alert_acknowledged", subject_type="safety_alert",
-                 subject_id=alert.id, at=now)
+                 subject_id=alert.id, at=now, via=via or "console")
+    cancel_for_alert(session, alert.id, reason=f"acknowledged by user {actor.id}", now=now)
     session.flush()
     return alert
+
+
+def acknowledge_with_code(session: Session, *, alert_id: int, code: str | None = None, token: str | None = None,
+                          now: datetime | None = None) -> SafetyAlert:
+    """Acknowledge with the short code of a staff message or the signed link sent with it; the
+    acknowledging user is the one that message went to."""
+    get_alert(session, alert_id)
+    if token:
+        user = session.get(User, notices.read_ack_token(token, alert_id))
+        via = "signed link"
+    elif code:
+        message = find_by_ack_code(session, alert_id, code)
+        if message is None:
+            raise DomainError("validation_error", "no message of this alert carried that code", status=422,
+                              fields={"code": "unknown code"})
+        user = session.get(User, message.user_id)
+        via = f"code {message.ack_code} ({message.channel.value})"
+    else:
+        raise DomainError("validation_error", "give the acknowledgement code or the link's token", status=422,
+                          fields={"code": "required without a bearer token"})
+    if user is None or not user.active:
+        raise DomainError("forbidden", "that recipient may no longer acknowledge", status=403)
+    return acknowledge_alert(session, alert_id=alert_id, actor=user, now=now, via=via)
 
 
 def resolve_alert(session: Session, *, alert_id: int, actor: User, reason: str,
@@ -141,6 +173,7 @@ def resolve_alert(session: Session, *, alert_id: int, actor: User, reason: str,
         AlertState.RESOLVED, actor.id, now, reason)
     add_event(session, alert_id=alert.id, action="resolved", level=alert.level, actor_id=actor.id, at=now,
               note=reason)
+    cancel_for_alert(session, alert.id, reason="resolved", now=now)
     record_audit(session, actor_id=actor.id, action="safety.alert_resolved", subject_type="safety_alert",
                  subject_id=alert.id, at=now, reason=reason)
     session.flush()
@@ -158,6 +191,12 @@ AT_DECLARED_LODGING = "at declared lodging"
 def _geojson(element) -> dict | None:
     latlon = point_latlon(element)
     return point_geojson(*latlon) if latlon else None
+
+
+def with_deliveries(session: Session, alerts: list[SafetyAlert]) -> list[dict]:
+    """Alert payloads, each with its messages' delivery (sent/failed per recipient and channel)."""
+    deliveries = deliveries_for_alerts(session, [alert.id for alert in alerts])
+    return [{**alert_view(alert), "deliveries": deliveries.get(alert.id, [])} for alert in alerts]
 
 
 def alert_view(alert: SafetyAlert) -> dict:

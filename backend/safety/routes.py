@@ -1,11 +1,13 @@
 """Field safety endpoints: check-ins, SOS, sealed lodgings, alerts and the live board."""
 from __future__ import annotations
 
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from backend.auth.access import current_user, roles_required
+from backend.auth.access import current_user, public, roles_required, user_from_token
 from backend.auth.models import Role
+from backend.errors import Forbidden
 from backend.extensions import db
 from backend.openapi import takes_idempotency_key
 from backend.pagination import envelope, page_schema
@@ -13,6 +15,8 @@ from backend.safety import alerts, lodgings
 from backend.safety.board import live_board
 from backend.safety.checkins import collector_status
 from backend.safety.schemas import (
+    AckQuerySchema,
+    AckSchema,
     AlertQuerySchema,
     AlertSchema,
     BoardSchema,
@@ -116,7 +120,7 @@ class AlertsResource(MethodView):
         check_watchdog(db.session)
         db.session.commit()
         rows, total = alerts.list_alerts(db.session, **query)
-        return envelope([alerts.alert_view(alert) for alert in rows], total, query["page"], query["page_size"])
+        return envelope(alerts.with_deliveries(db.session, rows), total, query["page"], query["page_size"])
 
 
 @blp.route("/safety/alerts/<int:alert_id>")
@@ -126,19 +130,35 @@ class AlertResource(MethodView):
     def get(self, alert_id):
         """One alert with every step of its life."""
         alert = alerts.get_alert(db.session, alert_id)
-        return {**alerts.alert_view(alert),
+        return {**alerts.with_deliveries(db.session, [alert])[0],
                 "events": [alerts.event_view(e) for e in alerts.alert_events(db.session, alert_id)]}
 
 
 @blp.route("/safety/alerts/<int:alert_id>/ack")
 class AlertAckResource(MethodView):
-    @roles_required(*SAFETY_DISPATCHERS)
+    @public
+    @blp.arguments(AckQuerySchema, location="query")
+    @blp.arguments(AckSchema, location="json", required=False)
     @blp.response(200, AlertSchema)
-    def post(self, alert_id):
-        """Acknowledge an open alert: escalation stops."""
-        alert = alerts.acknowledge_alert(db.session, alert_id=alert_id, actor=current_user())
+    @blp.doc(security=[{"bearerAuth": []}, {}])
+    def post(self, query, fields, alert_id):
+        """Acknowledge an open alert: escalation and its pending messages stop.
+
+        A dispatcher or supervisor with a bearer token; or anyone holding the short code of a staff
+        message of this alert (`code`) or the signed link sent with it (`token`, body or query):
+        the acknowledgement is then recorded for the user that message went to.
+        """
+        token = fields.get("token") or query.get("token")
+        if request.headers.get("Authorization"):
+            user = user_from_token(request.headers["Authorization"].partition(" ")[2].strip())
+            if user.role not in SAFETY_DISPATCHERS:
+                raise Forbidden("requires role dispatcher or supervisor")
+            alert = alerts.acknowledge_alert(db.session, alert_id=alert_id, actor=user, via="console")
+        else:
+            alert = alerts.acknowledge_with_code(db.session, alert_id=alert_id, code=fields.get("code"),
+                                                 token=token)
         db.session.commit()
-        return alerts.alert_view(alert)
+        return alerts.with_deliveries(db.session, [alert])[0]
 
 
 @blp.route("/safety/alerts/<int:alert_id>/resolve")

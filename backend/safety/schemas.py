@@ -132,6 +132,28 @@ class ResolveSchema(Schema):
             raise ValidationError("must not be blank")
 
 
+class AckSchema(Schema):
+    code = fields.String(validate=validate.Length(min=4, max=12),
+                         metadata={"description": "the short code of a staff message of this alert"})
+    token = fields.String(validate=validate.Length(min=10, max=500), metadata={"description": "a signed link's token"})
+
+
+class AckQuerySchema(Schema):
+    token = fields.String(validate=validate.Length(min=10, max=500), metadata={"description": "a signed link's token"})
+
+
+class DeliverySchema(Schema):
+    id = fields.Integer()
+    user_id = fields.Integer(allow_none=True)
+    user_name = fields.String(allow_none=True)
+    channel = fields.String()
+    level = fields.Integer(allow_none=True)
+    status = fields.String()
+    attempts = fields.Integer()
+    sent_at = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True)
+
+
 class AlertEventSchema(Schema):
     action = fields.String()
     level = fields.Integer()
@@ -164,6 +186,7 @@ class AlertSchema(Schema):
     resolved_at = fields.String(allow_none=True)
     resolution = fields.String(allow_none=True)
     events = fields.List(fields.Nested(AlertEventSchema))
+    deliveries = fields.List(fields.Nested(DeliverySchema))
 
 
 class BoardSchema(Schema):

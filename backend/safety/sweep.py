@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from backend.policy.service import default_policy
 from backend.safety.alerts import TOP_LEVEL
 from backend.safety.models import SweepRun
+from backend.safety.notices import notify_alerts
 from backend.safety.watchdog import SWEEP_NAME, raise_gap_alert, watchdog_window
 
 # One alert per (shift, deadline): the key is looked up through its unique index.
@@ -62,7 +63,7 @@ WITH due AS (
 INSERT INTO safety_alert_events (alert_id, action, level, actor_id, at, note)
 SELECT id, CASE WHEN level > old_level THEN 'escalated' ELSE 'renotified' END, level, NULL, :now, ''
 FROM stepped
-RETURNING action
+RETURNING alert_id, action
 """).bindparams(sa.bindparam("intervals", type_=ARRAY(sa.Integer)))
 
 
@@ -76,11 +77,14 @@ def run_sweep(session: Session, *, now: datetime) -> dict:
     policy = default_policy()
     cutoff = now - timedelta(minutes=policy["safety.missed_checkin_grace_minutes"])
     raised = session.execute(RAISE_MISSED, {"cutoff": cutoff, "now": now}).all()
-    steps = [row[0] for row in session.execute(ESCALATE, {
-        "intervals": list(policy["safety.escalation_minutes"]), "now": now, "top": TOP_LEVEL})]
+    stepped = session.execute(ESCALATE, {
+        "intervals": list(policy["safety.escalation_minutes"]), "now": now, "top": TOP_LEVEL}).all()
+    steps = [row.action for row in stepped]
+    # The messages are written with the alerts: committed together, delivered after (backend/notify).
+    notified = notify_alerts(session, [row[0] for row in raised] + [row.alert_id for row in stepped], now=now)
     gap_alert = _record_run(session, now=now, duration_ms=(time.perf_counter() - started) * 1000)
     return {"raised": len(raised), "escalated": steps.count("escalated"), "renotified": steps.count("renotified"),
-            "gap_alert_id": gap_alert}
+            "gap_alert_id": gap_alert, "messages": notified}
 
 
 def _record_run(session: Session, *, now: datetime, duration_ms: float) -> int | None:
