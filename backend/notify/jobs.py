@@ -147,8 +147,11 @@ def _schedule_retry(at: datetime) -> None:
         log.warning("could not schedule a notification retry; the notify sweep will", exc_info=True)
 
 
-def deliver_due(budget_s: float | None = None) -> dict:
-    """The delivery job: claim, send and record batches until nothing is due (or the time budget is spent)."""
+def deliver_due(budget_s: float | None = None, now: datetime | None = None) -> dict:
+    """The delivery job: claim, send and record batches until nothing is due (or the time budget is spent).
+
+    `now` fixes the clock (tests and the benchmark replay moments); a worker passes nothing.
+    """
     budget_s = budget_s if budget_s is not None else setting("NOTIFY_JOB_BUDGET_S")
     started = time.monotonic()
     providers = providers_for(current_app.config)
@@ -158,12 +161,11 @@ def deliver_due(budget_s: float | None = None) -> dict:
     session = db.session
     try:
         while True:
-            now = utcnow()
-            rows = claim(session, limit=batch, now=now)
+            rows = claim(session, limit=batch, now=now or utcnow())
             if not rows:
                 break
             outcomes = list(pool.map(lambda row: _send(providers, row), rows))
-            result = record(session, rows, outcomes, now=utcnow())
+            result = record(session, rows, outcomes, now=now or utcnow())
             totals["batches"] += 1
             for key in ("sent", "retried", "failed"):
                 totals[key] += result[key]
