@@ -166,7 +166,9 @@ def notify_alerts(session: Session, alert_ids: list[int], *, now: datetime | Non
     alerts = list(session.scalars(sa.select(SafetyAlert).where(SafetyAlert.id.in_(alert_ids),
                                                                SafetyAlert.state == AlertState.OPEN)
                                   .options(selectinload(SafetyAlert.collector), selectinload(SafetyAlert.visit))
-                                  .order_by(SafetyAlert.id)))
+                                  .order_by(SafetyAlert.id)
+                                  # The sweep moved levels with plain SQL: read them, not the identity map's.
+                                  .execution_options(populate_existing=True)))
     return len(enqueue(session, alert_messages(session, alerts, now=now), now=now))
 
 
