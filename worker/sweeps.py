@@ -19,6 +19,7 @@ SWEEPS: list[Sweep] = [
     Sweep("notify-requeue", "backend.notify.jobs.sweep_notifications", "notify", 10),
     Sweep("safety-checkins", "backend.safety.jobs.sweep_checkins", "safety", DEFAULTS["safety.sweep_interval_s"]),
     Sweep("contact-triggers", "backend.contacts.jobs.raise_contact_triggers", "periodic", 900),
+    Sweep("promise-reminders", "backend.contacts.jobs.send_due_reminders", "periodic", 300),
     Sweep("promise-settlement", "backend.contacts.jobs.settle_due_promises", "periodic", 900),
     Sweep("purge-tracing-uploads", "backend.tracing.jobs.purge_expired_uploads", "periodic", 600),
     Sweep("purge-unreviewed-candidates", "backend.tracing.jobs.purge_unreviewed_candidates", "periodic", 3600),

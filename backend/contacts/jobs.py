@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from backend.contacts.promises import settle_promises
+from backend.contacts.reminders import send_promise_reminders
 from backend.contacts.triggers import run_contact_triggers
 from backend.extensions import db
 
@@ -17,4 +18,15 @@ def raise_contact_triggers() -> dict:
     """Sweep (periodic queue): statuses and trigger-raised visits; commit."""
     result = run_contact_triggers(db.session)
     db.session.commit()
+    return result
+
+
+def send_due_reminders() -> dict:
+    """Sweep (periodic queue): queue the promise reminders due now, in lawful hours; commit."""
+    try:
+        result = send_promise_reminders(db.session)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
     return result

@@ -72,6 +72,8 @@ DEFAULTS: dict[str, object] = {
     "notify.alert_channels_level_3": ["sms", "voice"],  # the supervisors
     "notify.level1_sms_delay_s": 60,         # the collector's SMS follows the push unless they check in
     "notify.ack_link_ttl_hours": 24,         # a signed acknowledgement link works this long
+    "notify.reminders_in_lawful_hours": True,  # promise-reminder SMS keep the quiet hours whatever the channels
+    "notify.debtor_locale": "zh-CN",         # the language of messages to debtors (zh-CN or en)
     # Skip tracing.
     "tracing.max_upload_bytes": 50 * 1024 * 1024,
     "tracing.max_rows": 2_000_000,
@@ -109,6 +111,7 @@ PROFILES: dict[str, dict[str, object]] = {
         # GLBA/FCRA: skip tracing a consumer for collection is a permissible purpose of its own.
         "tracing.legal_bases": ["debtor_consent", "fcra_permissible_purpose", "glba_enforcement",
                                 "court_order", "legal_obligation"],
+        "notify.debtor_locale": "en",
     },
 }
 DEFAULT_PROFILE = "cn_default"

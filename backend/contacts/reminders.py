@@ -1,0 +1,101 @@
+"""Promise-to-pay reminders sent to the debtor by SMS (through backend/notify's outbox).
+
+Two per promise: one working day before the due date (`promise.reminder_due_at`) and on the due
+day, each at the first lawful moment of the debtor's day. The reminder is a contact attempt like
+any other: it is logged (channel sms), so caps apply and it counts as a reminder if ignored, and it
+goes out only when `check_attempt` allows it now: never to a do-not-contact debtor, never in the
+quiet hours of the debtor's timezone (held until they end: the sweep sends it then), never past a cap
+(tried again on a later sweep while the due date has not passed). Only the debtor's own numbers
+are used and the text names the creditor and the date, never the amount, so a phone read by
+someone else discloses no debt.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from backend.cases.models import Case
+from backend.contacts.attempts import log_attempt
+from backend.contacts.models import AttemptResult, Channel, Promise, PromiseStatus
+from backend.contacts.rules import check_attempt
+from backend.notify.models import Notification
+from backend.notify.service import Outgoing, enqueue
+from backend.policy.hours import first_lawful_moment, next_lawful_time
+from backend.policy.service import get_policy
+from backend.timeutil import local_time, utcnow
+
+log = logging.getLogger(__name__)
+KINDS = ("before", "due")
+
+
+def reminder_policy(policy):
+    """The portfolio's policy with SMS inside the quiet hours when `notify.reminders_in_lawful_hours`
+    (a reminder SMS at night is unlawful under some rule sets and unkind under all)."""
+    if not policy["notify.reminders_in_lawful_hours"] or "sms" in policy["contact.quiet_hours_channels"]:
+        return policy
+    return {**policy, "contact.quiet_hours_channels": [*policy["contact.quiet_hours_channels"], "sms"]}
+
+
+def reminder_kind(promise: Promise, case: Case, policy, now: datetime) -> str | None:
+    """Which reminder is due now: the due-day one once its moment came, else the one before, else none."""
+    local_today = local_time(now, case.timezone).date()
+    if local_today > promise.due_date:
+        return None
+    if now >= first_lawful_moment(promise.due_date, case.timezone, policy, channel="sms"):
+        return "due"
+    if now >= promise.reminder_due_at:
+        return "before"
+    return None
+
+
+def debtor_mobile(case: Case) -> str | None:
+    """The debtor's first mobile number (an SMS to a landline reaches nobody); never a contact's."""
+    mobiles = [p for p in case.phones if p.kind == "mobile"]
+    return mobiles[0].number_e164 if mobiles else None
+
+
+def send_promise_reminders(session: Session, *, now: datetime | None = None, limit: int = 1000) -> dict:
+    """Sweep: queue each due reminder SMS once (and log it as a contact attempt); the caller commits."""
+    now = now or utcnow()
+    due_reminded = sa.exists().where(Notification.dedupe_key == sa.func.concat("promise:", Promise.id, ":due"))
+    promises = session.scalars(
+        sa.select(Promise).join(Case, Case.id == Promise.case_id)
+        .where(Promise.status == PromiseStatus.OPEN, Promise.reminder_due_at <= now,
+               sa.func.timezone(Case.timezone, sa.cast(Promise.due_date + 1, sa.DateTime)) > now,
+               ~due_reminded)
+        .options(selectinload(Promise.case).selectinload(Case.phones))
+        .order_by(Promise.reminder_due_at, Promise.id).limit(limit)).all()
+    counts = {"queued": 0, "held_quiet_hours": 0, "refused": 0, "no_number": 0}
+    for promise in promises:
+        case = promise.case
+        policy = reminder_policy(get_policy(session, case.portfolio_id))
+        kind = reminder_kind(promise, case, policy, now)
+        key = f"promise:{promise.id}:{kind}"
+        if kind is None or session.scalar(sa.select(Notification.id).where(Notification.dedupe_key == key)):
+            continue
+        if next_lawful_time(now, case.timezone, policy, "sms") > now:
+            counts["held_quiet_hours"] += 1  # a later sweep sends it when the quiet hours end
+            continue
+        number = debtor_mobile(case)
+        if number is None:
+            counts["no_number"] += 1
+            continue
+        check = check_attempt(session, case=case, contact=None, channel=Channel.SMS, at=now, policy=policy)
+        if not check.allowed:
+            counts["refused"] += 1
+            log.info("promise %s reminder not sent: %s", promise.id, ", ".join(v.code for v in check.violations))
+            continue
+        attempt = log_attempt(session, case_id=case.id, party="debtor", channel=Channel.SMS, started_at=now,
+                              result=AttemptResult.NO_ANSWER, notes=f"promise reminder ({kind}) by SMS",
+                              source="reminder", now=now)
+        enqueue(session, [Outgoing(
+            channel="sms", template="promise_reminder", to_phone=number, promise_id=promise.id,
+            locale=policy["notify.debtor_locale"],
+            params={"creditor": case.portfolio.creditor, "debtor_name": case.debtor_name,
+                    "due_date": promise.due_date.isoformat(), "attempt_id": attempt.id},
+            dedupe_key=key)], now=now)
+        counts["queued"] += 1
+    return counts
