@@ -22,6 +22,6 @@ action_audited = _signals.signal("action-audited")
 # sender: None; kwargs: session, failed (list of {id, alert_id, level, user_id, channel, error}), now.
 # Messages the outbox gave up on; safety raises the next level of their alerts at once.
 notification_failed = _signals.signal("notification-failed")
-# sender: the Visit; kwargs: session, needs_approval (bool). A new visit request: its area's dispatchers
-# are told.
-visit_requested = _signals.signal("visit-requested")
+# sender: the BackgroundJob row; kwargs: session, status ("done" or "failed"), error. Sent inside the
+# transaction that records the outcome (planning tells whoever started a plan).
+job_finished = _signals.signal("job-finished")

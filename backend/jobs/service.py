@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from backend.extensions import db, redis_conn
 from backend.jobs.models import BackgroundJob, JobStatus
 from backend.queues import enqueue
+from backend.signals import job_finished
 from backend.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,13 @@ def _finish(job_id: int, status: JobStatus, *, result=None, error: tuple[str, st
               "error_code": code}
     if status is JobStatus.DONE:
         values.update(progress=1.0, result=result if isinstance(result, dict) else None)
-    db.session.execute(sa.update(BackgroundJob).where(BackgroundJob.id == job_id).values(**values))
+    db.session.execute(sa.update(BackgroundJob).where(BackgroundJob.id == job_id).values(**values)
+                       .execution_options(synchronize_session=False))
+    job = db.session.get(BackgroundJob, job_id)
+    if job is not None:
+        db.session.refresh(job)
+        # Whoever waits on it hears of the outcome, with it (a receiver's message commits with the row).
+        job_finished.send(job, session=db.session, status=status.value, error=error)
     db.session.commit()
 
 

@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from backend.extensions import db
-from backend.notify.providers import DeliveryError, Message, providers_for
+from backend.notify.providers import UNCONFIGURED, DeliveryError, Message, providers_for
 from backend.notify.service import KICK_FLAG
 from backend.policy.service import default_policy
 from backend.queues import enqueue, get_queue
@@ -131,8 +131,9 @@ def record(session: Session, rows: list, outcomes: list, *, now: datetime) -> di
         session.execute(MARK_RETRY, retry)
     failed = [session.execute(MARK_FAILED, values).one_or_none() for values in fail]
     failed = [row._asdict() | {"error": values["error"]} for row, values in zip(failed, fail, strict=True) if row]
-    if failed:
-        notification_failed.send(None, session=session, failed=failed, now=now)
+    undeliverable = [row for row in failed if not row["error"].startswith(UNCONFIGURED)]
+    if undeliverable:
+        notification_failed.send(None, session=session, failed=undeliverable, now=now)
     session.commit()
     if retry:
         _schedule_retry(min(r["not_before"] for r in retry))

@@ -26,6 +26,9 @@ from urllib.parse import quote
 import httpx
 
 CHANNELS = ("push", "sms", "voice", "email")
+# A deployment without a provider for a channel: the row fails with this reason, and it is not a
+# delivery failure that raises an alert's next level (nobody could ever have been reached that way).
+UNCONFIGURED = "no provider configured"
 PROVIDER_NAMES = ("webhook", "smtp", "aliyun_sms", "aliyun_voice", "twilio_sms", "twilio_voice", "jpush")
 TIMEOUT_S = 10.0
 

@@ -4,8 +4,9 @@
 def register(app) -> None:
     """Register the blueprint; a released visit leaves its route (called from backend.create_app)."""
     from backend.extensions import api
-    from backend.planning import routes, store
-    from backend.signals import visit_released
+    from backend.planning import notices, routes, store
+    from backend.signals import job_finished, visit_released
 
     api.register_blueprint(routes.blp)
     visit_released.connect(store.release_visit)
+    job_finished.connect(notices.on_job_finished)

@@ -14,6 +14,7 @@ from backend.policy.service import get_policy
 from backend.timeutil import utcnow
 from backend.visits.hazards import active_hazards
 from backend.visits.models import Visit, VisitKind, VisitStatus
+from backend.visits.notices import notify_visit_requested
 
 
 def _address_for(session: Session, case: Case, address_id: int | None) -> CaseAddress:
@@ -75,8 +76,12 @@ def request_visit(session: Session, *, case_id: int, kind: VisitKind | str, reas
         inserted = session.scalar(insert(Visit).values(**values).on_conflict_do_nothing(
             index_elements=["dedupe_key"]).returning(Visit.id))
         visit_id = inserted or session.scalar(sa.select(Visit.id).where(Visit.dedupe_key == dedupe_key))
-        return session.get(Visit, visit_id)
+        visit = session.get(Visit, visit_id)
+        if inserted:
+            notify_visit_requested(session, visit=visit, address_text=address.text)
+        return visit
     visit = Visit(**values)
     session.add(visit)
     session.flush()
+    notify_visit_requested(session, visit=visit, address_text=address.text)
     return visit

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from backend.notify.providers import aliyun_rpc_signature
+from tests.safety.conftest import checkin  # noqa: F401  (safety's check-in fixture, for the alert tests)
 
 WEBHOOK_SECRET = "test-webhook-secret"
 ALIYUN_ID, ALIYUN_SECRET = "test-access-key", "test-access-secret"

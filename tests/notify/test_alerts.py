@@ -14,7 +14,7 @@ from backend.safety.alerts import raise_sos
 from backend.safety.jobs import sweep_checkins
 from backend.safety.models import AlertEvent, SafetyAlert
 from backend.safety.notices import ack_token
-from tests.safety.conftest import T0, checkin  # noqa: F401  (the check-in fixture)
+from tests.safety.conftest import T0
 
 DEADLINE = T0 + timedelta(minutes=120)
 RAISED = DEADLINE + timedelta(minutes=5, seconds=1)

@@ -1,0 +1,40 @@
+"""New visit requests reach the dispatchers: one waiting to be scheduled, or an outsourced one
+waiting for approval. Dispatchers are not split by area in this product yet, so every active
+dispatcher is told; the area named is the visit address's district (the address text up to it)."""
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from backend.auth.models import Role, User
+from backend.notify.service import enqueue, load_preferences, to_user
+from backend.timeutil import utcnow
+
+STAFF_CHANNELS = ("push", "email", "sms")
+# 成都市锦江区... -> 成都市锦江区: the area, not the door.
+DISTRICT = re.compile(r"^(.{0,20}?(?:区|县|市))")
+
+
+def area_of(address_text: str) -> str:
+    """The district part of an address (never the street and number)."""
+    found = DISTRICT.match(address_text or "")
+    return found.group(1) if found else ""
+
+
+def notify_visit_requested(session: Session, *, visit, address_text: str) -> None:
+    """Queue a notice to every active dispatcher (their channels and quiet periods) for a new request."""
+    dispatchers = list(session.scalars(sa.select(User).where(User.role == Role.DISPATCHER, User.active.is_(True))))
+    if not dispatchers:
+        return
+    template = "visit_needs_approval" if visit.outsourced else "visit_requested"
+    now = utcnow()
+    prefs = load_preferences(session, [u.id for u in dispatchers])
+    messages = []
+    for user in dispatchers:
+        messages.extend(to_user(session, user, channels=STAFF_CHANNELS, template=template,
+                                params={"visit_id": visit.id, "area": area_of(address_text)}, honour_quiet=True,
+                                now=now, only_accepted=True, dedupe=f"visit:{visit.id}:{template}", prefs=prefs,
+                                visit_id=visit.id))
+    enqueue(session, messages, now=now)
