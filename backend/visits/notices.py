@@ -14,12 +14,13 @@ from backend.timeutil import utcnow
 
 STAFF_CHANNELS = ("push", "email", "sms")
 # 成都市锦江区... -> 成都市锦江区: the area, not the door.
-DISTRICT = re.compile(r"^(.{0,20}?(?:区|县|市))")
+DISTRICT = re.compile(r"^(.{0,20}?(?:区|县))")
+CITY = re.compile(r"^(.{0,10}?市)")
 
 
 def area_of(address_text: str) -> str:
-    """The district part of an address (never the street and number)."""
-    found = DISTRICT.match(address_text or "")
+    """The district part of an address, else its city (never the street and number)."""
+    found = DISTRICT.match(address_text or "") or CITY.match(address_text or "")
     return found.group(1) if found else ""
 
 
