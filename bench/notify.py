@@ -9,7 +9,7 @@ transaction; its commit enqueues the delivery jobs. Prints, from the start of th
 message's arrival: p50/p99/max, messages per second, lost and duplicates.
 Goal: p99 < 5 s, 0 lost, 0 duplicates.
 
-Usage: python bench/notify.py [WORKERS] [THREADS] [BATCH]   (defaults 4, 32, 200)
+Usage: python bench/notify.py [WORKERS] [THREADS] [BATCH]   (defaults 4, 8, 100)
 """
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ def receiver(port_queue) -> None:
 # --- the run ------------------------------------------------------------------------------------
 
 def main() -> None:
-    workers, threads, batch = (int(a) for a in (sys.argv[1:] + ["4", "32", "200"][len(sys.argv) - 1:])[:3])
+    workers, threads, batch = (int(a) for a in (sys.argv[1:] + ["4", "8", "100"][len(sys.argv) - 1:])[:3])
     name = f"fieldtrace_bench_notify_{os.getpid()}"
     admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:

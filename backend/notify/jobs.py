@@ -37,7 +37,7 @@ from backend.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 QUEUE = "notify"
-DEFAULTS = {"NOTIFY_BATCH_SIZE": 200, "NOTIFY_THREADS": 32, "NOTIFY_PARALLEL_JOBS": 4, "NOTIFY_JOB_BUDGET_S": 90}
+DEFAULTS = {"NOTIFY_BATCH_SIZE": 100, "NOTIFY_THREADS": 8, "NOTIFY_PARALLEL_JOBS": 4, "NOTIFY_JOB_BUDGET_S": 90}
 
 CLAIM = sa.text("""
 UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1, claimed_at = :now
