@@ -9,7 +9,7 @@ from backend.auth.access import current_user, public, roles_required, user_from_
 from backend.auth.models import Role
 from backend.errors import Forbidden
 from backend.extensions import db
-from backend.openapi import takes_idempotency_key
+from backend.openapi import may_return, takes_idempotency_key
 from backend.pagination import envelope, page_schema
 from backend.safety import alerts, lodgings
 from backend.safety.board import live_board
@@ -137,6 +137,7 @@ class AlertResource(MethodView):
 @blp.route("/safety/alerts/<int:alert_id>/ack")
 class AlertAckResource(MethodView):
     @public
+    @may_return(401, 403)  # a bearer token that is bad, or of a role that may not acknowledge
     @blp.arguments(AckQuerySchema, location="query")
     @blp.arguments(AckSchema, location="json", required=False)
     @blp.response(200, AlertSchema)

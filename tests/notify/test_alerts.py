@@ -195,4 +195,4 @@ def test_alert_payload_shows_each_delivery(client, session, webhook, staff, coll
     assert {(d["channel"], d["status"]) for d in body["deliveries"]} == {
         ("push", "sent"), ("sms", "sent"), ("voice", "sent")}
     listed = client.get("/api/v1/safety/alerts?state=open", headers=headers).json
-    assert next(a for a in listed if a["id"] == alert.id)["deliveries"] == body["deliveries"]
+    assert next(a for a in listed["items"] if a["id"] == alert.id)["deliveries"] == body["deliveries"]
