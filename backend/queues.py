@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import rq
 from flask import current_app
 from rq import Queue, Retry
 from rq.job import Job
@@ -56,3 +57,24 @@ def enqueue(queue: str, func, *args, job_id: str | None = None, **kwargs) -> Job
         func, *args, **kwargs, job_id=job_id, result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S,
         retry=Retry(max=spec.retries, interval=[10, 60, 300][: spec.retries]) if spec.retries else None,
     )
+
+
+class _QuickUnsubscribe:
+    """RQ 3.0 stops its pub/sub thread with redis-py's `stop()`, which since redis 8.2 waits for the
+    thread, and the thread may be inside a 60-second wait for a subscription that has just ended:
+    a burst worker then took up to a minute to exit. Wait one second at most (the thread is a daemon)."""
+
+    def unsubscribe(self):
+        if self.pubsub_thread:
+            self.log.info("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
+            self.pubsub.unsubscribe()
+            self.pubsub_thread.stop(timeout=1)
+            self.pubsub.close()
+
+
+class Worker(_QuickUnsubscribe, rq.Worker):
+    """RQ's forking worker (one work horse per job)."""
+
+
+class SimpleWorker(_QuickUnsubscribe, rq.SimpleWorker):
+    """RQ's in-process worker."""

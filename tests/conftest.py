@@ -128,9 +128,7 @@ pytest_plugins = ["tests.factories"]
 @pytest.fixture
 def run_worker(app):
     """Drain this run's queues with a real RQ worker in burst mode, in this process."""
-    from rq import SimpleWorker
-
-    from backend.queues import all_queues
+    from backend.queues import SimpleWorker, all_queues
 
     def run() -> bool:
         worker = SimpleWorker(all_queues(), connection=redis_conn.client)

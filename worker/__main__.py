@@ -19,11 +19,9 @@ import logging
 import multiprocessing
 import os
 
-from rq import SimpleWorker, Worker
-
 from backend import create_app
 from backend.extensions import db, redis_conn
-from backend.queues import all_queues, get_queue
+from backend.queues import SimpleWorker, Worker, all_queues, get_queue
 from worker.cron import run_cron
 
 
