@@ -1,7 +1,7 @@
 """notification outbox
 
 Revision ID: 0030
-Revises: 0009
+Revises: 0040
 Create Date: 2026-12-07 00:16:18.477118
 
 """
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = '0030'
-down_revision = '0009'
+down_revision = '0040'
 branch_labels = None
 depends_on = None
 
