@@ -122,7 +122,7 @@ def main() -> None:
                 "NOTIFY_PUSH_PROVIDER": "webhook", "NOTIFY_SMS_PROVIDER": "webhook",
                 "NOTIFY_VOICE_PROVIDER": "webhook", "NOTIFY_EMAIL_PROVIDER": "webhook",
                 "NOTIFY_PARALLEL_JOBS": str(workers), "NOTIFY_THREADS": str(threads),
-                "NOTIFY_BATCH_SIZE": str(batch)}
+                "NOTIFY_BATCH_SIZE": str(batch), "SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex}
     procs = []
     try:
         from backend import create_app

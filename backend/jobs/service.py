@@ -159,7 +159,7 @@ def _finish(job_id: int, status: JobStatus, *, result=None, error: tuple[str, st
     if job is not None:
         db.session.refresh(job)
         # Whoever waits on it hears of the outcome, with it (a receiver's message commits with the row).
-        job_finished.send(job, session=db.session, status=status.value, error=error)
+        job_finished.send(job, session=db.session, status=status.value, error=message)
     db.session.commit()
 
 

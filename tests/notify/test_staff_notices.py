@@ -50,7 +50,7 @@ def test_a_plan_job_outcome_notifies_whoever_started_it(session, create_user):
     failed = create_job(session, kind="route_plan", queue="planning", func="x.y", args={}, created_by_id=starter.id)
     other = create_job(session, kind="tracing", queue="tracing", func="x.y", args={}, created_by_id=starter.id)
     _finish(done.id, JobStatus.DONE, result={"stats": {"routes": 4, "visits_assigned": 31, "unassigned": 2}})
-    _finish(failed.id, JobStatus.FAILED, error="no collectors on shift")
+    _finish(failed.id, JobStatus.FAILED, error=("no_collectors", "no collectors on shift"))
     _finish(other.id, JobStatus.DONE, result={})
     rows = _notices(session, user_id=starter.id)
     assert {(r.template, r.channel.value) for r in rows} == {
