@@ -134,22 +134,25 @@ def _store(request_id: int, inputs: TraceInputs, result: TraceResult) -> dict:
     candidates = _proposable(result.candidates, result.stats)
     session.execute(sa.delete(TracingCandidate).where(TracingCandidate.request_id == request_id))
     if candidates:
-        session.execute(sa.insert(TracingCandidate), [
+        # One multi-row INSERT on the table (the ORM's bulk insert splits the rows by which values are NULL).
+        now = utcnow()
+        session.execute(sa.insert(TracingCandidate.__table__), [
             {"request_id": request_id, "case_id": inputs.case_id, "rank": rank, "number_e164": c["number_e164"],
              "kind": c["kind"], "relationship": c.get("relationship"), "score": min(max(float(c["score"]), 0.0), 1.0),
              "evidence": c.get("evidence") or {}, "flags": list(c.get("flags") or []), "status": "proposed",
-             "created_at": utcnow()}
+             "created_at": now}
             for rank, c in enumerate(candidates, start=1)])
-    request.stats, request.traced_at = stats_without_raw_values(result.stats), utcnow()
-    request.candidate_count = len(candidates)
     if inputs.retention_days <= 0:
         _delete_raw(session, request)
+    request.stats, request.traced_at = stats_without_raw_values(result.stats), utcnow()
+    request.candidate_count = len(candidates)
     record_audit(session, actor_id=None, action="tracing.request.traced", subject_type="tracing_request",
                  subject_id=request_id, case_id=inputs.case_id, legal_basis=request.legal_basis,
                  requested_by_id=request.requested_by_id, candidates=len(candidates),
                  raw_files_deleted=request.raw_deleted_at is not None)
+    summary = _summary(request)  # read before the commit expires the request
     session.commit()
-    return _summary(request)
+    return summary
 
 
 def _end_failed(request_id: int, inputs: TraceInputs, exc: Exception) -> None:

@@ -78,6 +78,50 @@ def test_plain_mobile_shortcut_matches_the_library():
     assert tried >= 300  # the shortcut was actually taken
 
 
+def test_compiled_number_types_match_the_library():
+    import random
+
+    import phonenumbers
+
+    from backend.tracing.engine.phones import NumberTypes
+
+    rng, seen = random.Random(9), set()
+    for region, code, length in (("CN", 86, 11), ("CN", 86, 12), ("CN", 86, 10), ("CN", 86, 8)):  # 86 is CN only
+        types = NumberTypes(region, length)
+        for prefix in range(10_000):  # every 4-digit start, a few random tails each
+            for _ in range(3):
+                digits = f"{prefix:04d}{rng.randrange(10 ** (length - 4)):0{length - 4}d}".lstrip("0")
+                if len(digits) != length:
+                    continue
+                expected = phonenumbers.number_type(phonenumbers.PhoneNumber(country_code=code,
+                                                                             national_number=int(digits)))
+                assert types(digits) == expected, (region, digits)
+                seen.add(expected)
+    assert len(seen) >= 4  # mobiles, fixed lines, service types and invalid numbers were all compared
+
+
+def test_plain_mobile_fast_path_matches_the_library_path():
+    import random
+
+    import phonenumbers
+
+    from backend.tracing.engine.phones import _CN_PLAIN_MOBILE, Phone, classify
+
+    rng = random.Random(4)
+    kinds = set()
+    for prefix in range(1000, 2000):
+        for _ in range(3):
+            digits = f"{prefix}{rng.randrange(10 ** 7):07d}"
+            if not _CN_PLAIN_MOBILE.fullmatch(digits):
+                continue
+            number = phonenumbers.parse(digits, "CN")
+            expected = Phone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+                             classify(number), phonenumbers.region_code_for_number(number))
+            assert parse_phone(digits, "CN") == expected, digits
+            kinds.add(expected.kind)
+    assert {MOBILE, "invalid"} <= kinds
+
+
 @pytest.mark.parametrize("raw", ["13812345678", "0", "17951013812345678", "1795113812345678", "١٣٨١٢٣٤٥٦٧٨",
                                  "+8613812345678", "138-1234-5678", "96688013812345678", "10193123",
                                  "13812345678转123", "138-1234-5678 Ext. 12", "(+86) 138 1234 5678 #9", "０１０ 1234"])

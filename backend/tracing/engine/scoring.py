@@ -40,7 +40,7 @@ DEFAULTS: dict = {
     "max_candidates": {"new_number": 5, "kin": 20, "associate": 20},
 }
 # Operational limits, not policy.
-LIMITS: dict = {"max_rows": 5_000_000, "max_samples": 20, "columnar": True, "columnar_min_bytes": 2_000_000}
+LIMITS: dict = {"max_rows": 5_000_000, "max_samples": 20, "columnar": True, "columnar_min_bytes": 100_000}
 DAY = 86_400
 
 
