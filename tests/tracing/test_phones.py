@@ -100,6 +100,26 @@ def test_compiled_number_types_match_the_library():
     assert len(seen) >= 4  # mobiles, fixed lines, service types and invalid numbers were all compared
 
 
+def test_compiled_short_numbers_match_the_library():
+    import random
+
+    from phonenumbers import PhoneNumber, shortnumberinfo
+
+    from backend.tracing.engine.phones import ShortNumbers
+
+    rng, short, answers = random.Random(5), ShortNumbers("CN"), set()
+    for length in range(3, 13):
+        for _ in range(3000):
+            digits = str(rng.randrange(10 ** (length - 1), 10 ** length))
+            expected = shortnumberinfo.is_valid_short_number(PhoneNumber(country_code=86, national_number=int(digits)))
+            assert short(digits) == expected, digits
+            answers.add(expected)
+    for digits in ("110", "120", "12345", "95588", "10086"):
+        assert short(digits) == shortnumberinfo.is_valid_short_number(
+            PhoneNumber(country_code=86, national_number=int(digits)))
+    assert answers == {True, False}
+
+
 def test_plain_mobile_fast_path_matches_the_library_path():
     import random
 
