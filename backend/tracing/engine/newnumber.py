@@ -164,9 +164,12 @@ class NewNumberFinder:
 
     def direct(self, number: str) -> dict:
         """Return the calls between the number and the debtor's old number(s)."""
-        rows = [self.graph.edges.get(o, {}).get(number) for o in self.ctx.own]
-        rows = [row for row in rows if row]
-        return {key: sum(row[key] for row in rows) for key in ("n", "talk", "short")}
+        n = talk = short = 0  # summed in a loop: this runs for every number in the pool
+        for o in self.ctx.own:
+            row = self.graph.edges.get(o, {}).get(number)
+            if row:
+                n, talk, short = n + row["n"], talk + row["talk"], short + row["short"]
+        return {"n": n, "talk": talk, "short": short}
 
     def circle_evidence(self, number: str, line: dict) -> tuple[float, bool, list[dict]]:
         """Return the weighted overlap with the old number's circle, whether any tie is two-way, and who."""

@@ -172,25 +172,41 @@ _CN_MOBILE_TYPES = NumberTypes("CN", 11)
 _CN_SHORT = ShortNumbers("CN")
 
 
-def classify(number: phonenumbers.PhoneNumber, ntype: PhoneNumberType | None = None,
-             valid_short=None) -> str:
-    """Return the kind of a parsed number; ntype (its number_type) and valid_short (a faster
-    is_valid_short_number for its national number) when the caller has them."""
+def classify(number: phonenumbers.PhoneNumber) -> str:
+    """Return the kind of a parsed number."""
     national = str(number.national_number)
     if number.country_code == 86 and CN_SERVICE.fullmatch(national):
         return SERVICE
-    if ntype is None:
-        ntype = phonenumbers.number_type(number)  # UNKNOWN exactly when the number is not valid
-    if ntype != PhoneNumberType.UNKNOWN:
-        if ntype in SERVICE_TYPES:
-            return SERVICE
-        if ntype in MOBILE_TYPES:
-            return MOBILE
-        return FIXED if ntype == PhoneNumberType.FIXED_LINE else OTHER
+    kind = _kind_of_type(phonenumbers.number_type(number))  # UNKNOWN exactly when the number is not valid
+    if kind is not None:
+        return kind
     if number.country_code == 86 and CN_EXTRA_MOBILE.fullmatch(national):
         return MOBILE
-    short = valid_short(national) if valid_short is not None else shortnumberinfo.is_valid_short_number(number)
-    return SERVICE if short else INVALID
+    return SERVICE if shortnumberinfo.is_valid_short_number(number) else INVALID
+
+
+def classify_plain_cn(national: str) -> str:
+    """classify() for a plain Chinese mobile-range number (_CN_PLAIN_MOBILE), on its digits: the same
+    steps with the metadata compiled, and no PhoneNumber built. Most numbers of a trace go this way."""
+    if CN_SERVICE.fullmatch(national):
+        return SERVICE
+    kind = _kind_of_type(_CN_MOBILE_TYPES(national))
+    if kind is not None:
+        return kind
+    if CN_EXTRA_MOBILE.fullmatch(national):
+        return MOBILE
+    return SERVICE if _CN_SHORT(national) else INVALID
+
+
+def _kind_of_type(ntype: PhoneNumberType) -> str | None:
+    """The kind of a valid number's type; None for UNKNOWN (not a valid number)."""
+    if ntype == PhoneNumberType.UNKNOWN:
+        return None
+    if ntype in SERVICE_TYPES:
+        return SERVICE
+    if ntype in MOBILE_TYPES:
+        return MOBILE
+    return FIXED if ntype == PhoneNumberType.FIXED_LINE else OTHER
 
 
 def parse_phone(raw: str | None, default_region: str = "CN") -> Phone:
@@ -200,9 +216,8 @@ def parse_phone(raw: str | None, default_region: str = "CN") -> Phone:
         return UNPARSED
     if default_region == "CN":
         text = cn_canonical(text)
-        if _CN_PLAIN_MOBILE.fullmatch(text):  # as below, without the library's lookups: the bulk of a trace
-            number = PhoneNumber(country_code=86, national_number=int(text))
-            return Phone("+86" + text, classify(number, _CN_MOBILE_TYPES(text), _CN_SHORT), "CN")
+        if _CN_PLAIN_MOBILE.fullmatch(text):  # what _parse() and the lines below give, several times faster
+            return Phone("+86" + text, classify_plain_cn(text), "CN")
     try:
         number = _parse(text, default_region)
     except NumberParseException:
