@@ -272,6 +272,45 @@ def machine_cpu_s() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+def settings(url: str, args) -> list[str]:
+    """The versions and settings a figure depends on, so it can be reproduced (or told apart)."""
+    from importlib.metadata import version
+
+    import psycopg
+
+    from backend.config import Config
+
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        server = connection.scalar(sa.text("SHOW server_version"))
+        pg = {name: connection.scalar(sa.text(f"SHOW {name}"))
+              for name in ("synchronous_commit", "fsync", "shared_buffers", "max_connections")}
+        # What one durable commit costs on this disk now: every new outcome waits for one.
+        probe = sa.text("INSERT INTO idempotency_records (user_id, key, scope, request_hash, status, body, created_at) "
+                        "SELECT id, :key, 'bench.probe', '', 0, '{}', now() FROM users LIMIT 1")
+        commits = []
+        for _ in range(30):
+            start = time.perf_counter()
+            connection.execute(probe, {"key": f"probe-{uuid.uuid4()}"})
+            connection.commit()
+            commits.append((time.perf_counter() - start) * 1000)
+        connection.execute(sa.text("DELETE FROM idempotency_records WHERE scope = 'bench.probe'"))
+        connection.commit()
+    engine.dispose()
+    options = Config.SQLALCHEMY_ENGINE_OPTIONS
+    return [
+        f"Python {sys.version.split()[0]}, gunicorn {version('gunicorn')}, Flask {version('flask')}, "
+        f"SQLAlchemy {version('sqlalchemy')}, psycopg {psycopg.__version__} ({psycopg.pq.__impl__}, libpq "
+        f"{psycopg.pq.version()}), PostgreSQL {server}",
+        f"PostgreSQL synchronous_commit={pg['synchronous_commit']} fsync={pg['fsync']} shared_buffers="
+        f"{pg['shared_buffers']} max_connections={pg['max_connections']}; one durable commit now: p50 "
+        f"{percentile(commits, 0.5):.2f} ms, p90 {percentile(commits, 0.9):.2f} ms",
+        f"gunicorn {args.worker_class} {args.workers} workers x {args.threads} threads; SQLAlchemy pool_size "
+        f"{options.get('pool_size')} max_overflow {options.get('max_overflow')} per worker; {os.cpu_count()} CPUs; "
+        f"load average before {args.load_before}",
+    ]
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -342,9 +381,12 @@ def report(results: list[tuple], warmed: list[tuple], wall_s: float, url: str, r
     mismatches = sum(m for _, _, m in results)
     replays = statuses.get(200, 0)
     n = len(samples)
+    for line in args.settings:
+        print(line)
     print(f"gunicorn {args.worker_class}: {args.workers} workers x {args.threads} threads | {PHONES} phones "
           f"(keep-alive connections, {args.clients} client processes) | "
-          f"offered rate {'max' if not rate else f'{rate:.0f}/s'} | load average before {args.load_before}")
+          f"offered rate {'max' if not rate else f'{rate:.0f}/s'} | load average before {args.load_before}, "
+          f"after {' '.join(open('/proc/loadavg').read().split()[:3])}")
     # While every phone was reporting (not the staggered start, not the tail of phones with more replays).
     first = max(min(s[3] for s in phone_samples) for phone_samples, _, _ in results if phone_samples)
     last = min(max(s[3] for s in phone_samples) for phone_samples, _, _ in results if phone_samples)
@@ -383,6 +425,7 @@ def main() -> None:
     process = None
     try:
         phones = seed(url, args.per_phone + 1)  # one visit each for the warm-up
+        args.settings = settings(url, args)
         port = free_port()
         process = start_gunicorn(url, port, args.workers, args.threads, args.worker_class)
         dbname = url.rsplit("/", 1)[1]
