@@ -174,9 +174,8 @@ def _finish(job_id: int, status: JobStatus, *, result=None, error: tuple[str, st
         values.update(progress=1.0, result=result if isinstance(result, dict) else None)
     db.session.execute(sa.update(BackgroundJob).where(BackgroundJob.id == job_id).values(**values)
                        .execution_options(synchronize_session=False))
-    job = db.session.get(BackgroundJob, job_id)
+    job = db.session.get(BackgroundJob, job_id, populate_existing=True)  # the row as just updated: one SELECT
     if job is not None:
-        db.session.refresh(job)
         # Whoever waits on it hears of the outcome, with it (a receiver's message commits with the row).
         job_finished.send(job, session=db.session, status=status.value, error=message)
     # Durable: once RQ records the job finished, the requeue sweep no longer looks after a lost finish.
