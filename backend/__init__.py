@@ -14,6 +14,7 @@ from backend import (
     cases,
     console,
     contacts,
+    geocoding,
     health,
     jobs,
     notify,
@@ -29,8 +30,8 @@ from backend.config import Config
 # Every package's register(app) (blueprints, offline-write types, signal receivers, health checks), in this
 # order: nothing registers itself by being imported. Their `models` are imported so Alembic and the ORM
 # see every table.
-FEATURES = (health, auth, policy, audit, cases, jobs, notify, visits, sync, planning, safety, contacts, tracing,
-            console)
+FEATURES = (health, auth, policy, audit, geocoding, cases, jobs, notify, visits, sync, planning, safety, contacts,
+            tracing, console)
 
 
 def create_app(config: dict | None = None) -> Flask:

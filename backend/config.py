@@ -41,6 +41,19 @@ class Config:
     MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION") or "© OpenStreetMap contributors"
     MAP_TILE_COORD_SYS = os.environ.get("MAP_TILE_COORD_SYS") or "wgs84"
     CONSOLE_DIR = os.environ.get("CONSOLE_DIR") or None
+    # Positions a client sends without `coord_sys` are in this system (gcj02 for an AMap-based app).
+    DEFAULT_COORD_SYS = os.environ.get("DEFAULT_COORD_SYS", "wgs84")
+    # nominatim | amap | tianditu | "" (the offline gazetteer alone); see backend/geocoding/providers.py.
+    GEOCODER = os.environ.get("GEOCODER", "")
+    NOMINATIM_URL = os.environ.get("NOMINATIM_URL", "http://127.0.0.1:8080")
+    AMAP_KEY = os.environ.get("AMAP_KEY", "")
+    AMAP_PRIVATE_KEY = os.environ.get("AMAP_PRIVATE_KEY", "")
+    AMAP_URL = os.environ.get("AMAP_URL", "https://restapi.amap.com")
+    TIANDITU_KEY = os.environ.get("TIANDITU_KEY", "")
+    TIANDITU_URL = os.environ.get("TIANDITU_URL", "http://api.tianditu.gov.cn")
+    # Requests per second to the geocoder, shared by all workers (public Nominatim allows 1).
+    GEOCODER_RATE_PER_S = os.environ.get("GEOCODER_RATE_PER_S") or None
+    GEOCODE_BATCH_SIZE = _env_int("GEOCODE_BATCH_SIZE", 500)
 
     API_TITLE = "FieldTrace"
     API_VERSION = "v1"

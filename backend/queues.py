@@ -26,6 +26,7 @@ QUEUES = (
     QueueSpec("periodic", timeout_s=300, retries=0),
     QueueSpec("planning", timeout_s=900, retries=1),
     QueueSpec("tracing", timeout_s=1800, retries=2),
+    QueueSpec("geocode", timeout_s=3600, retries=2),
     QueueSpec("default", timeout_s=300, retries=1),
 )
 _SPECS = {spec.name: spec for spec in QUEUES}

@@ -25,3 +25,6 @@ notification_failed = _signals.signal("notification-failed")
 # sender: the BackgroundJob row; kwargs: session, status ("done" or "failed"), error. Sent inside the
 # transaction that records the outcome (planning tells whoever started a plan).
 job_finished = _signals.signal("job-finished")
+# sender: the new CaseAddress; kwargs: session, old_address_ids. The case moved (same kind, different
+# address): open visits at the old address follow it. Receivers return the ids of the visits they moved.
+address_moved = _signals.signal("address-moved")

@@ -23,4 +23,5 @@ SWEEPS: list[Sweep] = [
     Sweep("promise-settlement", "backend.contacts.jobs.settle_due_promises", "periodic", 900),
     Sweep("purge-tracing-uploads", "backend.tracing.jobs.purge_expired_uploads", "periodic", 600),
     Sweep("purge-unreviewed-candidates", "backend.tracing.jobs.purge_unreviewed_candidates", "periodic", 3600),
+    Sweep("geocode-pending", "backend.cases.geocode.retry_pending_geocoding", "periodic", 900),
 ]

@@ -9,7 +9,7 @@ from backend.errors import DomainError
 
 REQUIRED_COLUMNS = ("external_ref", "debtor_name", "amount_due", "currency", "days_past_due")
 KNOWN_COLUMNS = REQUIRED_COLUMNS + ("portfolio", "timezone", "address_text", "lat", "lon", "phone",
-                                   "address_kind", "phone_kind")
+                                   "address_kind", "phone_kind", "coord_sys")
 
 
 class BrokenRow(dict):
@@ -41,8 +41,11 @@ def _case_from_row(row: dict) -> dict:
     if row.get("timezone"):
         case["timezone"] = row["timezone"].strip()
     if row.get("address_text") or row.get("lat") or row.get("lon"):
-        case["addresses"].append({"kind": row.get("address_kind") or "home", "text": row.get("address_text"),
-                                  "lat": _number(row.get("lat")), "lon": _number(row.get("lon"))})
+        address = {"kind": row.get("address_kind") or "home", "text": row.get("address_text"),
+                   "lat": _number(row.get("lat")), "lon": _number(row.get("lon"))}
+        if row.get("coord_sys"):
+            address["coord_sys"] = row["coord_sys"].strip().lower()
+        case["addresses"].append(address)
     if row.get("phone"):
         case["phones"].append({"number": row["phone"], "kind": row.get("phone_kind") or "mobile"})
     return {k: v for k, v in case.items() if v is not None}

@@ -1,6 +1,7 @@
 """Case intake and reads."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -8,19 +9,28 @@ from flask_smorest import Blueprint
 from backend.audit.service import record_audit
 from backend.auth.access import current_user, roles_required
 from backend.auth.models import Role
-from backend.cases import service
+from backend.cases import addresses, service
 from backend.cases.csv_rows import read_case_rows
+from backend.cases.geocode import submit_geocoding
+from backend.cases.models import AddressPositionProposal
 from backend.cases.schemas import (
+    AddressChangeSchema,
+    AddressInSchema,
+    AddressOutSchema,
+    AddressPatchSchema,
     CaseDetailSchema,
     CaseImportBatchSchema,
     CasePageSchema,
     CaseQuerySchema,
     CaseUploadSchema,
     ImportReportSchema,
+    ProposalOutSchema,
+    ProposalQuerySchema,
 )
 from backend.errors import DomainError
 from backend.extensions import db
 from backend.http import json_body, uploaded_text
+from backend.pagination import PageQuerySchema, envelope, page_schema, paginate
 from backend.policy.service import default_policy
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1", description="Debtor cases")
@@ -61,8 +71,10 @@ class CaseImportResource(MethodView):
         report = service.import_cases(db.session, _import_rows(), region=current_app.config["DEFAULT_REGION"])
         record_audit(db.session, actor_id=current_user().id, action="cases.import", subject_type="case",
                      subject_id=None, created=report.created, updated=report.updated,
-                     rejected_rows=report.rejected_rows)
+                     rejected_rows=report.rejected_rows, moved=len(report.moved))
         db.session.commit()
+        report.geocode_job_id = submit_geocoding(db.session, report.pending_address_ids, actor_id=current_user().id)
+        report.pending_geocode = len(report.pending_address_ids)
         return report
 
 
@@ -92,3 +104,91 @@ class CaseResource(MethodView):
                          subject_id=case.id)
             db.session.commit()
         return record
+
+
+def _changed(put, actor_id: int, action: str) -> dict:
+    """Audit an address change, commit, and queue geocoding of a text-only address."""
+    address = put.address
+    record_audit(db.session, actor_id=actor_id, action=action, subject_type="case", subject_id=address.case_id,
+                 address_id=address.id, moved_from=put.moved_from, moved_visit_ids=put.moved_visit_ids)
+    db.session.commit()
+    pending = [address.id] if address.geocode_status == "pending" else []
+    job_id = submit_geocoding(db.session, pending, actor_id=actor_id)
+    return {"address": addresses.address_view(address), "moved_from_address_ids": put.moved_from,
+            "moved_visit_ids": put.moved_visit_ids, "geocode_job_id": job_id}
+
+
+@blp.route("/cases/<int:case_id>/addresses")
+class CaseAddressesResource(MethodView):
+    @roles_required(*READERS)
+    @blp.arguments(PageQuerySchema, location="query")
+    @blp.response(200, page_schema(AddressOutSchema))
+    def get(self, query, case_id):
+        """The case's addresses with their history (replaced ones keep their dates), newest first."""
+        service.get_case(db.session, case_id)
+        rows, total = paginate(db.session, addresses.address_history(db.session, case_id), query["page"],
+                               query["page_size"])
+        return envelope([addresses.address_view(a) for a in rows], total, query["page"], query["page_size"])
+
+    @roles_required(*IMPORTERS)
+    @blp.arguments(AddressInSchema)
+    @blp.response(201, AddressChangeSchema)
+    def post(self, body, case_id):
+        """Add an address (text, position optional); a different home/work address is a move."""
+        service.get_case(db.session, case_id)
+        put = addresses.put_address(db.session, case_id=case_id, kind=body["kind"], text=body["text"],
+                                    lat=body.get("lat"), lon=body.get("lon"), source=addresses.DISPATCHER)
+        return _changed(put, current_user().id, "case.address_add")
+
+
+@blp.route("/cases/<int:case_id>/addresses/<int:address_id>")
+class CaseAddressResource(MethodView):
+    @roles_required(*IMPORTERS)
+    @blp.arguments(AddressPatchSchema)
+    @blp.response(200, AddressChangeSchema)
+    def patch(self, body, case_id, address_id):
+        """Correct an address: new text moves the case there, lat/lon fix the door's position."""
+        put = addresses.patch_address(db.session, case_id=case_id, address_id=address_id, text=body.get("text"),
+                                      lat=body.get("lat"), lon=body.get("lon"))
+        return _changed(put, current_user().id, "case.address_patch")
+
+
+@blp.route("/address-proposals")
+class ProposalsResource(MethodView):
+    @roles_required(*IMPORTERS)
+    @blp.arguments(ProposalQuerySchema, location="query")
+    @blp.response(200, page_schema(ProposalOutSchema))
+    def get(self, query):
+        """Door positions collectors proposed, waiting for a dispatcher (or decided)."""
+        statement = (sa.select(AddressPositionProposal).where(AddressPositionProposal.status == query["status"])
+                     .order_by(AddressPositionProposal.id))
+        rows, total = paginate(db.session, statement, query["page"], query["page_size"])
+        return envelope([addresses.proposal_view(p) for p in rows], total, query["page"], query["page_size"])
+
+
+def _decide(proposal_id: int, confirm: bool) -> dict:
+    actor = current_user()
+    proposal = addresses.decide_proposal(db.session, proposal_id=proposal_id, confirm=confirm, actor_id=actor.id)
+    record_audit(db.session, actor_id=actor.id, action=f"address_proposal.{proposal.status}",
+                 subject_type="case", subject_id=proposal.address.case_id, proposal_id=proposal.id,
+                 address_id=proposal.address_id)
+    db.session.commit()
+    return addresses.proposal_view(proposal)
+
+
+@blp.route("/address-proposals/<int:proposal_id>/confirm")
+class ProposalConfirmResource(MethodView):
+    @roles_required(*IMPORTERS)
+    @blp.response(200, ProposalOutSchema)
+    def post(self, proposal_id):
+        """Confirm a collector's fix: the address takes the position (source collector, rooftop)."""
+        return _decide(proposal_id, True)
+
+
+@blp.route("/address-proposals/<int:proposal_id>/reject")
+class ProposalRejectResource(MethodView):
+    @roles_required(*IMPORTERS)
+    @blp.response(200, ProposalOutSchema)
+    def post(self, proposal_id):
+        """Reject a collector's proposed position."""
+        return _decide(proposal_id, False)

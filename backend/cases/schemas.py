@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from backend.cases.models import AddressKind, ContactStatus
-from backend.geo import lat_field, lon_field
+from backend.geo import PositionSchema, lat_field, lon_field
 from backend.pagination import PageQuerySchema
 from backend.timeutil import validate_timezone
 from backend.validation import id_field
@@ -15,11 +15,42 @@ RELATIONSHIPS = ("spouse", "parent", "sibling", "child", "relative", "in_law", "
 PHONE_KINDS = ("mobile", "home", "work", "other")
 
 
-class AddressInSchema(Schema):
+def _both_or_neither(data: dict) -> None:
+    if (data.get("lat") is None) != (data.get("lon") is None):
+        missing = "lat" if data.get("lat") is None else "lon"
+        raise ValidationError("send both lat and lon, or neither (text only: geocoded later)", missing)
+
+
+class AddressInSchema(PositionSchema):
+    """An address as text, with a position if the creditor has one (otherwise geocoded later)."""
+
     kind = fields.Enum(AddressKind, by_value=True, load_default=AddressKind.HOME)
     text = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    lat = lat_field(required=True)
-    lon = lon_field(required=True)
+    lat = lat_field(allow_none=True, load_default=None)
+    lon = lon_field(allow_none=True, load_default=None)
+
+    @validates_schema
+    def _position(self, data, **_):
+        _both_or_neither(data)
+
+    @validates("text")
+    def _text(self, value, **_):
+        if not value.strip():
+            raise ValidationError("must not be blank")
+
+
+class AddressPatchSchema(PositionSchema):
+    """A dispatcher's correction: new text (a move) and/or the door's position."""
+
+    text = fields.String(validate=validate.Length(min=1, max=500))
+    lat = lat_field(allow_none=True, load_default=None)
+    lon = lon_field(allow_none=True, load_default=None)
+
+    @validates_schema
+    def _something(self, data, **_):
+        _both_or_neither(data)
+        if data.get("text") is None and data.get("lat") is None:
+            raise ValidationError("send text or lat/lon", "_schema")
 
 
 class PhoneInSchema(Schema):
@@ -83,17 +114,30 @@ class ImportRejectionSchema(Schema):
     message = fields.String()
 
 
+class MovedAddressSchema(Schema):
+    external_ref = fields.String()
+    case_id = fields.Integer()
+    kind = fields.String()
+    from_address_ids = fields.List(fields.Integer())
+    to_address_id = fields.Integer()
+    visit_ids = fields.List(fields.Integer(), metadata={"description": "open visits re-targeted to the new address"})
+
+
 class ImportReportSchema(Schema):
     created = fields.Integer()
     updated = fields.Integer()
     rejected_rows = fields.Integer()
     rejected = fields.List(fields.Nested(ImportRejectionSchema))
+    moved = fields.List(fields.Nested(MovedAddressSchema))
+    pending_geocode = fields.Integer()
+    geocode_job_id = fields.Integer(allow_none=True)
 
 
 class CaseQuerySchema(PageQuerySchema):
     contact_status = fields.Enum(ContactStatus, by_value=True)
     portfolio_id = id_field()
     q = fields.String(validate=validate.Length(min=1, max=100))
+    not_located = fields.Boolean(metadata={"description": "cases with an address that cannot be routed to yet"})
 
 
 class CaseSummarySchema(Schema):
@@ -122,9 +166,47 @@ class AddressOutSchema(Schema):
     id = fields.Integer()
     kind = fields.String()
     text = fields.String()
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+    source = fields.String()
+    geocode_status = fields.String()
+    precision = fields.String(allow_none=True)
+    adcode = fields.String(allow_none=True)
+    confidence = fields.Float(allow_none=True)
+    located_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    superseded_at = fields.DateTime(allow_none=True)
+    superseded_by_id = fields.Integer(allow_none=True)
+    current = fields.Boolean()
+
+
+class AddressChangeSchema(Schema):
+    """The address after a POST/PATCH, with what moved."""
+
+    address = fields.Nested(AddressOutSchema)
+    moved_from_address_ids = fields.List(fields.Integer())
+    moved_visit_ids = fields.List(fields.Integer())
+    geocode_job_id = fields.Integer(allow_none=True)
+
+
+class ProposalOutSchema(Schema):
+    id = fields.Integer()
+    address_id = fields.Integer()
+    case_id = fields.Integer()
+    address_text = fields.String()
     lat = fields.Float()
     lon = fields.Float()
-    source = fields.String()
+    accuracy_m = fields.Float()
+    proposed_by_id = fields.Integer()
+    source_ref = fields.String()
+    status = fields.String()
+    decided_by_id = fields.Integer(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class ProposalQuerySchema(PageQuerySchema):
+    status = fields.String(load_default="pending", validate=validate.OneOf(("pending", "confirmed", "rejected")))
 
 
 class PhoneOutSchema(Schema):

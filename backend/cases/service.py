@@ -9,11 +9,11 @@ from marshmallow import ValidationError
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, selectinload
 
+from backend.cases.addresses import address_view, not_located_clause, put_address
 from backend.cases.csv_rows import BrokenRow
-from backend.cases.models import Case, CaseAddress, CaseContact, CasePhone, ContactStatus
+from backend.cases.models import Case, CaseAddress, CaseContact, CasePhone, ContactStatus, GeocodeStatus
 from backend.cases.schemas import CaseImportSchema
 from backend.errors import NotFound, flatten_messages
-from backend.geo import make_point, point_latlon
 from backend.phones import PhoneError, mask_phone, normalise_phone
 from backend.policy.models import Portfolio
 from backend.policy.service import ensure_default_portfolio
@@ -28,6 +28,12 @@ class ImportReport:
     updated: int = 0
     rejected: list[dict] = field(default_factory=list)
     rejected_rows: int = 0
+    # Cases whose home/work address changed: the dispatcher sees which moved and which visits followed.
+    moved: list[dict] = field(default_factory=list)
+    # Text-only addresses waiting for the geocode job.
+    pending_address_ids: list[int] = field(default_factory=list)
+    pending_geocode: int = 0
+    geocode_job_id: int | None = None
 
     def reject(self, row: int, external_ref, errors: dict[str, str]) -> None:
         self.rejected_rows += 1
@@ -93,13 +99,16 @@ def _upsert_case(session: Session, row: dict, portfolio_id: int) -> tuple[int, b
     return case_id, bool(inserted)
 
 
-def _upsert_children(session: Session, case_id: int, row: dict, source: str) -> None:
+def _upsert_children(session: Session, case_id: int, row: dict, source: str, report: ImportReport) -> None:
     for address in row["addresses"]:
-        statement = insert(CaseAddress).values(
-            case_id=case_id, kind=address["kind"], text=address["text"], source=source,
-            location=make_point(address["lat"], address["lon"]), created_at=utcnow())
-        session.execute(statement.on_conflict_do_update(
-            index_elements=["case_id", "kind", "text"], set_={"location": statement.excluded.location}))
+        put = put_address(session, case_id=case_id, kind=address["kind"], text=address["text"],
+                          lat=address.get("lat"), lon=address.get("lon"), source=source)
+        if put.address.geocode_status == GeocodeStatus.PENDING.value:
+            report.pending_address_ids.append(put.address.id)
+        if put.moved_from:
+            report.moved.append({"external_ref": row["external_ref"], "case_id": case_id,
+                                 "kind": put.address.kind.value, "from_address_ids": put.moved_from,
+                                 "to_address_id": put.address.id, "visit_ids": put.moved_visit_ids})
     for phone in row["phones"]:
         statement = insert(CasePhone).values(case_id=case_id, number_e164=phone["number"], kind=phone["kind"],
                                              source=source, created_at=utcnow())
@@ -136,7 +145,7 @@ def import_cases(session: Session, rows: Iterable[dict], *, region: str, source:
             # A savepoint per row: a row that fails in the database leaves nothing behind.
             with session.begin_nested():
                 case_id, inserted = _upsert_case(session, row, portfolio_id)
-                _upsert_children(session, case_id, row, source)
+                _upsert_children(session, case_id, row, source, report)
         except _RowError as exc:
             report.reject(number, external_ref, exc.errors)
             continue
@@ -157,9 +166,15 @@ def get_case(session: Session, case_id: int) -> Case:
     return case
 
 
-def list_cases(session: Session, *, contact_status=None, portfolio_id=None, q=None, page=1, page_size=100):
+def list_cases(session: Session, *, contact_status=None, portfolio_id=None, q=None, not_located=None, page=1,
+               page_size=100):
     """Return one page of cases and the total matching."""
     query = sa.select(Case)
+    if not_located is not None:
+        # A case is "not located" while one of its current addresses cannot be routed to.
+        unlocated = sa.exists().where(CaseAddress.case_id == Case.id, CaseAddress.superseded_at.is_(None),
+                                      not_located_clause())
+        query = query.where(unlocated if not_located else ~unlocated)
     if contact_status is not None:
         query = query.where(Case.contact_status == contact_status)
     if portfolio_id is not None:
@@ -190,9 +205,7 @@ def case_record(case: Case, *, masked: bool) -> dict:
     show = mask_phone if masked else (lambda n: n)
     record = case_summary(case)
     record["masked"] = masked
-    record["addresses"] = [
-        {"id": a.id, "kind": a.kind.value, "text": a.text, "lat": point_latlon(a.location)[0],
-         "lon": point_latlon(a.location)[1], "source": a.source} for a in case.addresses]
+    record["addresses"] = [address_view(a) for a in case.addresses]
     record["phones"] = [
         {"id": p.id, "number": show(p.number_e164), "kind": p.kind, "source": p.source,
          "source_ref": p.source_ref} for p in case.phones]

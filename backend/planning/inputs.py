@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from backend.auth.models import Role, User
-from backend.cases.models import Case, CaseAddress
+from backend.cases.models import NOT_LOCATED_PRECISIONS, Case, CaseAddress
 from backend.errors import InvalidInput, NotFound
 from backend.geo import point_latlon
 from backend.policy.hours import VISIT, lawful_windows
@@ -26,6 +26,9 @@ from backend.timeutil import utcnow
 from backend.visits.hazards import active_hazards
 from backend.visits.models import Visit, VisitStatus
 from backend.visits.states import FIXED, PLANNABLE
+
+ADDRESS_NOT_LOCATED = "address_not_located"
+NOT_LOCATED = frozenset(p.value for p in NOT_LOCATED_PRECISIONS)
 
 # Fixed visits are history: any time of the day fits them.
 ANY_TIME = 10**7
@@ -152,7 +155,8 @@ def visit_windows(visit: Visit, case: Case, inputs: PlanInputs, policy, service_
 
 def _pool_rows(session: Session, query: sa.Select):
     geometry = sa.func.geometry(CaseAddress.location)
-    return session.execute(query.add_columns(Case, sa.func.ST_Y(geometry), sa.func.ST_X(geometry))
+    return session.execute(query.add_columns(Case, sa.func.ST_Y(geometry), sa.func.ST_X(geometry),
+                                             CaseAddress.precision)
                            .join(Case, Case.id == Visit.case_id)
                            .join(CaseAddress, CaseAddress.id == Visit.address_id).order_by(Visit.id)).all()
 
@@ -182,12 +186,16 @@ def load_plan_inputs(session: Session, *, plan_date: date, collector_ids: list[i
     pool = _pool_rows(session, pool_query(plan_date, inputs.planned_collector_ids, visit_ids))
     hazards = active_hazards(session, [v.address_id for v, *_ in pool])
     policies: dict[int, object] = {}
-    for visit, case, lat, lon in fixed_rows:
-        if visit.collector_id in inputs.planned_collector_ids:
+    for visit, case, lat, lon, _ in fixed_rows:
+        if visit.collector_id in inputs.planned_collector_ids and lat is not None:
             service_s = _policy(session, policies, case)["routing.service_minutes"] * 60
             inputs.tasks.append(VisitTask(visit.id, lat, lon, service_s, [(0, ANY_TIME)], 1.0))
-    for visit, case, lat, lon in pool:
+    for visit, case, lat, lon, precision in pool:
         inputs.seen[visit.id] = visit.updated_at
+        if lat is None or precision in NOT_LOCATED:
+            # Only well-located addresses are routed: a district's centroid is not a door.
+            inputs.unplannable.append((visit.id, ADDRESS_NOT_LOCATED))
+            continue
         policy = _policy(session, policies, case)
         service_s = policy["routing.service_minutes"] * 60
         windows = visit_windows(visit, case, inputs, policy, service_s, now)

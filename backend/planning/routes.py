@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from backend.auth.access import current_user, roles_required
 from backend.auth.models import Role
 from backend.extensions import db
+from backend.geo import CoordSysQuerySchema, geojson_out, point_out
 from backend.geojson import FeatureCollectionSchema
 from backend.jobs.service import create_job, submit_job
 from backend.pagination import envelope, page_schema
@@ -34,6 +35,12 @@ blp = Blueprint("planning", __name__, url_prefix="/api/v1", description="Route p
 
 PLANNERS = (Role.DISPATCHER, Role.SUPERVISOR)
 ROUTE_READERS = (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN, Role.COLLECTOR)
+
+
+def _route_out(route: dict, coord_sys) -> dict:
+    for stop in route["stops"]:
+        point_out(stop, coord_sys)
+    return route
 
 
 @blp.route("/routes/plan")
@@ -74,29 +81,33 @@ class RoutesResource(MethodView):
         routes, total = service.list_routes(db.session, viewer=current_user(), page=query["page"],
                                             page_size=query["page_size"], plan_date=query.get("date"),
                                             collector_id=query.get("collector_id"))
-        return envelope(routes, total, query["page"], query["page_size"])
+        return envelope([_route_out(route, query["coord_sys"]) for route in routes], total, query["page"],
+                        query["page_size"])
 
 
 @blp.route("/routes/<int:route_id>")
 class RouteResource(MethodView):
     @roles_required(*ROUTE_READERS)
+    @blp.arguments(CoordSysQuerySchema, location="query")
     @blp.response(200, RouteSchema)
-    def get(self, route_id):
+    def get(self, query, route_id):
         """One stored route with its ordered stops."""
         route = service.get_route(db.session, route_id, viewer=current_user())
-        return service.routes_view(db.session, [route.id], viewer_id=current_user().id)[0]
+        return _route_out(service.routes_view(db.session, [route.id], viewer_id=current_user().id)[0],
+                          query["coord_sys"])
 
 
 @blp.route("/routes/<int:route_id>.geojson")
 class RouteGeoJsonResource(MethodView):
     @roles_required(*ROUTE_READERS)
+    @blp.arguments(CoordSysQuerySchema, location="query")
     @blp.response(200)
     @blp.alt_response(200, schema=FeatureCollectionSchema, success=True,
                       description="a LineString feature (kind route), then one Point per stop (kind stop) in order")
-    def get(self, route_id):
+    def get(self, query, route_id):
         """The route's line and stops as GeoJSON (the start point is never shown)."""
         route = service.get_route(db.session, route_id, viewer=current_user())
-        return service.route_geojson(db.session, route)
+        return geojson_out(service.route_geojson(db.session, route), query["coord_sys"])
 
 
 @blp.route("/routes/<int:route_id>/stops/<int:visit_id>/move")
@@ -123,4 +134,7 @@ class MyRouteResource(MethodView):
         """The collector's ordered stops for a day (default: today where they are)."""
         user = current_user()
         day = query.get("date") or utcnow().astimezone(ZoneInfo(user.timezone)).date()
-        return mobile_route(db.session, collector=user, day=day)
+        day_route = mobile_route(db.session, collector=user, day=day)
+        for stop in day_route["stops"]:
+            point_out(stop["address"], query["coord_sys"])
+        return day_route

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from backend.geo import CoordSysQuerySchema
 from backend.pagination import PageQuerySchema
 from backend.validation import day_field, id_field
 
@@ -62,12 +63,12 @@ class PlanJobSchema(Schema):
     visits = fields.Integer()
 
 
-class RouteQuerySchema(PageQuerySchema):
+class RouteQuerySchema(PageQuerySchema, CoordSysQuerySchema):
     date = day_field()
     collector_id = id_field()
 
 
-class MeRouteQuerySchema(Schema):
+class MeRouteQuerySchema(CoordSysQuerySchema):
     date = day_field()
 
 

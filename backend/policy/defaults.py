@@ -39,6 +39,8 @@ DEFAULTS: dict[str, object] = {
     "visits.implausible_speed_kmh": 150,
     "visits.stale_fix_minutes": 30,
     "visits.sync_max_events": 500,            # events in one POST /sync batch
+    # Places: a collector's fix at the door at least this accurate proposes the address's position.
+    "geocoding.proposal_accuracy_m": 30,
     # Route planning.
     "routing.detour_factor": 1.3,
     "routing.speed_kmh": 25,                  # scooter/car mix in city traffic

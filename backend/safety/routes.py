@@ -9,6 +9,7 @@ from backend.auth.access import current_user, public, roles_required, user_from_
 from backend.auth.models import Role
 from backend.errors import Forbidden
 from backend.extensions import db
+from backend.geo import CoordSysQuerySchema, geojson_out
 from backend.openapi import may_return, takes_idempotency_key
 from backend.pagination import envelope, page_schema
 from backend.safety import alerts, lodgings
@@ -178,9 +179,10 @@ class AlertResolveResource(MethodView):
 @blp.route("/safety/board")
 class BoardResource(MethodView):
     @roles_required(*SAFETY_DISPATCHERS)
+    @blp.arguments(CoordSysQuerySchema, location="query")
     @blp.response(200, BoardSchema)
-    def get(self):
+    def get(self, query):
         """Collectors on shift now: last check-in, last position, next deadline, open alerts."""
         check_watchdog(db.session)
         db.session.commit()
-        return live_board(db.session)
+        return geojson_out(live_board(db.session), query["coord_sys"])

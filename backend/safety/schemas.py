@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from backend.geo import lat_field, lon_field
+from backend.geo import PositionSchema, lat_field, lon_field
 from backend.pagination import PageQuerySchema
 from backend.safety.alerts import STATE_FILTERS
 from backend.safety.models import AlertKind, CheckinKind, PlaceKind
 from backend.validation import id_field, moment_field
 
 
-class CheckinSchema(Schema):
+class CheckinSchema(PositionSchema):
     kind = fields.Enum(CheckinKind, by_value=True, required=True)
     lat = lat_field(required=True)
     lon = lon_field(required=True)
@@ -31,7 +31,7 @@ class CheckinOutSchema(Schema):
     shift_open = fields.Boolean()
 
 
-class SosSchema(Schema):
+class SosSchema(PositionSchema):
     lat = lat_field(required=True)
     lon = lon_field(required=True)
     recorded_at = moment_field(required=True)
@@ -67,7 +67,7 @@ class StatusSchema(Schema):
     missed_checkin_reminder = fields.Boolean()
 
 
-class LodgingSchema(Schema):
+class LodgingSchema(PositionSchema):
     kind = fields.Enum(PlaceKind, by_value=True, load_default=PlaceKind.LODGING)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     address = fields.String(load_default="", validate=validate.Length(max=500))

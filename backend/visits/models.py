@@ -61,6 +61,9 @@ class Visit(db.Model):
     scheduled_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
     last_outcome: Mapped[str | None] = mapped_column(sa.String(40))
+    # Set when the case moved and the visit was re-targeted to the new address (dispatchers see it).
+    address_moved_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    moved_from_address_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case_addresses.id"))
     # Skills a collector needs for this visit (legal, business, ...), matched against User.skills.
     required_skills: Mapped[list[str]] = mapped_column(ARRAY(sa.String(40)), default=list)
     started_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
@@ -69,7 +72,7 @@ class Visit(db.Model):
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
     case = relationship("Case")
-    address = relationship("CaseAddress")
+    address = relationship("CaseAddress", foreign_keys=[address_id])
 
     __table_args__ = (
         sa.CheckConstraint("priority between 1 and 5", name="priority_range"),
@@ -118,7 +121,8 @@ class VisitOutcome(db.Model):
     location = mapped_column(point_column_type(), nullable=False)
     accuracy_m: Mapped[float | None] = mapped_column()
     # Computed by the server: metres from the visit address, and within the (widened) geofence.
-    distance_m: Mapped[float] = mapped_column()
+    # Null when the visit's address had no position yet.
+    distance_m: Mapped[float | None] = mapped_column()
     on_site: Mapped[bool] = mapped_column()
     geofence_m: Mapped[float] = mapped_column()
     flags: Mapped[list[str]] = mapped_column(ARRAY(sa.String(40)), default=list)

@@ -227,7 +227,9 @@ def _store(session: Session, *, visit: Visit, collector: User | Caller, key: str
     outcome = VisitOutcome(
         visit_id=visit.id, collector_id=collector.id, outcome=data["outcome"], recorded_at=data["recorded_at"],
         received_at=received_at, location=make_point(data["lat"], data["lon"]), accuracy_m=data.get("accuracy_m"),
-        distance_m=round(distance, 1), on_site=distance <= radius, geofence_m=radius,
+        # An address not yet located has no distance: the report cannot be on site (it may propose the position).
+        distance_m=None if distance is None else round(distance, 1),
+        on_site=distance is not None and distance <= radius, geofence_m=radius,
         flags=flags_for(policy=policy, case=case, recorded_at=data["recorded_at"], received_at=received_at,
                         geofence_m=radius, previous_at=previous_at, previous_m=previous_m),
         notes=data.get("notes") or "", reason=data.get("reason"), promise=_plain(data.get("promise")),

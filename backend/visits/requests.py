@@ -19,7 +19,8 @@ from backend.visits.notices import notify_visit_requested
 
 def _address_for(session: Session, case: Case, address_id: int | None) -> CaseAddress:
     if address_id is None:
-        address = session.scalar(sa.select(CaseAddress).where(CaseAddress.case_id == case.id)
+        address = session.scalar(sa.select(CaseAddress).where(CaseAddress.case_id == case.id,
+                                                              CaseAddress.superseded_at.is_(None))
                                  .order_by(CaseAddress.kind, CaseAddress.id).limit(1))
         if address is None:
             raise InvalidInput("address_id", "the case has no address to visit")
@@ -27,16 +28,22 @@ def _address_for(session: Session, case: Case, address_id: int | None) -> CaseAd
     address = session.get(CaseAddress, address_id)
     if address is None or address.case_id != case.id:
         raise InvalidInput("address_id", f"address {address_id} is not an address of case {case.id}")
+    if address.superseded_at is not None:
+        raise InvalidInput("address_id", f"address {address_id} was replaced by address {address.superseded_by_id}")
     return address
 
 
 def is_far_from_every_collector(session: Session, address_id: int, distance_m: float) -> bool:
-    """Whether no active collector's home lies within distance_m of the address (one PostGIS query)."""
+    """Whether no active collector's home lies within distance_m of the address (one PostGIS query).
+
+    An address without a position yet is not "far": outsourcing is decided by distance, not by ignorance.
+    """
     near = session.scalar(
         sa.select(sa.literal(True))
         .select_from(User).join(CaseAddress, CaseAddress.id == address_id)
-        .where(User.role == Role.COLLECTOR, User.active.is_(True), User.home.is_not(None),
-               sa.func.ST_DWithin(User.home, CaseAddress.location, distance_m))
+        .where(sa.or_(CaseAddress.location.is_(None),
+                      sa.and_(User.role == Role.COLLECTOR, User.active.is_(True), User.home.is_not(None),
+                              sa.func.ST_DWithin(User.home, CaseAddress.location, distance_m))))
         .limit(1))
     return not near
 

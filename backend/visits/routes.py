@@ -8,6 +8,7 @@ from backend.audit.service import record_audit
 from backend.auth.access import current_caller, current_user, roles_required
 from backend.auth.models import Role
 from backend.extensions import db
+from backend.geo import geojson_out
 from backend.geojson import FeatureCollectionPageSchema
 from backend.openapi import takes_idempotency_key
 from backend.sync.http import submit
@@ -32,7 +33,7 @@ READERS = (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN, Role.COLLECTOR)
 
 
 def _filters(query: dict) -> dict:
-    filters = {k: query.get(k) for k in ("status", "kind", "date", "bbox")}
+    filters = {k: query.get(k) for k in ("status", "kind", "date", "bbox", "not_located")}
     filters["collector_id"] = service.scope_for(current_user(), query.get("collector_id"))
     return filters
 
@@ -71,9 +72,11 @@ class VisitsGeoJsonResource(MethodView):
                                   "due_by, collector_id, scheduled_date, requires_two, outsourced)")
     def get(self, query):
         """The same filters and pages as GET /visits, as a FeatureCollection of points: `?page=` and
-        `?page_size=` page it, and `total`, `page`, `page_size` sit beside `features` (RFC 7946 §6.1)."""
-        return service.visits_geojson(db.session, page=query["page"], page_size=query["page_size"],
-                                      **_filters(query))
+        `?page_size=` page it, and `total`, `page`, `page_size` sit beside `features` (RFC 7946 §6.1);
+        `?coord_sys=gcj02|bd09` for an AMap or Baidu base map."""
+        collection = service.visits_geojson(db.session, page=query["page"], page_size=query["page_size"],
+                                            **_filters(query))
+        return geojson_out(collection, query["coord_sys"])
 
 
 @blp.route("/visits/<int:visit_id>")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from backend.cases.schemas import RELATIONSHIPS
-from backend.geo import lat_field, lon_field
+from backend.geo import CoordSysQuerySchema, PositionSchema, lat_field, lon_field
 from backend.pagination import PageQuerySchema
 from backend.validation import day_field, id_field, moment_field
 from backend.visits.models import HazardKind, OutcomeKind, VisitKind, VisitStatus
@@ -54,16 +54,19 @@ class VisitQuerySchema(PageQuerySchema):
     collector_id = id_field()
     date = day_field()
     bbox = BboxField()
+    not_located = fields.Boolean(metadata={"description": "visits whose address cannot be routed to yet"})
 
 
-class VisitGeoQuerySchema(VisitQuerySchema):
+class VisitGeoQuerySchema(VisitQuerySchema, CoordSysQuerySchema):
     """The map's query: GET /visits' filters and pages (a page of features, at most 1000 per page)."""
 
 
 class AddressPointSchema(Schema):
     text = fields.String()
-    lat = fields.Float()
-    lon = fields.Float()
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+    precision = fields.String(allow_none=True)
+    geocode_status = fields.String()
 
 
 class VisitSchema(Schema):
@@ -91,6 +94,8 @@ class VisitSchema(Schema):
     finished_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+    address_moved_at = fields.DateTime(allow_none=True, metadata={"description": "the case moved; visit re-targeted"})
+    moved_from_address_id = fields.Integer(allow_none=True)
 
 
 class VisitPageSchema(Schema):
@@ -148,7 +153,7 @@ class HazardInSchema(Schema):
     note = fields.String(load_default="", validate=validate.Length(max=500))
 
 
-class OutcomeInSchema(Schema):
+class OutcomeInSchema(PositionSchema):
     outcome = fields.Enum(OutcomeKind, by_value=True, required=True)
     recorded_at = moment_field(required=True)
     lat = lat_field(required=True)

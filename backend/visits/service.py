@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from backend.audit.service import record_audit
 from backend.auth.models import Role, User
+from backend.cases.addresses import not_located_clause
 from backend.cases.models import CaseAddress
 from backend.errors import DomainError, Forbidden, InvalidInput, NotFound
 from backend.geo import point_latlon
@@ -46,9 +47,11 @@ def scope_for(viewer: User, collector_id: int | None) -> int | None:
     return viewer.id
 
 
-def filtered_visits(*, status=None, kind=None, collector_id=None, date=None, bbox=None) -> sa.Select:
+def filtered_visits(*, status=None, kind=None, collector_id=None, date=None, bbox=None, not_located=None) -> sa.Select:
     """Select visits joined to their address, filtered; the bbox test runs on the GiST index."""
     query = sa.select(Visit).join(CaseAddress, CaseAddress.id == Visit.address_id)
+    if not_located is not None:
+        query = query.where(not_located_clause() if not_located else ~not_located_clause())
     if status is not None:
         query = query.where(Visit.status == status)
     if kind is not None:
@@ -67,21 +70,25 @@ def list_visits(session: Session, *, page: int = 1, page_size: int = 100, **filt
     """Return one page of visit records (most urgent first) and the total matching."""
     query = filtered_visits(**filters)
     total = session.scalar(sa.select(sa.func.count()).select_from(query.with_only_columns(Visit.id).subquery()))
-    rows = session.execute(query.add_columns(CaseAddress.text, *_lat_lon_columns())
+    rows = session.execute(query.add_columns(CaseAddress, *_lat_lon_columns())
                            .order_by(Visit.due_by, Visit.id).limit(page_size).offset((page - 1) * page_size))
-    return [visit_record(visit, text, lat, lon) for visit, text, lat, lon in rows], total
+    return [visit_record(visit, address, lat, lon) for visit, address, lat, lon in rows], total
 
 
-def visit_record(visit: Visit, text: str | None = None, lat: float | None = None, lon: float | None = None) -> dict:
+def visit_record(visit: Visit, address: CaseAddress | None = None, lat: float | None = None,
+                 lon: float | None = None) -> dict:
     """The visit as the API shows it."""
-    if text is None:
-        text = visit.address.text
-        lat, lon = point_latlon(visit.address.location)
+    if address is None:
+        address = visit.address
+        lat, lon = point_latlon(address.location) or (None, None)
     record = {column: getattr(visit, column) for column in (
         "id", "case_id", "address_id", "reason", "priority", "window_start", "window_end", "due_by", "source",
         "outsourced", "requires_two", "required_skills", "collector_id", "scheduled_date", "approved_at",
-        "cancel_reason", "last_outcome", "started_at", "finished_at", "created_at", "updated_at")}
-    record.update(kind=visit.kind.value, status=visit.status.value, address={"text": text, "lat": lat, "lon": lon})
+        "cancel_reason", "last_outcome", "started_at", "finished_at", "created_at", "updated_at",
+        "address_moved_at", "moved_from_address_id")}
+    record.update(kind=visit.kind.value, status=visit.status.value,
+                  address={"text": address.text, "lat": lat, "lon": lon, "precision": address.precision,
+                           "geocode_status": address.geocode_status})
     return record
 
 

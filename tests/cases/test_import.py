@@ -29,7 +29,8 @@ def test_json_import_stores_case_with_normalised_numbers(client, as_role, sessio
     _, headers = as_role(Role.DISPATCHER)
     response = client.post("/api/v1/cases/import", json=[good_case()], headers=headers)
     assert response.status_code == 200
-    assert response.json == {"created": 1, "updated": 0, "rejected_rows": 0, "rejected": []}
+    assert response.json == {"created": 1, "updated": 0, "rejected_rows": 0, "rejected": [], "moved": [],
+                             "pending_geocode": 0, "geocode_job_id": None}
     case = session.scalar(sa.select(Case).where(Case.external_ref == "EXT-1"))
     assert str(case.amount_due) == "12800.50"
     assert [p.number_e164 for p in case.phones] == ["+8613800138000"]

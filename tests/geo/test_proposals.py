@@ -1,0 +1,78 @@
+"""The door's true position: a collector's accurate fix proposes it; a dispatcher confirms it."""
+from __future__ import annotations
+
+import math
+
+import sqlalchemy as sa
+
+from backend.audit.models import AuditEvent
+from backend.auth.models import Role
+from backend.cases.models import AddressPositionProposal, CaseAddress
+from backend.geo import point_latlon
+from backend.visits.models import VisitStatus
+from tests.visits.conftest import daytime_zone, new_key
+
+DOOR = (30.6318, 104.0763)
+
+
+def _district_visit(make_visit, session, user, precision="district"):
+    visit = make_visit(VisitStatus.ASSIGNED, collector=user, case_fields={"timezone": daytime_zone(14)})
+    address = session.get(CaseAddress, visit.address_id)
+    address.precision, address.source = precision, "gazetteer"
+    session.flush()
+    return visit
+
+
+def _report(client, visit, headers, body):
+    response = client.post(f"/api/v1/visits/{visit.id}/outcome", json=body,
+                           headers={**headers, "Idempotency-Key": new_key()})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def test_accurate_fix_at_a_district_address_is_proposed_then_confirmed(client, collector, make_visit, session,
+                                                                       outcome_body, as_role):
+    user, headers = collector
+    visit = _district_visit(make_visit, session, user)
+    _report(client, visit, headers, outcome_body("not_home", lat=DOOR[0], lon=DOOR[1], accuracy_m=8))
+    _, dispatcher = as_role(Role.DISPATCHER)
+    pending = client.get("/api/v1/address-proposals", headers=dispatcher).json
+    [proposal] = [p for p in pending["items"] if p["address_id"] == visit.address_id]
+    assert (proposal["accuracy_m"], proposal["proposed_by_id"]) == (8, user.id)
+    address = session.get(CaseAddress, visit.address_id)
+    assert address.precision == "district"  # nothing changes before a dispatcher confirms
+    confirmed = client.post(f"/api/v1/address-proposals/{proposal['id']}/confirm", headers=dispatcher)
+    assert confirmed.json["status"] == "confirmed"
+    session.expire_all()
+    address = session.get(CaseAddress, visit.address_id)
+    assert (address.source, address.precision) == ("collector", "rooftop")
+    lat, lon = point_latlon(address.location)
+    assert math.hypot(lat - DOOR[0], lon - DOOR[1]) < 1e-7
+    assert "address_proposal.confirmed" in set(session.scalars(sa.select(AuditEvent.action)))
+    again = client.post(f"/api/v1/address-proposals/{proposal['id']}/reject", headers=dispatcher)
+    assert (again.status_code, again.json["error"]["code"]) == (409, "already_decided")
+
+
+def test_poor_fix_or_rooftop_address_proposes_nothing(client, collector, make_visit, session, outcome_body):
+    user, headers = collector
+    vague = _district_visit(make_visit, session, user)
+    _report(client, vague, headers, outcome_body("not_home", lat=DOOR[0], lon=DOOR[1], accuracy_m=80))
+    exact = _district_visit(make_visit, session, user, precision="rooftop")
+    _report(client, exact, headers, outcome_body("not_home", accuracy_m=5))
+    count = session.scalar(sa.select(sa.func.count()).select_from(AddressPositionProposal).where(
+        AddressPositionProposal.address_id.in_([vague.address_id, exact.address_id])))
+    assert count == 0
+
+
+def test_moved_outcome_proposes_nothing(client, collector, make_visit, session, outcome_body):
+    user, headers = collector
+    visit = _district_visit(make_visit, session, user)
+    _report(client, visit, headers, outcome_body("moved", lat=DOOR[0], lon=DOOR[1], accuracy_m=5,
+                                                 notes="neighbours say they left in May"))
+    assert session.scalar(sa.select(AddressPositionProposal).where(
+        AddressPositionProposal.address_id == visit.address_id)) is None
+
+
+def test_collectors_cannot_confirm(client, collector):
+    _, headers = collector
+    assert client.post("/api/v1/address-proposals/1/confirm", headers=headers).status_code == 403
