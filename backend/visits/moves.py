@@ -38,11 +38,13 @@ NOT_THE_DOOR = (OutcomeKind.MOVED, OutcomeKind.ADDRESS_INVALID)
 def propose_door_position(visit: Visit, *, session: Session, outcome: VisitOutcome, **_) -> None:
     """Receiver of visit_outcome_recorded: an accurate fix at an address known only to the street (or
     worse) proposes the door's position; a dispatcher confirms it (cases.addresses.decide_proposal)."""
-    if outcome.outcome in NOT_THE_DOOR or outcome.accuracy_m is None:
+    # Other senders (tests, replays) may send a bare record: no fix, nothing to propose.
+    accuracy_m, location = getattr(outcome, "accuracy_m", None), getattr(outcome, "location", None)
+    if outcome.outcome in NOT_THE_DOOR or accuracy_m is None or location is None:
         return
     policy = get_policy(session, visit.case.portfolio_id)
-    if outcome.accuracy_m > policy["geocoding.proposal_accuracy_m"]:
+    if accuracy_m > policy["geocoding.proposal_accuracy_m"]:
         return
-    lat, lon = point_latlon(outcome.location)
-    propose_position(session, address_id=visit.address_id, lat=lat, lon=lon, accuracy_m=outcome.accuracy_m,
+    lat, lon = point_latlon(location)
+    propose_position(session, address_id=visit.address_id, lat=lat, lon=lon, accuracy_m=accuracy_m,
                      proposed_by_id=outcome.collector_id, source_ref=f"visit_outcome:{outcome.id}")
