@@ -2,7 +2,7 @@
 door-position proposals, the geocode cache; visits remember a move; outcomes may lack a distance
 
 Revision ID: 0020
-Revises: 0009
+Revises: 0030
 Create Date: 2026-12-07 00:17:43.185780
 
 """
@@ -13,7 +13,7 @@ from geoalchemy2 import Geography
 
 # revision identifiers, used by Alembic.
 revision = '0020'
-down_revision = '0009'
+down_revision = '0030'
 branch_labels = None
 depends_on = None
 
