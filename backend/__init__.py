@@ -14,6 +14,7 @@ from backend import (
     cases,
     console,
     contacts,
+    fieldday,
     geocoding,
     health,
     jobs,
@@ -31,7 +32,7 @@ from backend.config import Config
 # order: nothing registers itself by being imported. Their `models` are imported so Alembic and the ORM
 # see every table.
 FEATURES = (health, auth, policy, audit, geocoding, cases, jobs, notify, visits, sync, planning, safety, contacts,
-            tracing, console)
+            tracing, fieldday, console)
 
 
 def create_app(config: dict | None = None) -> Flask:

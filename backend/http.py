@@ -168,3 +168,38 @@ def _check_text(field: str, value: str) -> None:
     problem = unstorable_text(value)
     if problem:
         raise InvalidInput(field or "_body", problem)
+
+
+def declared_query_names(view) -> set[str] | None:
+    """The query parameter names an endpoint declares through @blp.arguments(..., location="query"),
+    or None for a view that is not ours (flask-smorest's docs, static files)."""
+    view_class = getattr(view, "view_class", None)
+    handler = getattr(view_class, request.method.lower(), None) if view_class else view
+    if request.method == "HEAD" and handler is None and view_class is not None:
+        handler = getattr(view_class, "get", None)
+    doc = getattr(handler, "_apidoc", None)
+    if doc is None:
+        return None
+    names: set[str] = set()
+    for parameter in doc.get("arguments", {}).get("parameters", []):
+        if isinstance(parameter, dict) and parameter.get("in") == "query":
+            schema = parameter["schema"]
+            schema = schema() if isinstance(schema, type) else schema
+            names.update(field.data_key or name for name, field in schema.fields.items() if not field.dump_only)
+    return names
+
+
+def reject_unknown_query_arguments() -> None:
+    """A query parameter the endpoint does not declare is a 422 naming it, never silently ignored (a
+    misspelt filter would otherwise return everything). Called by auth.access.roles_required once the
+    caller is authenticated, so every endpoint (a test walks them: each declares its roles) checks it."""
+    if not request.args or request.endpoint is None:
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    declared = declared_query_names(view) if view is not None else None
+    if declared is None:
+        return
+    unknown = sorted(set(request.args) - declared)
+    if unknown:
+        raise DomainError("validation_error", f"unknown query parameter(s): {', '.join(unknown)}", status=422,
+                          fields={name: "unknown query parameter" for name in unknown})

@@ -28,3 +28,6 @@ job_finished = _signals.signal("job-finished")
 # sender: the new CaseAddress; kwargs: session, old_address_ids. The case moved (same kind, different
 # address): open visits at the old address follow it. Receivers return the ids of the visits they moved.
 address_moved = _signals.signal("address-moved")
+# sender: the User; kwargs: session. An account was deactivated: whatever was given to them (assigned
+# visits) must go back to others.
+user_deactivated = _signals.signal("user-deactivated")

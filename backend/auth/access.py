@@ -12,6 +12,7 @@ from backend.auth.models import Role, User
 from backend.dbtypes import driver
 from backend.errors import DomainError, Forbidden
 from backend.extensions import db
+from backend.http import reject_unknown_query_arguments
 from backend.timeutil import utcnow
 
 ALL_ROLES = tuple(Role)
@@ -110,6 +111,8 @@ def roles_required(*roles: Role, load_user: bool = True):
                 g.current_user, g.current_caller = None, caller_from_token(_bearer_token())
             if roles and g.current_caller.role not in roles:
                 raise Forbidden(f"requires role {' or '.join(r.value for r in roles)}")
+            # After authentication, before the endpoint parses anything: an undeclared query parameter.
+            reject_unknown_query_arguments()
             return view(*args, **kwargs)
 
         wrapper.allowed_roles = tuple(roles) or ALL_ROLES

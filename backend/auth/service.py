@@ -10,7 +10,7 @@ from backend.auth.passwords import hash_password, password_problem, verify_passw
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.geo import make_point
 from backend.pagination import paginate
-from backend.signals import action_audited
+from backend.signals import action_audited, user_deactivated
 from backend.timeutil import parse_hhmm
 
 # A hash of a random password: verifying against it costs the same as a real check, so a
@@ -102,6 +102,7 @@ def update_user(session: Session, user_id: int, *, region: str = "CN", actor_id:
         _audit(session, actor_id, "user.password_reset", user)
     if was_active and not user.active:
         _audit(session, actor_id, "user.deactivated", user)
+        user_deactivated.send(user, session=session)
     elif user.active and not was_active:
         _audit(session, actor_id, "user.reactivated", user)
     return user

@@ -13,7 +13,8 @@ from backend.cases.models import Case
 from backend.contacts.models import CasePayment, Promise, PromiseStatus
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.pagination import paginate
-from backend.policy.hours import first_lawful_moment, working_days_before
+from backend.policy.calendar import working_days_before
+from backend.policy.hours import first_lawful_moment
 from backend.policy.service import get_policy
 from backend.timeutil import local_time, utcnow
 from backend.visits.models import VisitKind
@@ -50,8 +51,7 @@ def parse_date(value, field: str) -> date:
 
 def reminder_time(due_date: date, tz_name: str, policy: Mapping) -> datetime:
     """When to remind: the configured working days before the due date, when lawful hours begin."""
-    day = working_days_before(due_date, policy["contact.promise_reminder_working_days"],
-                              policy["contact.working_weekdays"])
+    day = working_days_before(due_date, policy["contact.promise_reminder_working_days"], policy)
     return first_lawful_moment(day, tz_name, policy)
 
 

@@ -23,6 +23,7 @@ from backend.policy.service import default_policy, get_policy
 from backend.routing.schedule import Collector, VisitTask
 from backend.safety.lodgings import lodging_start_for
 from backend.timeutil import utcnow
+from backend.visits.absences import absent_collector_ids
 from backend.visits.hazards import active_hazards
 from backend.visits.models import Visit, VisitStatus
 from backend.visits.states import FIXED, PLANNABLE
@@ -169,6 +170,9 @@ def load_plan_inputs(session: Session, *, plan_date: date, collector_ids: list[i
     inputs = PlanInputs(plan_date=plan_date, origin=origin_of(plan_date), collectors=[], tasks=[])
     inputs.unplannable = check_visit_ids(session, visit_ids)
     users = select_collectors(session, collector_ids)
+    absent = absent_collector_ids(session, plan_date)
+    inputs.skipped_collectors += [(u.id, "absent") for u in users if u.id in absent]
+    users = [u for u in users if u.id not in absent]
     user_ids = [u.id for u in users]
     fixed_rows = _pool_rows(session, sa.select(Visit).where(
         Visit.collector_id.in_(user_ids), Visit.scheduled_date == plan_date, Visit.status.in_(FIXED)))

@@ -41,6 +41,10 @@ DEFAULTS: dict[str, object] = {
     "visits.sync_max_events": 500,            # events in one POST /sync batch
     # Places: a collector's fix at the door at least this accurate proposes the address's position.
     "geocoding.proposal_accuracy_m": 30,
+    "visits.backdate_tolerance_minutes": 10,  # phone clocks drift: a report this much before assignment is not backdated
+    # The debtor's country: public holidays and make-up working days (China's 调休) for due dates and
+    # working-day reminders (backend/policy/calendar.py).
+    "calendar.country": "CN",
     # Route planning.
     "routing.detour_factor": 1.3,
     "routing.speed_kmh": 25,                  # scooter/car mix in city traffic
@@ -76,6 +80,9 @@ DEFAULTS: dict[str, object] = {
     "notify.ack_link_ttl_hours": 24,         # a signed acknowledgement link works this long
     "notify.reminders_in_lawful_hours": True,  # promise-reminder SMS keep the quiet hours whatever the channels
     "notify.debtor_locale": "zh-CN",         # the language of messages to debtors (zh-CN or en)
+    "safety.morning_checkin": "08:30",       # after a lodging check-in, the rest ends at this local time...
+    "safety.max_rest_hours": 14,             # ...or after this many hours, whichever comes first
+    "safety.lodging_recent_visit_days": 7,   # a lodging near an address visited this recently is warned about
     # Skip tracing.
     "tracing.max_upload_bytes": 50 * 1024 * 1024,
     "tracing.max_rows": 2_000_000,
@@ -114,6 +121,7 @@ PROFILES: dict[str, dict[str, object]] = {
         "tracing.legal_bases": ["debtor_consent", "fcra_permissible_purpose", "glba_enforcement",
                                 "court_order", "legal_obligation"],
         "notify.debtor_locale": "en",
+        "calendar.country": "US",
     },
 }
 DEFAULT_PROFILE = "cn_default"

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from backend.errors import DomainError, NotFound
+from backend.policy.calendar import is_known_country
 from backend.policy.defaults import CHOICES, DEFAULT_PROFILE, DEFAULTS, PROFILES
 from backend.policy.models import DEFAULT_PORTFOLIO_CODE, Portfolio
 from backend.signals import action_audited
@@ -99,6 +100,8 @@ def validate_overrides(overrides: dict) -> dict:
             raise _refuse(key, "expected a time of day, HH:MM")
         if key in CHOICES and (not value or not set(value) <= set(CHOICES[key])):
             raise _refuse(key, f"expected at least one of {', '.join(CHOICES[key])}")
+        if key == "calendar.country" and not is_known_country(value):
+            raise _refuse(key, "expected a country code the holiday calendar knows (ISO 3166 alpha-2)")
         if key.endswith("weekdays") and (not value or not set(value) <= ISO_WEEKDAYS):
             raise _refuse(key, "expected ISO weekdays, 1 (Monday) to 7, at least one")
         ceiling = OVERRIDE_MAX_FACTOR * max([1, *_numbers(default)])

@@ -9,7 +9,8 @@ def register(app) -> None:
     """Register the blueprint, the safety events as offline writes, the sweep's health check and the
     check-ins as position reports visit outcomes weigh (called from backend.create_app)."""
     from backend.extensions import api
-    from backend.safety import notices, routes, service, sync, watchdog
+    from backend.safety import hazards, notices, routes, service, sync, watchdog
+    from backend.signals import visit_outcome_recorded
 
     api.register_blueprint(routes.blp)
     for sync_type in sync.SYNC_TYPES:
@@ -17,3 +18,4 @@ def register(app) -> None:
     register_check("safety_sweep", watchdog.health_check)
     register_report_source("previous_checkin", service.previous_checkin)
     notification_failed.connect(notices.on_notification_failed)
+    visit_outcome_recorded.connect(hazards.react_to_hazardous_outcome)

@@ -15,7 +15,7 @@ from backend.geo import parse_geojson
 from backend.safety.alerts import AT_DECLARED_LODGING, LEVEL_NAMES, STATE_FILTERS
 from backend.safety.models import CheckinKind, SafetyAlert, SafetyShift
 from backend.timeutil import utcnow
-from backend.visits.models import Visit
+from backend.visits.models import HazardFlag, Visit
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -26,6 +26,21 @@ def _alert_summary(alert: SafetyAlert) -> dict:
     return {"id": alert.id, "kind": alert.kind.value, "state": alert.state.value, "level": alert.level,
             "level_name": LEVEL_NAMES[alert.level], "duress": alert.duress, "raised_at": _iso(alert.raised_at),
             "collector_id": alert.collector_id}
+
+
+def _hazards_this_shift(session: Session, shifts: list[SafetyShift]) -> dict[int, list[dict]]:
+    """Hazards each collector on shift reported since their shift began (newest first)."""
+    started = {shift.collector_id: shift.started_at for shift in shifts}
+    if not started:
+        return {}
+    rows = session.execute(sa.select(HazardFlag.author_id, HazardFlag.kind, HazardFlag.visit_id, HazardFlag.created_at)
+                           .where(HazardFlag.author_id.in_(list(started)))
+                           .order_by(HazardFlag.created_at.desc(), HazardFlag.id.desc()))
+    found: dict[int, list[dict]] = {}
+    for author_id, kind, visit_id, created_at in rows:
+        if created_at >= started[author_id]:
+            found.setdefault(author_id, []).append({"kind": kind.value, "visit_id": visit_id, "at": _iso(created_at)})
+    return found
 
 
 def live_board(session: Session, *, now: datetime | None = None) -> dict:
@@ -44,6 +59,7 @@ def live_board(session: Session, *, now: datetime | None = None) -> dict:
     for alert in alerts:
         by_collector.setdefault(alert.collector_id, []).append(_alert_summary(alert))
     on_shift = {shift.collector_id for shift, *_ in rows}
+    hazards = _hazards_this_shift(session, [shift for shift, *_ in rows])
     collectors = [{
         "collector_id": shift.collector_id,
         "name": name,
@@ -56,6 +72,8 @@ def live_board(session: Session, *, now: datetime | None = None) -> dict:
         "next_checkin_by": _iso(shift.next_checkin_by),
         "overdue": shift.next_checkin_by is not None and shift.next_checkin_by < now,
         "open_alerts": by_collector.get(shift.collector_id, []),
+        "hazards": hazards.get(shift.collector_id, []),
+        "deadline_reason": shift.deadline_reason,
     } for shift, name, position, address in rows]
     # Alerts of nobody on shift (system alerts, an SOS after hours): listed without any position.
     others = [summary for collector_id, summaries in by_collector.items() if collector_id not in on_shift

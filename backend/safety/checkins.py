@@ -37,6 +37,19 @@ def next_curfew(moment: datetime, tz_name: str) -> datetime:
     return candidate.astimezone(moment.tzinfo)
 
 
+def rest_ends(moment: datetime, tz_name: str) -> datetime:
+    """When a rest begun at moment (a lodging check-in) ends: the next policy morning time, local to
+    the collector, or after safety.max_rest_hours, whichever comes first."""
+    policy = default_policy()
+    zone = ZoneInfo(tz_name)
+    morning = parse_hhmm(policy["safety.morning_checkin"])
+    local = moment.astimezone(zone)
+    candidate = datetime.combine(local.date(), morning, tzinfo=zone)
+    if candidate <= local:
+        candidate = datetime.combine(local.date() + timedelta(days=1), morning, tzinfo=zone)
+    return min(candidate.astimezone(moment.tzinfo), moment + timedelta(hours=policy["safety.max_rest_hours"]))
+
+
 def open_shift(session: Session, collector_id: int) -> SafetyShift | None:
     """The collector's open monitored session, if any."""
     return session.scalar(sa.select(SafetyShift).where(
@@ -64,8 +77,12 @@ def _deadline(session: Session, collector: User, kind: CheckinKind, base: dateti
         minutes = visit_checkin_minutes_for(session, visit) if visit else policy["safety.visit_checkin_minutes"]
         return base + timedelta(minutes=minutes), "visit"
     if kind is CheckinKind.LODGING:
-        return next_curfew(base, collector.timezone), "curfew"
-    return base + timedelta(minutes=policy["safety.shift_checkin_minutes"]), "shift"
+        # The night's rest: monitored again in the morning, never a whole day later.
+        return rest_ends(base, collector.timezone), "rest"
+    between = base + timedelta(minutes=policy["safety.shift_checkin_minutes"])
+    curfew = next_curfew(base, collector.timezone)
+    # By the curfew a collector on shift is at their lodging and says so (which starts the rest).
+    return (curfew, "curfew") if curfew < between else (between, "shift")
 
 
 def _validate_requested(requested: datetime | None, recorded_at: datetime, now: datetime) -> None:

@@ -21,7 +21,8 @@ from backend.geo import make_point, point_latlon
 from backend.pagination import paginate
 from backend.policy.service import default_policy
 from backend.safety.models import AlertState, Lodging, PlaceKind, SafetyAlert
-from backend.visits.models import OPEN_STATUSES, Visit
+from backend.timeutil import utcnow
+from backend.visits.models import OPEN_STATUSES, HazardFlag, Visit, VisitOutcome
 
 SAFETY_DISPATCHERS = (Role.DISPATCHER, Role.SUPERVISOR)
 
@@ -54,8 +55,54 @@ def register_lodging(session: Session, *, collector: User, kind: PlaceKind | str
     session.flush()
     first, last = _first_last(kind, check_in, check_out, collector.timezone)
     warnings = _near_visit_warnings(session, collector, lodging, first, last)
+    warnings += _recent_visit_warnings(session, collector, lodging)
+    warnings += _hazard_warnings(session, lodging)
     warnings += _reuse_warnings(session, collector, lodging, first, last)
     return lodging, warnings
+
+
+def _recent_visit_warnings(session: Session, collector: User, lodging: Lodging) -> list[dict]:
+    """Warn when the place lies near an address the collector reported from in the last
+    safety.lodging_recent_visit_days days: a debtor met that evening may see them come home."""
+    policy = default_policy()
+    radius = policy["safety.lodging_near_visit_m"]
+    since = lodging.check_in - timedelta(days=policy["safety.lodging_recent_visit_days"])
+    distance = sa.func.ST_Distance(CaseAddress.location, Lodging.location)
+    rows = session.execute(
+        sa.select(Visit.id, distance)
+        .join(VisitOutcome, VisitOutcome.visit_id == Visit.id)
+        .join(CaseAddress, CaseAddress.id == Visit.address_id)
+        .join(Lodging, Lodging.id == lodging.id)
+        .where(VisitOutcome.collector_id == collector.id, VisitOutcome.recorded_at >= since,
+               VisitOutcome.recorded_at <= sa.func.greatest(lodging.check_in, utcnow()),
+               sa.func.ST_DWithin(CaseAddress.location, Lodging.location, radius))
+        .order_by(distance)).all()
+    if not rows:
+        return []
+    days = policy["safety.lodging_recent_visit_days"]
+    return [{"code": "near_recent_visit",
+             "message": f"you visited {len({r[0] for r in rows})} address(es) within {radius} m of this place in "
+                        f"the last {days} days; choose one farther away",
+             "visit_ids": sorted({visit_id for visit_id, _ in rows}), "distance_m": round(rows[0][1])}]
+
+
+def _hazard_warnings(session: Session, lodging: Lodging) -> list[dict]:
+    """Warn when a hazard-flagged address (anyone's report: hostile, threat, dog...) lies within the distance."""
+    radius = default_policy()["safety.lodging_near_visit_m"]
+    distance = sa.func.ST_Distance(CaseAddress.location, Lodging.location)
+    rows = session.execute(
+        sa.select(HazardFlag.kind, distance)
+        .join(CaseAddress, CaseAddress.id == HazardFlag.address_id)
+        .join(Lodging, Lodging.id == lodging.id)
+        .where(HazardFlag.expires_at > utcnow(), sa.func.ST_DWithin(CaseAddress.location, Lodging.location, radius))
+        .order_by(distance)).all()
+    if not rows:
+        return []
+    kinds = sorted({kind.value for kind, _ in rows})
+    return [{"code": "near_hazard",
+             "message": f"{len(rows)} hazard-flagged address(es) ({', '.join(kinds)}) lie within {radius} m of "
+                        "this place; choose one farther away",
+             "kinds": kinds, "distance_m": round(rows[0][1])}]
 
 
 def _near_visit_warnings(session: Session, collector: User, lodging: Lodging, first: date, last: date) -> list[dict]:

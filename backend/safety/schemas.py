@@ -89,6 +89,7 @@ class WarningSchema(Schema):
     lodging_ids = fields.List(fields.Integer())
     distance_m = fields.Integer()
     nights = fields.Integer()
+    kinds = fields.List(fields.String())
 
 
 class LodgingOutSchema(Schema):

@@ -103,8 +103,11 @@ class OutcomeFlag(enum.StrEnum):
     """Doubts about a report, for supervisors: stored and returned, never a refusal."""
 
     IMPLAUSIBLE_TRAVEL = "implausible_travel"
-    STALE_FIX = "stale_fix"
+    STALE_FIX = "stale_fix"  # the GPS fix was older than visits.stale_fix_minutes when the report was made
     QUIET_HOURS_VIOLATION = "quiet_hours_violation"
+    MOCK_LOCATION = "mock_location"  # the phone said the position came from a mock-location provider
+    BACKDATED = "backdated"  # dated before the collector was given the visit, or after it was done
+    REASSIGNED = "reassigned"  # reported after the visit was given to someone else, released or cancelled
 
 
 class VisitOutcome(db.Model):
@@ -120,6 +123,9 @@ class VisitOutcome(db.Model):
     received_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     location = mapped_column(point_column_type(), nullable=False)
     accuracy_m: Mapped[float | None] = mapped_column()
+    # When the phone's GPS took the fix (recorded_at is when the collector pressed send).
+    fix_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    mock_location: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Computed by the server: metres from the visit address, and within the (widened) geofence.
     # Null when the visit's address had no position yet.
     distance_m: Mapped[float | None] = mapped_column()
@@ -143,6 +149,42 @@ class VisitOutcome(db.Model):
         sa.Index("ix_visit_outcomes_collector_recorded", "collector_id", "recorded_at"),
         sa.CheckConstraint("accuracy_m is null or accuracy_m >= 0", name="accuracy_non_negative"),
     )
+
+
+class VisitAssignment(db.Model):
+    """Who held a visit, from when: one row each time its collector changes (None: released).
+
+    Append-only, written by visits.history from every flush that changes Visit.collector_id, so a
+    phone's late report can be matched to a collector who really held the visit, and dated against it.
+    """
+
+    __tablename__ = "visit_assignments"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visits.id", ondelete="CASCADE"))
+    collector_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    scheduled_date: Mapped[date | None] = mapped_column(sa.Date)
+    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    visit = relationship("Visit")
+
+    __table_args__ = (sa.Index("ix_visit_assignments_visit_collector", "visit_id", "collector_id"),)
+
+
+class CollectorAbsence(db.Model):
+    """A collector who will not work on a date (ill, leave): their open visits that day are released
+    and plans leave them out."""
+
+    __tablename__ = "collector_absences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collector_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    day: Mapped[date] = mapped_column(sa.Date)
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("collector_id", "day"), sa.Index("ix_collector_absences_day", "day"))
 
 
 # Hazard flags live on an address, so every later visit there carries them; they are born with visit

@@ -23,11 +23,12 @@ from backend.idempotency import validate_key
 from backend.phones import PhoneError, normalise_phone
 from backend.policy.hours import VISIT, is_quiet_time
 from backend.policy.service import get_policy
-from backend.signals import visit_outcome_recorded
+from backend.signals import visit_outcome_recorded, visit_released
 from backend.sync.once import once_per_key
-from backend.timeutil import utcnow
+from backend.timeutil import local_time, utcnow
+from backend.visits.history import first_held_at
 from backend.visits.models import FAILED_OUTCOMES, OutcomeFlag, OutcomeKind, Visit, VisitOutcome, VisitStatus
-from backend.visits.states import check_transition, move
+from backend.visits.states import check_transition, close_by_late_report, move
 from backend.visits.whereabouts import latest_report, report_sources
 
 SCOPE = "visits.outcome"
@@ -135,18 +136,32 @@ def _locked_visit(session: Session, visit_id: int, collector_id: int,
     return row[0], (row[1], previous[0], previous[1])
 
 
-def flags_for(*, policy, case: Case, recorded_at: datetime, received_at: datetime, geofence_m: float,
-              previous_at: datetime | None, previous_m: float | None) -> list[str]:
-    """Doubts about a report, for supervisors (never a refusal)."""
+def flags_for(*, policy, case: Case, recorded_at: datetime, geofence_m: float, previous_at: datetime | None,
+              previous_m: float | None, fix_at: datetime | None = None, mock_location: bool = False,
+              held_since: datetime | None = None, finished_at: datetime | None = None,
+              reassigned: bool = False) -> list[str]:
+    """Doubts about a report, for supervisors (never a refusal).
+
+    stale_fix is the GPS fix's age when the report was made (fix_at to recorded_at), not how long the
+    report took to arrive: an honest report queued offline is delivered late but is not stale.
+    """
     flags = []
     if previous_at is not None and previous_m is not None and previous_m > geofence_m:
         elapsed = (recorded_at - previous_at).total_seconds()
         if elapsed <= 0 or previous_m / elapsed * 3.6 > policy["visits.implausible_speed_kmh"]:
             flags.append(OutcomeFlag.IMPLAUSIBLE_TRAVEL.value)
-    if abs(received_at - recorded_at) > timedelta(minutes=policy["visits.stale_fix_minutes"]):
+    if fix_at is not None and recorded_at - fix_at > timedelta(minutes=policy["visits.stale_fix_minutes"]):
         flags.append(OutcomeFlag.STALE_FIX.value)
     if is_quiet_time(recorded_at, case.timezone, policy, VISIT):
         flags.append(OutcomeFlag.QUIET_HOURS_VIOLATION.value)
+    if mock_location:
+        flags.append(OutcomeFlag.MOCK_LOCATION.value)
+    tolerance = timedelta(minutes=policy["visits.backdate_tolerance_minutes"])
+    if ((held_since is not None and recorded_at < held_since - tolerance)
+            or (finished_at is not None and recorded_at > finished_at + tolerance)):
+        flags.append(OutcomeFlag.BACKDATED.value)
+    if reassigned:
+        flags.append(OutcomeFlag.REASSIGNED.value)
     return flags
 
 
@@ -182,16 +197,17 @@ WITH finished_visit AS (
                       updated_at = %(updated_at)s, last_outcome = %(last_outcome)s
     WHERE id = %(visit_id)s)
 INSERT INTO visit_outcomes (visit_id, collector_id, outcome, recorded_at, received_at, location, accuracy_m,
-                            distance_m, on_site, geofence_m, flags, notes, reason, promise, payment, new_phones,
+                            fix_at, mock_location, distance_m, on_site, geofence_m, flags, notes, reason, promise, payment, new_phones,
                             hazards, idempotency_key, created_at)
 VALUES (%(visit_id)s, %(collector_id)s, %(outcome)s::visit_outcome_kind, %(recorded_at)s, %(received_at)s,
-        ST_GeogFromText(%(location)s), %(accuracy_m)s, %(distance_m)s, %(on_site)s, %(geofence_m)s,
+        ST_GeogFromText(%(location)s), %(accuracy_m)s, %(fix_at)s, %(mock_location)s, %(distance_m)s, %(on_site)s, %(geofence_m)s,
         %(flags)s::varchar(40)[], %(notes)s, %(reason)s, %(promise)s::jsonb, %(payment)s::jsonb,
         %(new_phones)s::jsonb, %(hazards)s::jsonb, %(idempotency_key)s, %(created_at)s)
 RETURNING id
 """
 _JSON_COLUMNS = ("promise", "payment", "new_phones", "hazards")
-_PLAIN_COLUMNS = ("visit_id", "collector_id", "recorded_at", "received_at", "accuracy_m", "distance_m", "on_site",
+_PLAIN_COLUMNS = ("visit_id", "collector_id", "recorded_at", "received_at", "accuracy_m", "fix_at", "mock_location",
+                  "distance_m", "on_site",
                   "geofence_m", "flags", "notes", "reason", "idempotency_key", "created_at")
 
 
@@ -217,9 +233,11 @@ def _insert_finished(session: Session, outcome: VisitOutcome, visit: Visit, targ
 
 
 def _store(session: Session, *, visit: Visit, collector: User | Caller, key: str, data: dict, phones: list[dict],
-           whereabouts: tuple[float, datetime | None, float | None], received_at: datetime) -> dict:
+           whereabouts: tuple[float, datetime | None, float | None], received_at: datetime,
+           held_since: datetime | None, reassigned: bool) -> dict:
     target = VisitStatus.FAILED if data["outcome"] in FAILED_OUTCOMES else VisitStatus.DONE
-    check_transition(visit, target)
+    if not reassigned:
+        check_transition(visit, target)
     case = visit.case
     policy = get_policy(session, case.portfolio_id)
     distance, previous_at, previous_m = whereabouts
@@ -227,21 +245,50 @@ def _store(session: Session, *, visit: Visit, collector: User | Caller, key: str
     outcome = VisitOutcome(
         visit_id=visit.id, collector_id=collector.id, outcome=data["outcome"], recorded_at=data["recorded_at"],
         received_at=received_at, location=make_point(data["lat"], data["lon"]), accuracy_m=data.get("accuracy_m"),
+        fix_at=data.get("fix_at"), mock_location=bool(data.get("mock_location")),
         # An address not yet located has no distance: the report cannot be on site (it may propose the position).
         distance_m=None if distance is None else round(distance, 1),
         on_site=distance is not None and distance <= radius, geofence_m=radius,
-        flags=flags_for(policy=policy, case=case, recorded_at=data["recorded_at"], received_at=received_at,
-                        geofence_m=radius, previous_at=previous_at, previous_m=previous_m),
+        flags=flags_for(policy=policy, case=case, recorded_at=data["recorded_at"], geofence_m=radius,
+                        previous_at=previous_at, previous_m=previous_m, fix_at=data.get("fix_at"),
+                        mock_location=bool(data.get("mock_location")), held_since=held_since,
+                        finished_at=visit.finished_at if visit.status in CLOSED else None, reassigned=reassigned),
         notes=data.get("notes") or "", reason=data.get("reason"), promise=_plain(data.get("promise")),
         payment=_plain(data.get("payment")), new_phones=[], hazards=hazards_of(data), idempotency_key=key,
         created_at=received_at)
-    _insert_finished(session, outcome, visit, target, _ewkt(data))
+    if reassigned:
+        _store_reassigned(session, outcome, visit, target, collector.id)
+    else:
+        _insert_finished(session, outcome, visit, target, _ewkt(data))
     if phones:
         outcome.new_phones = _join_phones(session, case.id, outcome.id, phones)
     # No separate audit event: the outcome row is the immutable record of who reported what, when.
     # Receivers flag hazards (visits.hazards) and log the attempt and the promise (contacts): same transaction.
     visit_outcome_recorded.send(visit, session=session, outcome=outcome, actor_id=collector.id)
     return outcome_view(outcome, visit)
+
+
+CLOSED = (VisitStatus.DONE, VisitStatus.FAILED, VisitStatus.CANCELLED)
+
+
+def _store_reassigned(session: Session, outcome: VisitOutcome, visit: Visit, target: VisitStatus,
+                      collector_id: int) -> None:
+    """Store a report the phone queued before the visit was moved away from its collector.
+
+    The collector knocked: the report stands. An open visit is closed by it and becomes the reporter's
+    (visit_released takes it off the route of whoever held it since, who sees it gone on their next
+    /me/route); a visit already closed keeps its status, the report is kept beside it for review.
+    """
+    session.add(outcome)
+    if visit.status not in CLOSED:
+        if visit.collector_id is not None and visit.collector_id != collector_id:
+            visit_released.send(visit, session=session)
+        close_by_late_report(visit, target)
+        visit.last_outcome = outcome.outcome.value
+        visit.collector_id = collector_id
+        if visit.scheduled_date is None:
+            visit.scheduled_date = local_time(outcome.recorded_at, visit.case.timezone).date()
+    session.flush()
 
 
 def _plain(value: dict | None) -> dict | None:
@@ -256,9 +303,24 @@ def outcome_view(outcome: VisitOutcome, visit: Visit) -> dict:
     return {"id": outcome.id, "visit_id": visit.id, "outcome": outcome.outcome.value,
             "recorded_at": outcome.recorded_at.isoformat(), "received_at": outcome.received_at.isoformat(),
             "distance_m": outcome.distance_m, "on_site": outcome.on_site, "geofence_m": outcome.geofence_m,
-            "accuracy_m": outcome.accuracy_m, "flags": list(outcome.flags), "visit_status": visit.status.value,
+            "accuracy_m": outcome.accuracy_m,
+            "fix_at": outcome.fix_at.isoformat() if outcome.fix_at else None, "mock_location": outcome.mock_location,
+            "flags": list(outcome.flags), "visit_status": visit.status.value,
             "promise": outcome.promise, "payment": outcome.payment, "new_phones": outcome.new_phones,
             "hazards": outcome.hazards}
+
+
+def _holding(session: Session, visit: Visit, collector_id: int) -> tuple[datetime | None, bool]:
+    """(when the collector was first given the visit, whether the visit has since moved away from them).
+
+    403 only for a collector who never held it: a visit re-assigned, released or cancelled after the
+    phone took it is still theirs to report.
+    """
+    held_since = first_held_at(session, visit.id, collector_id)
+    holds_now = visit.collector_id == collector_id and visit.status is not VisitStatus.CANCELLED
+    if not holds_now and held_since is None:
+        raise Forbidden("only the collector assigned to this visit may report it")
+    return held_since, not holds_now
 
 
 def record_outcome(session: Session, *, visit_id: int, collector: User | Caller, key: str | None, data: dict,
@@ -269,12 +331,12 @@ def record_outcome(session: Session, *, visit_id: int, collector: User | Caller,
     visit, whereabouts = _locked_visit(session, visit_id, collector.id, data)
     if visit is None:
         raise NotFound("visit", visit_id, field="visit_id")
-    if visit.collector_id != collector.id:
-        raise Forbidden("only the collector assigned to this visit may report it")
+    held_since, reassigned = _holding(session, visit, collector.id)
     check_evidence(data)
     phones = normalised_phones(data.get("new_phones") or [], region)
     received_at = received_at or utcnow()
     return once_per_key(
         session, user_id=collector.id, key=key, scope=SCOPE, payload={"visit_id": visit_id, **data}, required=True,
         apply=lambda: (201, _store(session, visit=visit, collector=collector, key=key, data=data, phones=phones,
-                                   whereabouts=whereabouts, received_at=received_at)))
+                                   whereabouts=whereabouts, received_at=received_at, held_since=held_since,
+                                   reassigned=reassigned)))

@@ -1,7 +1,8 @@
 """Raising a visit request: by a dispatcher, or by a rule (triggers, broken promises)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -9,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from backend.auth.models import Role, User
 from backend.cases.models import Case, CaseAddress
-from backend.errors import InvalidInput, NotFound
+from backend.errors import DomainError, InvalidInput, NotFound
+from backend.policy.calendar import add_working_days
 from backend.policy.service import get_policy
 from backend.timeutil import utcnow
 from backend.visits.hazards import active_hazards
-from backend.visits.models import Visit, VisitKind, VisitStatus
+from backend.visits.models import OPEN_STATUSES, Visit, VisitKind, VisitStatus
 from backend.visits.notices import notify_visit_requested
 
 
@@ -48,18 +50,41 @@ def is_far_from_every_collector(session: Session, address_id: int, distance_m: f
     return not near
 
 
+def due_by_for(now: datetime, tz_name: str, policy) -> datetime:
+    """`visits.due_days` working days from now in the debtor's country (holidays and make-up days counted)."""
+    today = now.astimezone(ZoneInfo(tz_name)).date()
+    return now + (add_working_days(today, policy["visits.due_days"], policy) - today)
+
+
+def refuse_duplicate(session: Session, case_id: int, kind: VisitKind) -> None:
+    """409 duplicate_visit naming the open request of this kind for the case, if there is one."""
+    open_id = session.scalar(sa.select(Visit.id).where(
+        Visit.case_id == case_id, Visit.kind == kind, Visit.status.in_(OPEN_STATUSES)).order_by(Visit.id).limit(1))
+    if open_id is not None:
+        raise DomainError("duplicate_visit", f"case {case_id} already has an open {kind.value} visit ({open_id})",
+                          fields={"kind": f"open {kind.value} visit {open_id} exists"},
+                          extra={"visit_id": open_id})
+
+
 def request_visit(session: Session, *, case_id: int, kind: VisitKind | str, reason: str = "",
                   address_id: int | None = None, priority: int = 3, window_start: datetime | None = None,
                   window_end: datetime | None = None, requested_by_id: int | None = None,
                   source: str = "manual", dedupe_key: str | None = None, now: datetime | None = None,
-                  required_skills: list[str] | None = None) -> Visit:
+                  required_skills: list[str] | None = None, one_open_per_kind: bool = False) -> Visit:
     """Create a visit request: due within the policy's days; outsourced (needs approval) when far.
 
-    With a dedupe_key, raising the same request again returns the stored one.
+    With a dedupe_key, raising the same request again returns the stored one. With one_open_per_kind
+    (a dispatcher's request) a request while one of the same kind is open for the case is a 409
+    duplicate_visit: the planner would send two collectors to one door.
     """
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound("case", case_id, field="case_id")
+    if one_open_per_kind:
+        # One request per case and kind at a time: two dispatchers asking at once store one.
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(
+            sa.func.hashtextextended(f"visits.request:{case.id}:{VisitKind(kind).value}", 0))))
+        refuse_duplicate(session, case.id, VisitKind(kind))
     if dedupe_key:
         existing = session.scalar(sa.select(Visit).where(Visit.dedupe_key == dedupe_key))
         if existing is not None:
@@ -75,7 +100,7 @@ def request_visit(session: Session, *, case_id: int, kind: VisitKind | str, reas
         case_id=case.id, address_id=address.id, kind=VisitKind(kind), reason=reason or "", priority=priority,
         window_start=window_start, window_end=window_end, source=source, dedupe_key=dedupe_key,
         status=VisitStatus.NEEDS_APPROVAL if outsourced else VisitStatus.REQUESTED,
-        due_by=now + timedelta(days=policy["visits.due_days"]), outsourced=outsourced,
+        due_by=due_by_for(now, case.timezone, policy), outsourced=outsourced,
         requires_two=any(flag.requires_two for flag in hazards), requested_by_id=requested_by_id,
         required_skills=sorted(set(required_skills or [])), created_at=now, updated_at=now)
     if dedupe_key:

@@ -1,23 +1,30 @@
 """Visits endpoints: request, list, approve, assign, cancel, start, report the outcome."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.audit.service import record_audit
 from backend.auth.access import current_caller, current_user, roles_required
 from backend.auth.models import Role
+from backend.errors import InvalidInput
 from backend.extensions import db
 from backend.geo import geojson_out
 from backend.geojson import FeatureCollectionPageSchema
 from backend.openapi import takes_idempotency_key
+from backend.pagination import PageQuerySchema, envelope, page_schema, paginate
 from backend.sync.http import submit
-from backend.visits import service
+from backend.visits import absences, service
 from backend.visits.requests import request_visit
 from backend.visits.schemas import (
+    AbsenceInSchema,
+    AbsenceSchema,
     AssignSchema,
     CancelSchema,
     OutcomeOutSchema,
+    OutcomeViewSchema,
     VisitCreateSchema,
     VisitGeoQuerySchema,
     VisitPageSchema,
@@ -33,7 +40,7 @@ READERS = (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN, Role.COLLECTOR)
 
 
 def _filters(query: dict) -> dict:
-    filters = {k: query.get(k) for k in ("status", "kind", "date", "bbox", "not_located")}
+    filters = {k: query.get(k) for k in ("status", "kind", "date", "bbox", "not_located", "case_id", "overdue")}
     filters["collector_id"] = service.scope_for(current_user(), query.get("collector_id"))
     return filters
 
@@ -46,7 +53,7 @@ class VisitsResource(MethodView):
     def post(self, body):
         """Request a visit: due within the policy's days; outsourced ones need a supervisor's approval."""
         user = current_user()
-        visit = request_visit(db.session, requested_by_id=user.id, source="manual", **body)
+        visit = request_visit(db.session, requested_by_id=user.id, source="manual", one_open_per_kind=True, **body)
         record_audit(db.session, actor_id=user.id, action="visit.request", subject_type="visit",
                      subject_id=visit.id, status=visit.status.value)
         db.session.commit()
@@ -147,4 +154,54 @@ class OutcomeResource(MethodView):
     def post(self, body, visit_id):
         """Report what happened at the door; send an Idempotency-Key (a client UUID) every time."""
         return submit(OUTCOME, body, user=current_caller(), target_id=visit_id)
+
+    @roles_required(Role.COLLECTOR, Role.DISPATCHER, Role.SUPERVISOR)
+    @blp.response(200, OutcomeViewSchema)
+    @blp.doc(operationId="get_visit_outcome")
+    def get(self, visit_id):
+        """The report from the door with its proof of visit (a collector: their own report only)."""
+        return service.outcome_for_viewer(db.session, visit_id, current_user())
+
+
+@blp.route("/collectors/<int:collector_id>/absences")
+class AbsencesResource(MethodView):
+    @roles_required(*REQUESTERS)
+    @blp.arguments(AbsenceInSchema)
+    @blp.response(201, AbsenceSchema)
+    @blp.doc(operationId="record_collector_absence")
+    def post(self, body, collector_id):
+        """Record a collector absent on a date: their open visits that day go back to the pool at once."""
+        absence, released = absences.record_absence(db.session, collector_id=collector_id, day=body["date"],
+                                                    reason=body["reason"], actor_id=current_user().id)
+        db.session.commit()
+        return absences.absence_view(absence, released)
+
+    @roles_required(*REQUESTERS)
+    @blp.arguments(PageQuerySchema, location="query")
+    @blp.response(200, page_schema(AbsenceSchema))
+    @blp.doc(operationId="list_collector_absences")
+    def get(self, query, collector_id):
+        """The collector's recorded absences, latest date first."""
+        rows, total = paginate(db.session, absences.list_absences(db.session, collector_id=collector_id),
+                               query["page"], query["page_size"])
+        return envelope([absences.absence_view(a) for a in rows], total, query["page"], query["page_size"])
+
+
+@blp.route("/collectors/<int:collector_id>/absences/<day>")
+class AbsenceResource(MethodView):
+    @roles_required(*REQUESTERS)
+    @blp.response(200, AbsenceSchema)
+    @blp.doc(operationId="remove_collector_absence")
+    def delete(self, collector_id, day):
+        """The collector works that day after all (released visits stay in the pool for the next plan);
+        answers the absence removed."""
+        try:
+            parsed = date.fromisoformat(day)
+        except ValueError as exc:
+            raise InvalidInput("date", "not an ISO date (YYYY-MM-DD)") from exc
+        absence = absences.remove_absence(db.session, collector_id=collector_id, day=parsed,
+                                          actor_id=current_user().id)
+        view = absences.absence_view(absence)
+        db.session.commit()
+        return view
 

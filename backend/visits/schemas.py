@@ -49,12 +49,14 @@ class BboxField(fields.String):
 
 
 class VisitQuerySchema(PageQuerySchema):
+    case_id = id_field()
     status = fields.Enum(VisitStatus, by_value=True)
     kind = fields.Enum(VisitKind, by_value=True)
     collector_id = id_field()
     date = day_field()
-    bbox = BboxField()
+    bbox = BboxField(metadata={"description": "minlon,minlat,maxlon,maxlat"})
     not_located = fields.Boolean(metadata={"description": "visits whose address cannot be routed to yet"})
+    overdue = fields.Boolean(metadata={"description": "true: open visits past their due time; false: the rest"})
 
 
 class VisitGeoQuerySchema(VisitQuerySchema, CoordSysQuerySchema):
@@ -160,6 +162,10 @@ class OutcomeInSchema(PositionSchema):
     lon = lon_field(required=True)
     accuracy_m = fields.Float(allow_none=True, load_default=None, allow_nan=False,
                               validate=validate.Range(min=0, max=100_000))
+    # When the GPS fix was taken (stale_fix compares it with recorded_at), and whether the phone's
+    # location came from a mock provider (developer options, a spoofing app).
+    fix_at = moment_field(allow_none=True, load_default=None)
+    mock_location = fields.Boolean(load_default=False)
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
     reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
     promise = fields.Nested(OutcomePromiseSchema, allow_none=True, load_default=None)
@@ -181,9 +187,34 @@ class OutcomeOutSchema(Schema):
     on_site = fields.Boolean(allow_none=True)
     geofence_m = fields.Float(allow_none=True)
     accuracy_m = fields.Float(allow_none=True)
+    fix_at = fields.String(allow_none=True, metadata={"format": "date-time", "description": "when the GPS fix was taken"})
+    mock_location = fields.Boolean(metadata={"description": "the phone reported a mock-location provider"})
     flags = fields.List(fields.String(), required=True)
     visit_status = fields.String(required=True)
     promise = fields.Dict(keys=fields.String(), allow_none=True)
     payment = fields.Dict(keys=fields.String(), allow_none=True)
     new_phones = fields.List(fields.Dict(keys=fields.String()), allow_none=True)
     hazards = fields.List(fields.Dict(keys=fields.String()), allow_none=True)
+
+
+class OutcomeViewSchema(OutcomeOutSchema):
+    """A stored report from the door with its proof of visit (GET /visits/{id}/outcome)."""
+
+    collector_id = fields.Integer(required=True)
+    notes = fields.String()
+    reason = fields.String(allow_none=True)
+
+
+class AbsenceInSchema(Schema):
+    date = day_field(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class AbsenceSchema(Schema):
+    id = fields.Integer()
+    collector_id = fields.Integer()
+    date = fields.Date()
+    reason = fields.String()
+    created_by_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    released_visit_ids = fields.List(fields.Integer())

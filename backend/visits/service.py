@@ -17,7 +17,8 @@ from backend.errors import DomainError, Forbidden, InvalidInput, NotFound
 from backend.geo import point_latlon
 from backend.signals import visit_released
 from backend.timeutil import utcnow
-from backend.visits.models import HazardFlag, Visit, VisitStatus
+from backend.visits.absences import absent_collector_ids
+from backend.visits.models import OPEN_STATUSES, HazardFlag, Visit, VisitOutcome, VisitStatus
 from backend.visits.states import FIXED, check_transition, move
 
 # Statuses that take one of a collector's visits for the day.
@@ -47,11 +48,17 @@ def scope_for(viewer: User, collector_id: int | None) -> int | None:
     return viewer.id
 
 
-def filtered_visits(*, status=None, kind=None, collector_id=None, date=None, bbox=None, not_located=None) -> sa.Select:
+def filtered_visits(*, status=None, kind=None, collector_id=None, date=None, bbox=None, not_located=None,
+                    case_id=None, overdue=None, now=None) -> sa.Select:
     """Select visits joined to their address, filtered; the bbox test runs on the GiST index."""
     query = sa.select(Visit).join(CaseAddress, CaseAddress.id == Visit.address_id)
     if not_located is not None:
         query = query.where(not_located_clause() if not_located else ~not_located_clause())
+    if case_id is not None:
+        query = query.where(Visit.case_id == case_id)
+    if overdue is not None:
+        late = sa.and_(Visit.status.in_(OPEN_STATUSES), Visit.due_by < (now or utcnow()))
+        query = query.where(late if overdue else sa.not_(late))
     if status is not None:
         query = query.where(Visit.status == status)
     if kind is not None:
@@ -169,6 +176,9 @@ def assign_visit(session: Session, visit_id: int, *, collector_id: int, day: dat
     session.execute(sa.select(sa.func.pg_advisory_xact_lock(
         sa.func.hashtextextended(f"visits.assign:{collector.id}:{day.isoformat()}", 0))))
     check_transition(visit, VisitStatus.ASSIGNED)
+    if collector.id in absent_collector_ids(session, day):
+        raise DomainError("collector_absent", f"the collector is absent on {day.isoformat()}",
+                          fields={"date": "the collector is absent"})
     check_fit(session, visit, collector, day)
     if visit.status is VisitStatus.ASSIGNED and (visit.collector_id, visit.scheduled_date) != (collector.id, day):
         visit_released.send(visit, session=session)
@@ -218,3 +228,29 @@ def return_to_pool(visits: list[Visit], planned_collector_ids: set[int], day: da
                 and visit.scheduled_date == day):
             move(visit, VisitStatus.SCHEDULED)
             visit.collector_id, visit.scheduled_date = None, None
+
+
+def outcome_for_viewer(session: Session, visit_id: int, viewer: User) -> dict:
+    """The visit's report from the door with its proof (distance, on-site, accuracy, fix time, flags).
+
+    A collector reads only their own report (any other visit is 404); staff read the latest report.
+    """
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFound("visit", visit_id)
+    query = sa.select(VisitOutcome).where(VisitOutcome.visit_id == visit_id)
+    if viewer.role is Role.COLLECTOR:
+        query = query.where(VisitOutcome.collector_id == viewer.id)
+    outcome = session.scalar(query.order_by(VisitOutcome.recorded_at.desc(), VisitOutcome.id.desc()).limit(1))
+    if outcome is None:
+        if viewer.role is Role.COLLECTOR and visit.collector_id != viewer.id:
+            raise NotFound("visit", visit_id)
+        raise NotFound("outcome of visit", visit_id)
+    return {"id": outcome.id, "visit_id": visit.id, "collector_id": outcome.collector_id,
+            "outcome": outcome.outcome.value, "recorded_at": outcome.recorded_at.isoformat(),
+            "received_at": outcome.received_at.isoformat(),
+            "fix_at": outcome.fix_at.isoformat() if outcome.fix_at else None, "mock_location": outcome.mock_location,
+            "distance_m": outcome.distance_m, "on_site": outcome.on_site, "geofence_m": outcome.geofence_m,
+            "accuracy_m": outcome.accuracy_m, "flags": list(outcome.flags), "visit_status": visit.status.value,
+            "notes": outcome.notes, "reason": outcome.reason, "promise": outcome.promise, "payment": outcome.payment,
+            "new_phones": outcome.new_phones, "hazards": outcome.hazards}

@@ -53,3 +53,16 @@ def move(visit: Visit, target: VisitStatus) -> Visit:
     visit.status = target
     visit.updated_at = now
     return visit
+
+
+def close_by_late_report(visit: Visit, target: VisitStatus) -> Visit:
+    """Close an open visit with a report its earlier collector queued before it was moved (re-assigned
+    or released): the one way to done/failed that skips the lifecycle above, because the knock already
+    happened. Stamps like move()."""
+    if visit.status in (S.DONE, S.FAILED, S.CANCELLED) or target not in (S.DONE, S.FAILED):
+        raise DomainError("illegal_transition", f"visit {visit.id} is {visit.status.value}; a late report "
+                          f"cannot make it {target.value}", extra={"from": visit.status.value, "to": target.value})
+    now = utcnow()
+    visit.started_at = visit.started_at or now
+    visit.status, visit.finished_at, visit.updated_at = target, now, now
+    return visit

@@ -45,10 +45,17 @@ def test_hazard_flagged_address_gets_the_shorter_timer(checkin, collector, assig
     assert due(body) == T0 + timedelta(minutes=30 + 20)
 
 
-def test_lodging_checkin_is_due_by_the_local_curfew(checkin, collector):
+def test_lodging_checkin_starts_the_night_rest_until_the_morning(checkin, collector):
     _, headers = collector
     checkin(headers, "shift_start")
     body = checkin(headers, "lodging", at=600)  # 18:55 in Chengdu
+    assert due(body) == datetime.fromisoformat("2026-06-11T08:30:00+08:00")  # safety.morning_checkin
+
+
+def test_on_shift_the_timer_never_runs_past_the_curfew(checkin, collector):
+    _, headers = collector
+    checkin(headers, "shift_start")
+    body = checkin(headers, "ok", at=720)  # 20:55: two hours would be 22:55
     assert due(body) == datetime.fromisoformat("2026-06-10T22:30:00+08:00")
 
 

@@ -42,7 +42,8 @@ def test_missed_checkin_after_lodging_alerts_without_the_lodging_position(client
                                                                           session):
     user, headers = collector
     _lodging_checkin(checkin, headers)
-    assert sweep_checkins(now=T0 + timedelta(hours=15))["raised"] == 1  # past the 22:30 curfew
+    # The night's rest ends at 08:30 (safety.morning_checkin): at 08:55 the morning check-in is missed.
+    assert sweep_checkins(now=T0 + timedelta(hours=24))["raised"] == 1
     [alert] = session.scalars(sa.select(SafetyAlert).where(SafetyAlert.collector_id == user.id)).all()
     assert alert.position is None and alert.at_declared_lodging is True  # not even stored
     listed = client.get("/api/v1/safety/alerts", headers=dispatcher[1]).json["items"]
@@ -85,7 +86,7 @@ def test_lodging_read_while_an_alert_is_open_needs_no_reason_and_names_the_alert
     user, headers = collector
     created = _declare(client, headers)
     _lodging_checkin(checkin, headers)
-    sweep_checkins(now=T0 + timedelta(hours=15))
+    sweep_checkins(now=T0 + timedelta(hours=24))  # the morning check-in (08:30) missed
     alert_id = session.scalar(sa.select(SafetyAlert.id).where(SafetyAlert.collector_id == user.id))
     response = client.get(f"{LODGINGS}/{created['id']}", headers=supervisor[1])
     assert response.status_code == 200 and response.json["lat"] == LODGING_AT[0]

@@ -12,7 +12,7 @@ from backend.geo import make_point
 from backend.safety.models import Checkin, CheckinKind
 from backend.signals import visit_outcome_recorded
 from backend.timeutil import utcnow
-from backend.visits.models import Visit, VisitOutcome, VisitStatus
+from backend.visits.models import Visit, VisitAssignment, VisitOutcome, VisitStatus
 from tests.factories import CENTRE
 from tests.visits.conftest import daytime_zone, new_key
 
@@ -88,9 +88,22 @@ def test_far_report_is_off_site(client, assigned, outcome_body):
 def test_stale_fix_is_flagged_not_refused(client, make_visit, collector, outcome_body):
     user, headers = collector
     visit = make_visit(VisitStatus.ASSIGNED, collector=user, case_fields={"timezone": daytime_zone(15)})
-    response = _post(client, visit, outcome_body(recorded_at=utcnow() - timedelta(hours=2)), headers)
+    now = utcnow()
+    response = _post(client, visit, outcome_body(recorded_at=now, fix_at=(now - timedelta(hours=2)).isoformat()),
+                     headers)
     assert response.status_code == 201
     assert "stale_fix" in response.json["flags"]
+
+
+def test_an_honest_report_delivered_late_is_not_stale(client, make_visit, collector, outcome_body, session):
+    user, headers = collector
+    visit = make_visit(VisitStatus.ASSIGNED, collector=user, case_fields={"timezone": daytime_zone(15)})
+    session.execute(sa.update(VisitAssignment).where(VisitAssignment.visit_id == visit.id)
+                    .values(at=utcnow() - timedelta(hours=3)))
+    made = utcnow() - timedelta(hours=2)  # knocked two hours ago, offline since
+    response = _post(client, visit, outcome_body(recorded_at=made, fix_at=made.isoformat()), headers)
+    assert response.status_code == 201
+    assert response.json["flags"] == []
 
 
 def test_implausible_travel_is_flagged(client, make_visit, collector, outcome_body):

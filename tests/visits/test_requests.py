@@ -1,13 +1,16 @@
 """POST /visits: who may request, what a request becomes, and bad input."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from backend.auth.models import Role
+from backend.policy.calendar import add_working_days
+from backend.policy.service import get_policy
 from backend.timeutil import utcnow
 
 
-def test_dispatcher_requests_a_visit_due_in_three_days(client, as_role, create_user, create_case):
+def test_dispatcher_requests_a_visit_due_in_three_working_days(client, as_role, create_user, create_case, session):
     create_user(Role.COLLECTOR)
     _, headers = as_role(Role.DISPATCHER)
     case = create_case()
@@ -17,8 +20,11 @@ def test_dispatcher_requests_a_visit_due_in_three_days(client, as_role, create_u
     assert response.status_code == 201
     assert response.json["status"] == "requested"
     assert response.json["address"]["text"] == case.addresses[0].text
-    due = response.json["due_by"]
-    assert (before + timedelta(days=3)).isoformat()[:16] <= due[:16] <= (utcnow() + timedelta(days=3)).isoformat()[:16]
+    due = datetime.fromisoformat(response.json["due_by"])
+    today = before.astimezone(ZoneInfo(case.timezone)).date()
+    days = (add_working_days(today, 3, get_policy(session, case.portfolio_id)) - today).days
+    assert days >= 3
+    assert before + timedelta(days=days) <= due <= utcnow() + timedelta(days=days)
 
 
 def test_far_visit_needs_approval(client, as_role, create_user, create_case):
