@@ -6,8 +6,6 @@ re-plan handing it back to the pool, an absence) changes `Visit.collector_id` th
 """
 from __future__ import annotations
 
-from datetime import datetime
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -37,8 +35,3 @@ def track_assignments() -> None:
     if not sa.event.contains(Session, "before_flush", record_assignment_changes):
         sa.event.listen(Session, "before_flush", record_assignment_changes)
 
-
-def first_held_at(session: Session, visit_id: int, collector_id: int) -> datetime | None:
-    """When the collector was first given the visit, or None if they never held it."""
-    return session.scalar(sa.select(sa.func.min(VisitAssignment.at)).where(
-        VisitAssignment.visit_id == visit_id, VisitAssignment.collector_id == collector_id))

@@ -26,8 +26,15 @@ from backend.policy.service import get_policy
 from backend.signals import visit_outcome_recorded, visit_released
 from backend.sync.once import once_per_key
 from backend.timeutil import local_time, utcnow
-from backend.visits.history import first_held_at
-from backend.visits.models import FAILED_OUTCOMES, OutcomeFlag, OutcomeKind, Visit, VisitOutcome, VisitStatus
+from backend.visits.models import (
+    FAILED_OUTCOMES,
+    OutcomeFlag,
+    OutcomeKind,
+    Visit,
+    VisitAssignment,
+    VisitOutcome,
+    VisitStatus,
+)
 from backend.visits.states import check_transition, close_by_late_report, move
 from backend.visits.whereabouts import latest_report, report_sources
 
@@ -100,7 +107,12 @@ def _report_statement(sources) -> sa.Select:
     """Built once per set of sources: this runs on every report from the field."""
     here = sa.func.ST_GeogFromText(sa.bindparam("here", type_=sa.String))
     laterals = [latest_report(VisitOutcome, "previous_outcome"), *(build() for _, build in sources)]
-    columns = [Visit, sa.func.ST_Distance(CaseAddress.location, here)]
+    # When the reporter was first given this visit (visits.history): None if they never held it.
+    held_since = (sa.select(sa.func.min(VisitAssignment.at))
+                  .where(VisitAssignment.visit_id == Visit.id,
+                         VisitAssignment.collector_id == sa.bindparam("collector_id"))
+                  .scalar_subquery())
+    columns = [Visit, sa.func.ST_Distance(CaseAddress.location, here), held_since]
     for lateral in laterals:
         columns += [lateral.c.recorded_at, sa.func.ST_Distance(lateral.c.location, here)]
     statement = sa.select(*columns).join(CaseAddress, CaseAddress.id == Visit.address_id)
@@ -117,9 +129,10 @@ def _ewkt(data: dict) -> str:
     return f"SRID=4326;POINT({float(data['lon'])!r} {float(data['lat'])!r})"
 
 
-def _locked_visit(session: Session, visit_id: int, collector_id: int,
-                  data: dict) -> tuple[Visit | None, tuple[float, datetime | None, float | None]]:
-    """Lock the visit; return it and (metres from its address, previous report time, metres from it).
+def _locked_visit(session: Session, visit_id: int, collector_id: int, data: dict
+                  ) -> tuple[Visit | None, tuple[float, datetime | None, float | None], datetime | None]:
+    """Lock the visit; return it, (metres from its address, previous report time, metres from it), and
+    when the collector was first given it (None: never).
 
     The previous report is the latest outcome or check-in (any registered source) the collector sent
     before this one, as committed when the statement starts: if it has to wait for the visit's lock, a report of
@@ -130,10 +143,10 @@ def _locked_visit(session: Session, visit_id: int, collector_id: int,
         "visit_id": visit_id, "collector_id": collector_id, "recorded_at": data["recorded_at"],
         "here": _ewkt(data)}).one_or_none()
     if row is None:
-        return None, (0.0, None, None)
-    reports = [(row[k], row[k + 1]) for k in range(2, len(row), 2)]
+        return None, (0.0, None, None), None
+    reports = [(row[k], row[k + 1]) for k in range(3, len(row), 2)]
     previous = max((r for r in reports if r[0] is not None), key=lambda r: r[0], default=(None, None))
-    return row[0], (row[1], previous[0], previous[1])
+    return row[0], (row[1], previous[0], previous[1]), row[2]
 
 
 def flags_for(*, policy, case: Case, recorded_at: datetime, geofence_m: float, previous_at: datetime | None,
@@ -310,17 +323,16 @@ def outcome_view(outcome: VisitOutcome, visit: Visit) -> dict:
             "hazards": outcome.hazards}
 
 
-def _holding(session: Session, visit: Visit, collector_id: int) -> tuple[datetime | None, bool]:
-    """(when the collector was first given the visit, whether the visit has since moved away from them).
+def _moved_away(visit: Visit, collector_id: int, held_since: datetime | None) -> bool:
+    """Whether the visit has moved away from the collector since they were given it.
 
     403 only for a collector who never held it: a visit re-assigned, released or cancelled after the
     phone took it is still theirs to report.
     """
-    held_since = first_held_at(session, visit.id, collector_id)
     holds_now = visit.collector_id == collector_id and visit.status is not VisitStatus.CANCELLED
     if not holds_now and held_since is None:
         raise Forbidden("only the collector assigned to this visit may report it")
-    return held_since, not holds_now
+    return not holds_now
 
 
 def record_outcome(session: Session, *, visit_id: int, collector: User | Caller, key: str | None, data: dict,
@@ -328,10 +340,10 @@ def record_outcome(session: Session, *, visit_id: int, collector: User | Caller,
     """Store a collector's outcome once per key: (201, body) first, (200, same body) on a replay."""
     key = validate_key(key)
     # Locked from the start: reports of one visit (other keys, replays) queue here, one at a time.
-    visit, whereabouts = _locked_visit(session, visit_id, collector.id, data)
+    visit, whereabouts, held_since = _locked_visit(session, visit_id, collector.id, data)
     if visit is None:
         raise NotFound("visit", visit_id, field="visit_id")
-    held_since, reassigned = _holding(session, visit, collector.id)
+    reassigned = _moved_away(visit, collector.id, held_since)
     check_evidence(data)
     phones = normalised_phones(data.get("new_phones") or [], region)
     received_at = received_at or utcnow()
