@@ -33,6 +33,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "zh-CN": "【FieldTrace】外包上门请求 #{visit_id}（{area}）等待审批。",
         "en": "FieldTrace: outsourced visit request #{visit_id} ({area}) is waiting for approval.",
     },
+    # To the collector whose route lost a visit because another collector's queued report closed it.
+    "visit_taken_off_route": {
+        "zh-CN": "【FieldTrace】上门任务 #{visit_id}（{area}）已由其他外访员完成，已从您的路线移除，请勿前往。",
+        "en": "FieldTrace: visit #{visit_id} ({area}) was reported by another collector and is off your route; "
+              "do not go there.",
+    },
     "plan_finished": {
         "zh-CN": "【FieldTrace】路线规划 #{job_id} 已完成：{summary}",
         "en": "FieldTrace: route plan #{job_id} finished: {summary}",

@@ -39,3 +39,19 @@ def notify_visit_requested(session: Session, *, visit, address_text: str) -> Non
                                 now=now, only_accepted=True, dedupe=f"visit:{visit.id}:{template}", prefs=prefs,
                                 visit_id=visit.id))
     enqueue(session, messages, now=now)
+
+
+COLLECTOR_CHANNELS = ("push", "sms")
+
+
+def notify_visit_taken(session: Session, *, visit, holder_id: int, address_text: str) -> None:
+    """Tell the collector who held a visit that a late report from its earlier holder closed it, so
+    they do not knock on a door already visited (their next /me/route shows it gone too)."""
+    holder = session.get(User, holder_id)
+    if holder is None or not holder.active:
+        return
+    now = utcnow()
+    enqueue(session, to_user(session, holder, channels=COLLECTOR_CHANNELS, template="visit_taken_off_route",
+                             params={"visit_id": visit.id, "area": area_of(address_text)}, honour_quiet=True,
+                             now=now, only_accepted=True, dedupe=f"visit:{visit.id}:taken", visit_id=visit.id),
+            now=now)

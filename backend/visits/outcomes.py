@@ -35,6 +35,7 @@ from backend.visits.models import (
     VisitOutcome,
     VisitStatus,
 )
+from backend.visits.notices import notify_visit_taken
 from backend.visits.states import check_transition, close_by_late_report, move
 from backend.visits.whereabouts import latest_report, report_sources
 
@@ -295,6 +296,7 @@ def _store_reassigned(session: Session, outcome: VisitOutcome, visit: Visit, tar
     session.add(outcome)
     if visit.status not in CLOSED:
         if visit.collector_id is not None and visit.collector_id != collector_id:
+            notify_visit_taken(session, visit=visit, holder_id=visit.collector_id, address_text=visit.address.text)
             visit_released.send(visit, session=session)
         close_by_late_report(visit, target)
         visit.last_outcome = outcome.outcome.value

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from backend.auth.models import Role
+from backend.notify.models import Notification
 from backend.planning.models import RouteStop
 from backend.visits.models import VisitOutcome, VisitStatus
 from backend.visits.service import get_visit
@@ -45,6 +46,11 @@ def test_replayed_queue_stores_every_report_after_the_visits_moved(client, sessi
     assert session.scalar(sa.select(sa.func.count()).where(RouteStop.visit_id == moved.id)) == 0
     their_day = client.get(f"/api/v1/me/route?date={day.isoformat()}", headers=other_headers).json
     assert [stop["visit_id"] for stop in their_day["stops"]] == []
+    # ...and a message tells them, so they do not knock on a door already visited.
+    told = session.scalars(sa.select(Notification).where(Notification.user_id == other.id)).all()
+    assert {(n.visit_id, n.template) for n in told} == {(moved.id, "visit_taken_off_route")}
+    assert all(str(moved.id) in n.text and "5000" not in n.text for n in told)
+    assert session.scalar(sa.select(sa.func.count()).where(Notification.user_id == user.id)) == 0
 
 
 def test_a_direct_report_after_reassignment_is_stored_too(client, session, collector, as_role, dispatcher,
