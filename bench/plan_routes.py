@@ -4,6 +4,12 @@ The planner must choose which visits to make and route them. Prints wall time, v
 priority served, km per visit and validate() violations for the planner and the greedy baseline.
 
 Usage: python bench/plan_routes.py [SECONDS] [SEED]   (solver time limit, default 45 s)
+       python bench/plan_routes.py --replan [SECONDS] [SEED]
+         the morning plan, then one collector drops out at 10:00 and the day is re-planned:
+         re-plan time (goal < 10 s), visits moved that did not need to (goal 0), km added.
+       python bench/plan_routes.py --regions 4 [SECONDS] [SEED]
+         the day split into regions: each region's solve time, the single-job time, and the
+         wall time with 1 and 2 workers (regions run as separate processes).
 """
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ from backend.demo.city import random_point  # noqa: E402
 from backend.routing.baseline import plan_greedy  # noqa: E402
 from backend.routing.matrix import build_matrices  # noqa: E402
 from backend.routing.schedule import Collector, PlanResult, VisitTask, validate  # noqa: E402
-from backend.routing.solver import plan  # noqa: E402
+from backend.routing.solver import Standing, plan, plan_stable  # noqa: E402
 
 N_VISITS, N_COLLECTORS, MAX_VISITS = 5_000, 100, 12
 SHIFT = (8 * 3600 + 1800, 18 * 3600)  # 08:30-18:00
@@ -99,5 +105,88 @@ def main(seconds: float, seed: int) -> None:
           f"priority served planner / baseline = {pr_ours / pr_base:.3f}")
 
 
+DROPOUT_AT = 10 * 3600
+MOVE_COST_M = 3_000
+
+
+def at_ten(collectors: list[Collector], tasks: list[VisitTask], result: PlanResult
+           ) -> tuple[list[Collector], list[VisitTask], Standing]:
+    """The day at 10:00: visits begun before then are history, the rest of each route stands."""
+    by_id = {t.id: t for t in tasks}
+    done: dict[int, list[int]] = {}
+    order: dict[int, list[int]] = {}
+    for r in result.routes:
+        done[r.collector_id] = [s.task_id for s in r.stops if s.arrival_s < DROPOUT_AT]
+        order[r.collector_id] = [s.task_id for s in r.stops if s.arrival_s >= DROPOUT_AT]
+    now = [Collector(c.id, c.lat, c.lon, c.shift_start_s, c.shift_end_s, c.max_visits, c.skills, c.team_size,
+                     tuple(done.get(c.id, ()))) for c in collectors]
+    history = {v for vs in done.values() for v in vs}
+    later = []
+    for t in tasks:
+        if t.id in history:
+            later.append(VisitTask(t.id, t.lat, t.lon, t.service_s, [(0, 10**7)], t.priority))
+            continue
+        windows = [(max(lo, DROPOUT_AT), hi) for lo, hi in t.windows if hi >= DROPOUT_AT]
+        if windows:
+            later.append(VisitTask(t.id, t.lat, t.lon, t.service_s, windows, t.priority, t.required_skills,
+                                   t.min_team, t.mandatory, t.demand))
+    return now, later, Standing(order=order)
+
+
+def replan_after_dropout(seconds: float, seed: int) -> None:
+    """Plan the morning, drop the busiest collector at 10:00, re-plan; print time, moves, km."""
+    collectors, tasks = make_day(seed)
+    points = [(c.lat, c.lon) for c in collectors] + [(t.lat, t.lon) for t in tasks]
+    matrices = build_matrices(points, detour_factor=DETOUR, speed_mps=SPEED_MPS)
+    morning = plan(collectors, tasks, time_limit_s=seconds, detour_factor=DETOUR, speed_mps=SPEED_MPS,
+                   seed=seed, matrices=matrices)
+    now, later, standing = at_ten(collectors, tasks, morning)
+    absent = max(standing.order, key=lambda cid: len(standing.order[cid]))
+    orphans = set(standing.order[absent])  # still standing: the re-plan sees whose visits they were
+    absent_done = [c for c in now if c.id == absent][0].fixed_visit_ids
+    staying = [c for c in now if c.id != absent]
+    history = set(absent_done)
+    later = [t for t in later if t.id not in history]  # the absent collector's morning is not re-planned
+    keep = [i for i, c in enumerate(now) if c.id != absent]
+    n_c = len(now)
+    later_ids = {t.id: t for t in later}
+    t_cols = [n_c + j for j, t in enumerate(tasks) if t.id in later_ids]
+    idx = keep + t_cols
+    sub = (matrices[0][idx][:, idx], matrices[1][idx][:, idx])
+    later = [later_ids[t.id] for t in tasks if t.id in later_ids]
+    before_km = sum(r.distance_m for r in morning.routes if r.collector_id != absent) / 1000
+    t0 = time.perf_counter()
+    out = plan_stable(staying, later, standing, time_limit_s=seconds, move_cost_m=MOVE_COST_M,
+                      detour_factor=DETOUR, speed_mps=SPEED_MPS, seed=seed, matrices=sub)
+    wall = time.perf_counter() - t0
+    owner = {v: cid for cid, vs in standing.order.items() for v in vs if cid != absent}
+    after = {s.task_id: r.collector_id for r in out.result.routes for s in r.stops}
+    moved = {v for v, cid in owner.items() if v in after and after[v] != cid}
+    unexplained = moved - set(out.moves)
+    paying = {v for v in moved if out.moves.get(v) == "saves_distance"}
+    placed = orphans & set(after)
+    km = sum(r.distance_m for r in out.result.routes) / 1000
+    problems = validate(staying, later, out.result, sub)
+    print(f"re-plan after a dropout at 10:00 (collector {absent}, {len(orphans)} open visits, "
+          f"{len(absent_done)} done before 10:00), move cost {MOVE_COST_M} m:")
+    print(f"  time {wall:.2f} s (goal < 10 s) | violations {len(problems)}")
+    print(f"  visits moved that did not need to move: {len(moved - paying)} (goal 0); moves paying more than "
+          f"the move cost: {len(paying)} (saving {sum(out.saved_m.get(v, 0) for v in paying) / 1000:.1f} km)")
+    print(f"  dropout's visits placed: {len(placed)} of {len(orphans)}; visits displaced by a more valuable one: "
+          f"{len([v for v in owner if v not in after])}; unexplained moves {len(unexplained)}")
+    print(f"  km: {before_km:.1f} before (staying collectors), {km:.1f} after, {km - before_km:+.1f} km added")
+    t1 = time.perf_counter()
+    fresh = plan(staying, later, time_limit_s=min(seconds, 10.0), detour_factor=DETOUR, speed_mps=SPEED_MPS,
+                 seed=seed, matrices=sub)
+    fresh_after = {s.task_id: r.collector_id for r in fresh.routes for s in r.stops}
+    fresh_moved = sum(1 for v, cid in owner.items() if v in fresh_after and fresh_after[v] != cid)
+    print(f"  for comparison, a fresh solve ({time.perf_counter() - t1:.1f} s): {fresh_moved} visits change "
+          f"collector, {sum(r.distance_m for r in fresh.routes) / 1000:.1f} km")
+
+
 if __name__ == "__main__":
-    main(float(sys.argv[1]) if len(sys.argv) > 1 else 45.0, int(sys.argv[2]) if len(sys.argv) > 2 else 7)
+    args = sys.argv[1:]
+    if args and args[0] == "--replan":
+        replan_after_dropout(float(args[1]) if len(args) > 1 else 20.0, int(args[2]) if len(args) > 2 else 7)
+    else:
+        main(float(args[0]) if args else 45.0, int(args[1]) if len(args) > 1 else 7)

@@ -35,8 +35,10 @@ from backend.routing.baseline import greedy_sequences
 from backend.routing.matrix import build_matrices
 from backend.routing.prepare import PRIZE_M, finish, prepare, prizes_of
 from backend.routing.schedule import Collector, PlanResult, Route, Stop, VisitTask, validate, walk
+from backend.routing.stability import Replan, Standing, replan
 
-__all__ = ["Collector", "PlanResult", "Route", "Stop", "VisitTask", "plan", "validate"]
+__all__ = ["Collector", "PlanResult", "Replan", "Route", "Standing", "Stop", "VisitTask", "plan", "plan_stable",
+           "validate"]
 
 SOLVER_NAME = "pyvrp-0.14"
 SOLVE_PARAMS = SolveParams()
@@ -235,3 +237,21 @@ def routes_of(model: BuiltModel, best: Solution) -> dict[int, list[int]]:
     return out
 
 
+
+
+def plan_stable(collectors: Sequence[Collector], tasks: Sequence[VisitTask], standing: Standing, *,
+                time_limit_s: float, move_cost_m: float, detour_factor: float, speed_mps: float,
+                seed: int = 0, matrices: Matrices | None = None, prize_m: float = PRIZE_M) -> Replan:
+    """Re-plan a day with standing routes: see backend.routing.stability; PyVRP orders each changed day."""
+    if matrices is None:
+        points = [(c.lat, c.lon) for c in collectors] + [(t.lat, t.lon) for t in tasks]
+        matrices = build_matrices(points, detour_factor=detour_factor, speed_mps=speed_mps)
+
+    def sequence(collector: Collector, sub_tasks: list[VisitTask], sub: Matrices, limit_s: float) -> PlanResult:
+        return plan([collector], sub_tasks, time_limit_s=limit_s, detour_factor=detour_factor,
+                    speed_mps=speed_mps, seed=seed, matrices=sub, prize_m=prize_m)
+
+    out = replan(collectors, tasks, standing, matrices=matrices, time_limit_s=time_limit_s,
+                 move_cost_m=move_cost_m, prize_m=prize_m, seed=seed, sequence=sequence)
+    out.result.solver_name = SOLVER_NAME + "+stable"
+    return out
