@@ -112,7 +112,6 @@ MOVE_COST_M = 3_000
 def at_ten(collectors: list[Collector], tasks: list[VisitTask], result: PlanResult
            ) -> tuple[list[Collector], list[VisitTask], Standing]:
     """The day at 10:00: visits begun before then are history, the rest of each route stands."""
-    by_id = {t.id: t for t in tasks}
     done: dict[int, list[int]] = {}
     order: dict[int, list[int]] = {}
     for r in result.routes:

@@ -18,9 +18,11 @@ from backend.auth.models import Role, User
 from backend.cases.models import NOT_LOCATED_PRECISIONS, Case, CaseAddress
 from backend.errors import InvalidInput, NotFound
 from backend.geo import point_latlon
+from backend.planning.models import Route, RouteStop, VisitPin
 from backend.policy.hours import VISIT, lawful_windows
 from backend.policy.service import default_policy, get_policy
 from backend.routing.schedule import Collector, VisitTask
+from backend.routing.stability import Standing
 from backend.safety.lodgings import lodging_start_for
 from backend.timeutil import utcnow
 from backend.visits.absences import absent_collector_ids
@@ -46,6 +48,8 @@ class PlanInputs:
     planned_collector_ids: list[int] = field(default_factory=list)
     # Each visit's updated_at when read: a visit changed while the solver ran is not stored.
     seen: dict[int, datetime] = field(default_factory=dict)
+    # The day's stored routes (who holds what, in order) and the dispatcher's pins.
+    standing: Standing = field(default_factory=Standing)
 
     def at(self, seconds: int) -> datetime:
         """Return the instant `seconds` after the origin."""
@@ -84,7 +88,11 @@ def pool_query(plan_date: date, collector_ids: list[int], visit_ids: list[int] |
     if visit_ids:
         chosen = sa.and_(Visit.id.in_(visit_ids), Visit.status.in_(PLANNABLE))
     else:
-        chosen = Visit.status.in_((VisitStatus.REQUESTED, VisitStatus.SCHEDULED))
+        # A collector who can no longer work (deactivated) leaves their day's visits to this plan.
+        unavailable = sa.select(User.id).where(User.active.is_(False))
+        chosen = sa.or_(Visit.status.in_((VisitStatus.REQUESTED, VisitStatus.SCHEDULED)),
+                        sa.and_(Visit.status == VisitStatus.ASSIGNED, Visit.scheduled_date == plan_date,
+                                Visit.collector_id.in_(unavailable)))
     return sa.select(Visit).where(sa.or_(chosen, own_today))
 
 
@@ -210,7 +218,23 @@ def load_plan_inputs(session: Session, *, plan_date: date, collector_ids: list[i
         inputs.tasks.append(VisitTask(
             visit.id, lat, lon, service_s, windows, priority_of(visit, case, plan_date, policy),
             required_skills=frozenset(visit.required_skills or ()), min_team=2 if two else 1))
+    inputs.standing = load_standing(session, plan_date, [t.id for t in inputs.tasks])
     return inputs
+
+
+def load_standing(session: Session, plan_date: date, visit_ids: list[int]) -> Standing:
+    """The day's stored routes (open stops, in order, every collector) and the pins of these visits."""
+    from_routes = session.execute(sa.select(Route.collector_id, RouteStop.visit_id)
+                                  .join(RouteStop, RouteStop.route_id == Route.id)
+                                  .where(Route.plan_date == plan_date, RouteStop.fixed.is_(False))
+                                  .order_by(Route.collector_id, RouteStop.sequence)).all()
+    standing = Standing()
+    for collector_id, visit_id in from_routes:
+        standing.order.setdefault(collector_id, []).append(visit_id)
+    if visit_ids:
+        for pin in session.scalars(sa.select(VisitPin).where(VisitPin.visit_id.in_(visit_ids))):
+            standing.pins[pin.visit_id] = (pin.collector_id, pin.position)
+    return standing
 
 
 def _policy(session: Session, cache: dict, case: Case):
@@ -224,4 +248,5 @@ def routing_settings() -> dict:
     policy = default_policy()
     return {"detour_factor": policy["routing.detour_factor"], "speed_mps": policy["routing.speed_kmh"] / 3.6,
             "time_limit_s": policy["routing.time_limit_s"], "sync_time_limit_s": policy["routing.sync_time_limit_s"],
-            "sync_max_visits": policy["routing.sync_max_visits"]}
+            "sync_max_visits": policy["routing.sync_max_visits"], "max_time_limit_s": policy["routing.max_time_limit_s"],
+            "move_cost_m": policy["routing.move_cost_m"], "region_max_visits": policy["routing.region_max_visits"]}

@@ -26,6 +26,8 @@ class Route(db.Model):
     path = mapped_column(Geography(geometry_type="LINESTRING", srid=4326, spatial_index=True), nullable=True)
     planned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    # Grows whenever the stops change (a plan, a visit released): a phone compares it with its copy.
+    version: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
 
     stops = relationship("RouteStop", back_populates="route", order_by="RouteStop.sequence",
                          cascade="all, delete-orphan", passive_deletes=True)
@@ -56,3 +58,33 @@ class RouteStop(db.Model):
         sa.UniqueConstraint("route_id", "sequence"),
         sa.UniqueConstraint("route_id", "visit_id"),
     )
+
+
+class VisitPin(db.Model):
+    """A dispatcher's decision that a visit goes to this collector (at this stop number): plans obey it."""
+
+    __tablename__ = "visit_pins"
+
+    visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True)
+    collector_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    position: Mapped[int | None] = mapped_column(sa.Integer)
+    pinned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class RoutePlan(db.Model):
+    """One plan of a day: its settings, its progress and, once stored, what it changed per collector."""
+
+    __tablename__ = "route_plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_date: Mapped[date] = mapped_column(sa.Date, index=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default="queued")
+    progress: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    time_limit_s: Mapped[float] = mapped_column(sa.Float)
+    # Per region: {"name", "job_id", "collectors", "visits", "status", "progress", "solve_s"}.
+    regions: Mapped[list] = mapped_column(sa.JSON, default=list)
+    changes: Mapped[list] = mapped_column(sa.JSON, default=list)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

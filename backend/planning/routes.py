@@ -12,9 +12,8 @@ from backend.auth.models import Role
 from backend.extensions import db
 from backend.geo import CoordSysQuerySchema, geojson_out, point_out
 from backend.geojson import FeatureCollectionSchema
-from backend.jobs.service import create_job, submit_job
 from backend.pagination import envelope, page_schema
-from backend.planning import service
+from backend.planning import jobs, service
 from backend.planning.inputs import count_pool, routing_settings
 from backend.planning.mobile import mobile_route
 from backend.planning.moves import move_stop
@@ -23,9 +22,12 @@ from backend.planning.schemas import (
     MeRouteSchema,
     MoveResultSchema,
     MoveStopSchema,
+    PinRequestSchema,
+    PinSchema,
     PlanJobSchema,
     PlanRequestSchema,
     PlanSchema,
+    RoutePlanSchema,
     RouteQuerySchema,
     RouteSchema,
 )
@@ -52,23 +54,61 @@ class PlanResource(MethodView):
     def post(self, body):
         """Plan a day's routes: small plans answer at once, large ones return a job to poll."""
         user = current_user()
+        service.check_plan_request(body["date"], body["time_limit_s"])
         size = count_pool(db.session, plan_date=body["date"], collector_ids=body["collector_ids"],
                           visit_ids=body["visit_ids"])
-        if size > routing_settings()["sync_max_visits"]:
-            job = create_job(db.session, kind="route_plan", queue="planning",
-                             func="backend.planning.jobs.plan_routes_job",
-                             args={"plan_date": body["date"].isoformat(), "collector_ids": body["collector_ids"],
-                                   "visit_ids": body["visit_ids"], "actor_id": user.id}, created_by_id=user.id)
-            submit_job(db.session, job.id)
-            # A Response skips the 200 schema: this body is a job, not a plan.
-            response = jsonify(PlanJobSchema().dump({"job_id": job.id, "status": "queued", "progress": 0.0,
-                                                     "poll": f"/api/v1/jobs/{job.id}", "visits": size}))
-            response.status_code = 202
-            return response
+        if size > routing_settings()["sync_max_visits"] or (body["regions"] or 1) > 1:
+            return _plan_job(body, user, size)
         plan = service.plan_routes(db.session, plan_date=body["date"], collector_ids=body["collector_ids"],
-                                   visit_ids=body["visit_ids"], actor_id=user.id)
+                                   visit_ids=body["visit_ids"], actor_id=user.id, time_limit_s=body["time_limit_s"],
+                                   keep_assignments=body["keep_assignments"])
         db.session.commit()
         return plan
+
+
+def _plan_job(body: dict, user, size: int):
+    """Queue a large plan: one plan row, and its regions as jobs on the `planning` queue."""
+    submitted = jobs.submit_plan(db.session, plan_date=body["date"], collector_ids=body["collector_ids"],
+                                 visit_ids=body["visit_ids"], actor_id=user.id, time_limit_s=body["time_limit_s"],
+                                 keep_assignments=body["keep_assignments"], regions=body["regions"], pool_size=size)
+    db.session.commit()
+    first = submitted["job_ids"][0]
+    # A Response skips the 200 schema: this body is a job, not a plan.
+    response = jsonify(PlanJobSchema().dump({"job_id": first, "status": "queued", "progress": 0.0,
+                                             "poll": f"/api/v1/jobs/{first}", "visits": size,
+                                             "plan_id": submitted["plan_id"],
+                                             "plan_poll": f"/api/v1/routes/plans/{submitted['plan_id']}"}))
+    response.status_code = 202
+    return response
+
+
+@blp.route("/routes/plans/<int:plan_id>")
+class PlanRowResource(MethodView):
+    @roles_required(*PLANNERS, Role.ADMIN)
+    @blp.response(200, RoutePlanSchema)
+    def get(self, plan_id):
+        """A plan's progress (per region) and, once stored, what it changed per collector."""
+        return service.get_plan(db.session, plan_id)
+
+
+@blp.route("/visits/<int:visit_id>/pin")
+class VisitPinResource(MethodView):
+    @roles_required(*PLANNERS)
+    @blp.arguments(PinRequestSchema)
+    @blp.response(200, PinSchema)
+    def post(self, body, visit_id):
+        """Pin a visit to a collector (optionally at a stop number); plans never move it."""
+        pin = service.pin_visit(db.session, visit_id, collector_id=body["collector_id"], position=body["position"],
+                                actor_id=current_user().id)
+        db.session.commit()
+        return pin
+
+    @roles_required(*PLANNERS)
+    @blp.response(204)
+    def delete(self, visit_id):
+        """Unpin a visit: later plans may move it again."""
+        service.unpin_visit(db.session, visit_id, actor_id=current_user().id)
+        db.session.commit()
 
 
 @blp.route("/routes")

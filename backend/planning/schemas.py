@@ -14,6 +14,13 @@ class PlanRequestSchema(Schema):
                                 validate=validate.Length(max=5000))
     visit_ids = fields.List(id_field(strict=True), allow_none=True, load_default=None,
                             validate=validate.Length(max=50000))
+    # Solver budget in seconds; at most the policy's routing.max_time_limit_s.
+    time_limit_s = fields.Float(load_default=None, allow_none=True,
+                                validate=validate.Range(min=0.1, max=86400), allow_nan=False)
+    # False: plan the day afresh, ignoring who holds what (pins still hold).
+    keep_assignments = fields.Boolean(load_default=True)
+    # Split a queued plan into this many regions (one job each); default from routing.region_max_visits.
+    regions = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=64))
 
 
 class StopSchema(Schema):
@@ -35,6 +42,7 @@ class RouteSchema(Schema):
     distance_m = fields.Integer()
     duration_s = fields.Integer()
     created_at = fields.DateTime()
+    version = fields.Integer()
 
 
 class UnassignedSchema(Schema):
@@ -47,12 +55,70 @@ class SkippedCollectorSchema(Schema):
     reason = fields.String()
 
 
+class ChangedVisitSchema(Schema):
+    visit_id = fields.Integer()
+    reason = fields.String()
+
+
+class MovedVisitSchema(Schema):
+    visit_id = fields.Integer()
+    from_collector_id = fields.Integer()
+    to_collector_id = fields.Integer()
+    reason = fields.String()
+
+
+class CollectorChangesSchema(Schema):
+    collector_id = fields.Integer()
+    version = fields.Integer(allow_none=True)
+    added = fields.List(fields.Nested(ChangedVisitSchema))
+    removed = fields.List(fields.Nested(ChangedVisitSchema))
+    moved = fields.List(fields.Nested(MovedVisitSchema))
+
+
 class PlanSchema(Schema):
     date = fields.String()
     solver = fields.String()
+    plan_id = fields.Integer()
     routes = fields.List(fields.Nested(RouteSchema))
     unassigned = fields.List(fields.Nested(UnassignedSchema))
     skipped_collectors = fields.List(fields.Nested(SkippedCollectorSchema))
+    changes = fields.List(fields.Nested(CollectorChangesSchema))
+
+
+class PinRequestSchema(Schema):
+    collector_id = id_field(required=True, strict=True)
+    position = fields.Integer(load_default=None, allow_none=True, strict=True,
+                              validate=validate.Range(min=1, max=1000))
+
+
+class PinSchema(Schema):
+    visit_id = fields.Integer()
+    collector_id = fields.Integer()
+    position = fields.Integer(allow_none=True)
+    pinned_by_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class RegionProgressSchema(Schema):
+    name = fields.String()
+    job_id = fields.Integer(allow_none=True)
+    collectors = fields.Integer()
+    visits = fields.Integer()
+    status = fields.String()
+    progress = fields.Float()
+    solve_s = fields.Float(allow_none=True)
+
+
+class RoutePlanSchema(Schema):
+    id = fields.Integer()
+    date = fields.Date(attribute="plan_date")
+    status = fields.String()
+    progress = fields.Float()
+    time_limit_s = fields.Float()
+    regions = fields.List(fields.Nested(RegionProgressSchema))
+    changes = fields.List(fields.Nested(CollectorChangesSchema))
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
 
 
 class PlanJobSchema(Schema):
@@ -61,6 +127,8 @@ class PlanJobSchema(Schema):
     progress = fields.Float()
     poll = fields.String()
     visits = fields.Integer()
+    plan_id = fields.Integer()
+    plan_poll = fields.String()
 
 
 class RouteQuerySchema(PageQuerySchema, CoordSysQuerySchema):
@@ -115,6 +183,8 @@ class DoorStopSchema(Schema):
 class MeRouteSchema(Schema):
     date = fields.Date()
     route_id = fields.Integer(allow_none=True)
+    # The stored route's version: a phone holding an older one re-reads its day.
+    version = fields.Integer(allow_none=True)
     stops = fields.List(fields.Nested(DoorStopSchema))
 
 

@@ -3,22 +3,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
+from backend.audit.service import record_audit
 from backend.auth.models import Role, User
-from backend.errors import Forbidden, NotFound
+from backend.errors import DomainError, Forbidden, InvalidInput, NotFound
+from backend.jobs.models import BackgroundJob
 from backend.pagination import paginate
 from backend.planning.inputs import PlanInputs, load_plan_inputs, routing_settings
-from backend.planning.models import Route, RouteStop
+from backend.planning.models import Route, RoutePlan, RouteStop, VisitPin
 from backend.planning.store import lock_day, routes_view, store_plan
 from backend.routing.matrix import build_matrices
 from backend.routing.schedule import PlanResult, validate
-from backend.routing.solver import plan
+from backend.routing.solver import Replan, Standing, plan, plan_stable
+from backend.timeutil import utcnow
+from backend.visits.models import Visit
+from backend.visits.states import PLANNABLE
 
 log = logging.getLogger(__name__)
 
@@ -27,37 +32,74 @@ class PlanBroken(RuntimeError):
     """The solver returned a plan that breaks a constraint: a bug, never stored."""
 
 
-def solve_plan(inputs: PlanInputs, *, time_limit_s: float,
-               progress: Callable[[float], None] | None = None) -> PlanResult:
-    """Run the solver on the inputs and check its plan; no database access."""
+def solve_plan(inputs: PlanInputs, *, time_limit_s: float, progress: Callable[[float], None] | None = None,
+               keep_assignments: bool = True) -> Replan:
+    """Run the solver on the inputs and check its plan; no database access.
+
+    A day with standing routes is re-planned stably (visits stay with their collector unless a
+    move is needed or pays, see routing.stability); a day without them, or a fresh plan asked for,
+    is solved whole, and pins are then honoured by the same stable pass.
+    """
     if not inputs.collectors or not inputs.tasks:
         why = "no_collectors" if not inputs.collectors else "nothing_to_plan"
-        return PlanResult([], [(t.id, why) for t in inputs.tasks], 0.0, "none")
+        return Replan(PlanResult([], [(t.id, why) for t in inputs.tasks], 0.0, "none"), {})
     settings = routing_settings()
     points = [(c.lat, c.lon) for c in inputs.collectors] + [(t.lat, t.lon) for t in inputs.tasks]
     # A fresh cache per plan: OSRM's answers for this plan's points are asked once.
     matrices = build_matrices(points, detour_factor=settings["detour_factor"], speed_mps=settings["speed_mps"],
                               osrm_url=current_app.config.get("OSRM_URL"), cache={})
-    result = plan(inputs.collectors, inputs.tasks, time_limit_s=time_limit_s,
-                  detour_factor=settings["detour_factor"], speed_mps=settings["speed_mps"], seed=0,
-                  progress=progress, matrices=matrices)
-    problems = validate(inputs.collectors, inputs.tasks, result, matrices)
+    task_ids = {t.id for t in inputs.tasks}
+    standing = inputs.standing
+    held = any(v in task_ids for vids in standing.order.values() for v in vids)
+    stable = dict(move_cost_m=settings["move_cost_m"], detour_factor=settings["detour_factor"],
+                  speed_mps=settings["speed_mps"], seed=0, matrices=matrices)
+    if keep_assignments and held:
+        out = plan_stable(inputs.collectors, inputs.tasks, standing, time_limit_s=time_limit_s, **stable)
+    else:
+        result = plan(inputs.collectors, inputs.tasks, time_limit_s=time_limit_s,
+                      detour_factor=settings["detour_factor"], speed_mps=settings["speed_mps"], seed=0,
+                      progress=progress, matrices=matrices)
+        out = Replan(result, {})
+        if any(v in task_ids for v in standing.pins):
+            fresh = Standing(order={r.collector_id: [s.task_id for s in r.stops] for r in result.routes},
+                             pins=standing.pins)
+            out = plan_stable(inputs.collectors, inputs.tasks, fresh, time_limit_s=time_limit_s, **stable)
+            out.moves = {v: why for v, why in out.moves.items() if why == "pinned"}
+    problems = validate(inputs.collectors, inputs.tasks, out.result, matrices)
     if problems:
-        log.error("solver %s broke %d constraints: %s", result.solver_name, len(problems), problems[:10])
+        log.error("solver %s broke %d constraints: %s", out.result.solver_name, len(problems), problems[:10])
         raise PlanBroken(f"the planner broke {len(problems)} constraints; nothing was stored")
-    return result
+    return out
+
+
+def check_plan_request(plan_date: date, time_limit_s: float | None, *, now: datetime | None = None) -> None:
+    """422 for a day already over everywhere, or a solver budget above the policy's."""
+    now = now or utcnow()
+    # The last timezone (UTC-12) ends a day at 12:00 UTC the next day.
+    if now >= datetime.combine(plan_date + timedelta(days=1), time(12), UTC):
+        raise InvalidInput("date", "is in the past; plan today or a later day")
+    top = routing_settings()["max_time_limit_s"]
+    if time_limit_s is not None and time_limit_s > top:
+        raise InvalidInput("time_limit_s", f"must be at most {top} (policy routing.max_time_limit_s)")
 
 
 def plan_routes(session: Session, *, plan_date: date, collector_ids: list[int] | None = None,
                 visit_ids: list[int] | None = None, actor_id: int | None, time_limit_s: float | None = None,
-                progress: Callable[[float], None] | None = None) -> dict:
-    """Plan and store the day's routes in the caller's transaction; return routes and unassigned."""
+                progress: Callable[[float], None] | None = None, keep_assignments: bool = True) -> dict:
+    """Plan and store the day's routes in the caller's transaction; return routes, unassigned, changes."""
+    check_plan_request(plan_date, time_limit_s)
     lock_day(session, plan_date)  # a second plan of the day reads what the first stored
     inputs = load_plan_inputs(session, plan_date=plan_date, collector_ids=collector_ids, visit_ids=visit_ids,
                               actor_id=actor_id)
     limit = time_limit_s if time_limit_s is not None else routing_settings()["sync_time_limit_s"]
-    result = solve_plan(inputs, time_limit_s=limit, progress=progress)
-    return store_plan(session, inputs, result, actor_id=actor_id)
+    row = RoutePlan(plan_date=plan_date, status="running", progress=0.0, time_limit_s=limit, regions=[],
+                    changes=[], created_by_id=actor_id)
+    session.add(row)
+    session.flush()
+    out = solve_plan(inputs, time_limit_s=limit, progress=progress, keep_assignments=keep_assignments)
+    stored = store_plan(session, inputs, out.result, actor_id=actor_id, moves=out.moves)
+    row.status, row.progress, row.changes, row.finished_at = "done", 1.0, stored["changes"], utcnow()
+    return {**stored, "plan_id": row.id}
 
 
 def list_routes(session: Session, *, viewer: User, page: int, page_size: int, plan_date: date | None = None,
@@ -106,3 +148,67 @@ def route_geojson(session: Session, route: Route) -> dict:
     row = session.execute(sa.select(Route.path.is_not(None), line, stops).where(Route.id == route.id)).one()
     has_line, line_feature, stop_features = row
     return {"type": "FeatureCollection", "features": ([line_feature] if has_line else []) + stop_features}
+
+
+def pin_visit(session: Session, visit_id: int, *, collector_id: int, position: int | None,
+              actor_id: int | None) -> VisitPin:
+    """Pin an open visit to a collector (and a stop number): every later plan keeps it there."""
+    visit = session.get(Visit, visit_id, with_for_update=True)
+    if visit is None:
+        raise NotFound("visit", visit_id)
+    if visit.status not in PLANNABLE:
+        raise DomainError("visit_not_open", f"visit {visit_id} is {visit.status.value}; only open visits are pinned",
+                          fields={"visit_id": visit.status.value})
+    collector = session.get(User, collector_id)
+    if collector is None:
+        raise NotFound("collector", collector_id, field="collector_id")
+    if collector.role is not Role.COLLECTOR or not collector.active:
+        raise InvalidInput("collector_id", f"user {collector_id} is not an active collector")
+    missing = set(visit.required_skills or ()) - set(collector.skills or ())
+    if missing:
+        raise InvalidInput("collector_id", f"collector lacks skills {sorted(missing)}")
+    if visit.requires_two and collector.team_size < 2:
+        raise InvalidInput("collector_id", "the visit needs a two-person crew")
+    pin = session.get(VisitPin, visit_id) or VisitPin(visit_id=visit_id)
+    pin.collector_id, pin.position, pin.pinned_by_id, pin.created_at = collector_id, position, actor_id, utcnow()
+    session.add(pin)
+    record_audit(session, actor_id=actor_id, action="visit.pin", subject_type="visit", subject_id=visit_id,
+                 collector_id=collector_id, position=position)
+    session.flush()
+    return pin
+
+
+def unpin_visit(session: Session, visit_id: int, *, actor_id: int | None) -> None:
+    """Remove a visit's pin (404 when it has none); the next plan may move it again."""
+    pin = session.get(VisitPin, visit_id)
+    if pin is None:
+        raise NotFound("pin", visit_id)
+    session.delete(pin)
+    record_audit(session, actor_id=actor_id, action="visit.unpin", subject_type="visit", subject_id=visit_id,
+                 collector_id=pin.collector_id)
+    session.flush()
+
+
+def get_plan(session: Session, plan_id: int) -> dict:
+    """One plan row: each region's job status and progress, the whole's, and what it changed."""
+    row = session.get(RoutePlan, plan_id)
+    if row is None:
+        raise NotFound("plan", plan_id)
+    jobs = {j.id: j for j in session.scalars(sa.select(BackgroundJob).where(
+        BackgroundJob.id.in_([r["job_id"] for r in row.regions if r.get("job_id")])))}
+    regions = []
+    for region in row.regions:
+        job = jobs.get(region.get("job_id"))
+        regions.append({**region, "status": job.status.value if job else "missing",
+                        "progress": job.progress if job else 0.0})
+    view = {"id": row.id, "plan_date": row.plan_date, "time_limit_s": row.time_limit_s, "regions": regions,
+            "changes": row.changes, "created_at": row.created_at, "finished_at": row.finished_at,
+            "status": row.status, "progress": row.progress}
+    if regions:
+        states = {r["status"] for r in regions}
+        view["progress"] = round(sum(r["progress"] for r in regions) / len(regions), 4)
+        view["status"] = ("failed" if "failed" in states else "done" if states == {"done"}
+                          else "running" if states & {"running", "done"} else "queued")
+        if view["status"] == "done":
+            view["finished_at"] = max(j.finished_at for j in jobs.values() if j.finished_at)
+    return view

@@ -8,6 +8,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from backend.audit.service import record_audit
+from backend.auth.models import User
 from backend.geo import make_point
 from backend.planning.inputs import PlanInputs
 from backend.planning.models import Route, RouteStop
@@ -52,7 +53,11 @@ def remove_visits_from_routes(session: Session, visit_ids: list[int], *, keep_ro
     if empty:
         session.execute(sa.delete(Route).where(Route.id.in_(empty)),
                         execution_options={"synchronize_session": False})
-    refresh_paths(session, [r for r in route_ids if r not in empty])
+    kept = [r for r in route_ids if r not in empty]
+    if kept:  # the route changed under the phone: a new version tells it so
+        session.execute(sa.update(Route).where(Route.id.in_(kept)).values(version=Route.version + 1),
+                        execution_options={"synchronize_session": False})
+    refresh_paths(session, kept)
     _forget_routes(session)
 
 
@@ -69,9 +74,17 @@ def lock_day(session: Session, plan_date: date) -> None:
         sa.func.hashtextextended(f"planning.store:{plan_date.isoformat()}", 0))))
 
 
-def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, actor_id: int | None) -> dict:
-    """Replace the planned collectors' routes of the day with result's, in the caller's transaction."""
+def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, actor_id: int | None,
+               moves: dict[int, str] | None = None) -> dict:
+    """Replace the planned collectors' routes of the day with result's, in the caller's transaction.
+
+    `moves` says why a visit left its collector (routing.stability); the answer's `changes` lists,
+    per collector, the visits added, removed and moved, and the route's new version.
+    """
     lock_day(session, inputs.plan_date)
+    before = _day_holders(session, inputs.plan_date)
+    old_versions = dict(session.execute(sa.select(Route.collector_id, Route.version).where(
+        Route.collector_id.in_(inputs.planned_collector_ids), Route.plan_date == inputs.plan_date)).all())
     ids = sorted({t.id for t in inputs.tasks} | set(inputs.seen))
     visits = {v.id: v for v in session.scalars(sa.select(Visit).where(Visit.id.in_(ids)).with_for_update()
                                                .execution_options(populate_existing=True))}
@@ -82,6 +95,9 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
                if vid not in visits or visits[vid].updated_at != seen or visits[vid].status not in PLANNABLE}
     reasons.update((vid, "changed_during_planning") for vid in sorted(changed))
     unassigned = list(reasons.items())
+    before_orders: dict[int, list[int]] = {}
+    for vid, (cid, _) in sorted(before.items(), key=lambda kv: kv[1][1]):
+        before_orders.setdefault(cid, []).append(vid)
     session.execute(sa.delete(Route).where(Route.collector_id.in_(inputs.planned_collector_ids),
                                            Route.plan_date == inputs.plan_date),
                     execution_options={"synchronize_session": False})
@@ -92,10 +108,13 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
         stops = [s for s in planned.stops if s.task_id not in changed]
         if not stops:
             continue
+        old = before_orders.get(planned.collector_id)
+        new_order = [s.task_id for s in stops]
+        version = 1 if old is None else old_versions.get(planned.collector_id, 0) + (old != new_order)
         route = Route(collector_id=planned.collector_id, plan_date=inputs.plan_date, solver=result.solver_name,
                       # Totals from the first stop: the leg from home or lodging is the collector's alone.
                       distance_m=planned.shared_distance_m, duration_s=planned.shared_duration_s,
-                      planned_by_id=actor_id)
+                      planned_by_id=actor_id, version=version)
         route.stops = [RouteStop(visit_id=s.task_id, sequence=k, eta=inputs.at(s.arrival_s),
                                  departure=inputs.at(s.departure_s), location=make_point(s.lat, s.lon),
                                  shared_eta=_at(inputs, s.shared_arrival_s),
@@ -106,21 +125,62 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
         route_ids.append(route.id)
         assign_planned([visits[s.task_id] for s in stops], planned.collector_id, inputs.plan_date)
     refresh_paths(session, route_ids)
-    return_to_pool([visits[vid] for vid, _ in unassigned if vid in visits], set(inputs.planned_collector_ids),
-                   inputs.plan_date)
+    # Visits of a collector no longer working (in the pool, not planned) go back too.
+    released_from = {v.collector_id for v in visits.values()} - set(inputs.planned_collector_ids)
+    inactive = set(session.scalars(sa.select(User.id).where(User.id.in_(released_from), User.active.is_(False))))
+    return_to_pool([visits[vid] for vid, _ in unassigned if vid in visits],
+                   set(inputs.planned_collector_ids) | inactive, inputs.plan_date)
     record_audit(session, actor_id=actor_id, action="routes.plan", subject_type="plan",
                  subject_id=inputs.plan_date.isoformat(), routes=len(route_ids), unassigned=len(unassigned),
                  collectors=inputs.planned_collector_ids)
     session.flush()
     _forget_routes(session)
+    changes = change_summary(session, inputs, before, dict(unassigned), moves or {})
     return {"date": inputs.plan_date.isoformat(), "solver": result.solver_name,
-            "routes": routes_view(session, route_ids),
+            "routes": routes_view(session, route_ids), "changes": changes,
             "unassigned": [{"visit_id": vid, "reason": why} for vid, why in unassigned],
             "skipped_collectors": [{"collector_id": cid, "reason": why} for cid, why in inputs.skipped_collectors]}
 
 
 def _at(inputs: PlanInputs, seconds: int | None):
     return None if seconds is None else inputs.at(seconds)
+
+
+def _day_holders(session: Session, plan_date: date) -> dict[int, tuple[int, tuple[int, int]]]:
+    """Visit id -> (collector id, (route id, sequence)) for every open stop stored for the day."""
+    rows = session.execute(sa.select(RouteStop.visit_id, Route.collector_id, Route.id, RouteStop.sequence)
+                           .join(Route, Route.id == RouteStop.route_id)
+                           .where(Route.plan_date == plan_date, RouteStop.fixed.is_(False)))
+    return {vid: (cid, (rid, seq)) for vid, cid, rid, seq in rows}
+
+
+def change_summary(session: Session, inputs: PlanInputs, before: dict, reasons: dict[int, str],
+                   moves: dict[int, str]) -> list[dict]:
+    """Per collector touched by the plan: visits added, removed and moved (with why), and the version."""
+    after = {vid: cid for vid, (cid, _) in _day_holders(session, inputs.plan_date).items()}
+    considered = {t.id for t in inputs.tasks} | set(inputs.seen) | set(reasons)
+    per: dict[int, dict] = {}
+
+    def entry(cid: int) -> dict:
+        return per.setdefault(cid, {"collector_id": cid, "added": [], "removed": [], "moved": []})
+
+    for vid in sorted(set(before) | set(after)):
+        was, now = before[vid][0] if vid in before else None, after.get(vid)
+        if was == now:
+            continue
+        if was is None:
+            entry(now)["added"].append({"visit_id": vid, "reason": moves.get(vid, "newly_planned")})
+        elif now is None:
+            if vid in considered:
+                entry(was)["removed"].append({"visit_id": vid, "reason": reasons.get(vid, "not_planned")})
+        else:
+            move = {"visit_id": vid, "from_collector_id": was, "to_collector_id": now,
+                    "reason": moves.get(vid, "re_planned")}
+            entry(was)["moved"].append(move)
+            entry(now)["moved"].append(move)
+    versions = dict(session.execute(sa.select(Route.collector_id, Route.version).where(
+        Route.plan_date == inputs.plan_date, Route.collector_id.in_(list(per)))).all())
+    return [{**per[cid], "version": versions.get(cid)} for cid in sorted(per)]
 
 
 def _lat_lon(column):
@@ -146,4 +206,4 @@ def routes_view(session: Session, route_ids: list[int], *, viewer_id: int | None
                                      "lat": lat, "lon": lon, "fixed": stop.fixed})
     return [{"id": r.id, "collector_id": r.collector_id, "date": r.plan_date, "solver": r.solver,
              "stops": stops[r.id], "distance_m": r.distance_m, "duration_s": r.duration_s,
-             "created_at": r.created_at} for r in (routes[rid] for rid in route_ids if rid in routes)]
+             "created_at": r.created_at, "version": r.version} for r in (routes[rid] for rid in route_ids if rid in routes)]

@@ -53,6 +53,9 @@ DEFAULTS: dict[str, object] = {
     "routing.sync_max_visits": 200,           # plans above this run as a job
     "routing.time_limit_s": 30,
     "routing.sync_time_limit_s": 5,           # solver budget when the plan answers at once
+    "routing.max_time_limit_s": 600,          # the most solver time a dispatcher may ask for
+    "routing.move_cost_m": 3000,              # a re-plan moves a visit only to save more driving than this
+    "routing.region_max_visits": 2000,        # a larger day is split into regions, one job each
     "routing.priority_amount_scale": 5000,    # arrears worth one more unit of log10 weight
     "routing.priority_dpd_scale": 90,         # days past due that double a visit's weight
     # Field safety.

@@ -148,9 +148,9 @@ def replan(collectors: Sequence[Collector], tasks: Sequence[VisitTask], standing
     full = {i: prefixes[i] + seqs[i] for i in range(n_c)}
     result = finish(collectors, tasks, dist, dur, full, reasons, "stable", prize_m)
     served = {s.task_id for r in result.routes for s in r.stops}
-    for j, (i, _) in pinned.items():
-        if tasks[j].id not in served and j not in reasons:
-            result.unassigned = [(v, "pin_infeasible" if v == tasks[j].id else why) for v, why in result.unassigned]
+    lost_pins = {tasks[j].id for j in pinned if tasks[j].id not in served and j not in reasons}
+    if lost_pins:
+        result.unassigned = [(v, "pin_infeasible" if v in lost_pins else why) for v, why in result.unassigned]
     if displaced:
         result.unassigned = [(v, "displaced_by_priority" if t_index[v] in displaced and why == "no_capacity" else why)
                              for v, why in result.unassigned]
