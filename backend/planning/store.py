@@ -128,8 +128,10 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
     # Visits of a collector no longer working (in the pool, not planned) go back too.
     released_from = {v.collector_id for v in visits.values()} - set(inputs.planned_collector_ids)
     inactive = set(session.scalars(sa.select(User.id).where(User.id.in_(released_from), User.active.is_(False))))
+    orphaned = [vid for vid, _ in unassigned if vid in visits and visits[vid].collector_id in inactive]
     return_to_pool([visits[vid] for vid, _ in unassigned if vid in visits],
                    set(inputs.planned_collector_ids) | inactive, inputs.plan_date)
+    remove_visits_from_routes(session, orphaned)
     record_audit(session, actor_id=actor_id, action="routes.plan", subject_type="plan",
                  subject_id=inputs.plan_date.isoformat(), routes=len(route_ids), unassigned=len(unassigned),
                  collectors=inputs.planned_collector_ids)

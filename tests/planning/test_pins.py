@@ -1,0 +1,82 @@
+"""Pins: a dispatcher's visit-to-collector decision that every plan keeps."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from backend.audit.models import AuditEvent
+from backend.auth.models import Role
+from backend.visits.models import VisitStatus
+from tests.planning.conftest import assert_plan_sound
+from tests.visits.conftest import plan_day
+
+NEAR_A, NEAR_B = (30.70, 104.02), (30.70, 104.08)
+
+
+def _pin(client, as_role, visit_id, **body):
+    _, headers = as_role(Role.DISPATCHER)
+    return client.post(f"/api/v1/visits/{visit_id}/pin", json=body, headers=headers)
+
+
+def _holders(response):
+    return {s["visit_id"]: (r["collector_id"], s["sequence"]) for r in response.json["routes"] for s in r["stops"]}
+
+
+def test_pinned_visit_goes_to_its_collector_and_stays(client, as_role, plan, create_user, make_visit, session):
+    near = create_user(Role.COLLECTOR, home={"lat": NEAR_A[0], "lon": NEAR_A[1]})
+    far = create_user(Role.COLLECTOR, home={"lat": NEAR_B[0], "lon": NEAR_B[1]})
+    visit = make_visit(lat=NEAR_A[0] + 0.002, lon=NEAR_A[1])
+    assert _holders(plan())[visit.id][0] == near.id
+    pinned = _pin(client, as_role, visit.id, collector_id=far.id)
+    assert pinned.status_code == 200 and pinned.json["collector_id"] == far.id
+    moved = plan()
+    assert _holders(moved)[visit.id][0] == far.id
+    change = next(m for c in moved.json["changes"] for m in c["moved"] if m["visit_id"] == visit.id)
+    assert (change["from_collector_id"], change["to_collector_id"], change["reason"]) == (near.id, far.id, "pinned")
+    assert _holders(plan())[visit.id][0] == far.id
+    assert _holders(plan(keep_assignments=False))[visit.id][0] == far.id  # a fresh plan obeys pins too
+    assert assert_plan_sound(session, plan_day()) == 1
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                          .where(AuditEvent.action == "visit.pin")) == 1
+
+
+def test_pinned_position_is_kept(client, as_role, plan, create_user, make_visit):
+    user = create_user(Role.COLLECTOR, home={"lat": NEAR_A[0], "lon": NEAR_A[1]})
+    visits = [make_visit(lat=NEAR_A[0] + d, lon=NEAR_A[1]) for d in (0.002, 0.004, 0.006)]
+    first = _holders(plan())
+    last = max(visits, key=lambda v: first[v.id][1])
+    assert _pin(client, as_role, last.id, collector_id=user.id, position=1).status_code == 200
+    assert _holders(plan())[last.id] == (user.id, 1)
+
+
+def test_unpin(client, as_role, create_user, make_visit):
+    user = create_user(Role.COLLECTOR)
+    visit = make_visit()
+    _pin(client, as_role, visit.id, collector_id=user.id)
+    _, headers = as_role(Role.DISPATCHER)
+    assert client.delete(f"/api/v1/visits/{visit.id}/pin", headers=headers).status_code == 204
+    again = client.delete(f"/api/v1/visits/{visit.id}/pin", headers=headers)
+    assert again.status_code == 404
+
+
+def test_pin_refuses_what_cannot_hold(client, as_role, create_user, make_visit):
+    plain = create_user(Role.COLLECTOR)
+    dispatcher = create_user(Role.DISPATCHER)
+    legal = make_visit(required_skills=["legal"])
+    refused = _pin(client, as_role, legal.id, collector_id=plain.id)
+    assert (refused.status_code, list(refused.json["error"]["fields"])) == (422, ["collector_id"])
+    not_collector = _pin(client, as_role, legal.id, collector_id=dispatcher.id)
+    assert (not_collector.status_code, list(not_collector.json["error"]["fields"])) == (422, ["collector_id"])
+    assert _pin(client, as_role, legal.id, collector_id=999999).status_code == 404
+    assert _pin(client, as_role, 999999, collector_id=plain.id).status_code == 404
+    bad_position = _pin(client, as_role, legal.id, collector_id=plain.id, position=0)
+    assert (bad_position.status_code, list(bad_position.json["error"]["fields"])) == (422, ["position"])
+    done = make_visit(VisitStatus.DONE, collector=plain)
+    assert _pin(client, as_role, done.id, collector_id=plain.id).status_code == 409
+
+
+def test_collectors_cannot_pin(client, create_user, make_visit, auth_headers):
+    user = create_user(Role.COLLECTOR)
+    visit = make_visit()
+    response = client.post(f"/api/v1/visits/{visit.id}/pin", json={"collector_id": user.id},
+                           headers=auth_headers(user))
+    assert response.status_code == 403

@@ -1,0 +1,53 @@
+"""A large day is split into regions, each its own job on the `planning` queue; one plan row gathers them."""
+from __future__ import annotations
+
+import random
+
+import sqlalchemy as sa
+
+from backend.auth.models import Role
+from backend.jobs.models import BackgroundJob
+from backend.planning.regions import cluster
+from backend.policy.defaults import DEFAULTS
+from tests.planning.conftest import assert_plan_sound
+from tests.visits.conftest import plan_day
+
+# Two towns 40 km apart, two collectors each.
+TOWNS = [(30.66, 103.80), (30.66, 104.25)]
+
+
+def test_regions_are_jobs_and_the_plan_row_gathers_them(client, as_role, plan, create_user, make_visit, session,
+                                                        run_worker, monkeypatch):
+    monkeypatch.setitem(DEFAULTS, "routing.sync_max_visits", 2)
+    session.execute(sa.text("SELECT setval('background_jobs_id_seq', :n)"), {"n": random.randrange(10**9, 2 * 10**9)})
+    towns = {}
+    for k, (lat, lon) in enumerate(TOWNS):
+        users = [create_user(Role.COLLECTOR, home={"lat": lat + d, "lon": lon}) for d in (0.0, 0.01)]
+        visits = [make_visit(lat=lat + d, lon=lon + d) for d in (0.002, 0.004, 0.006)]
+        towns[k] = ({u.id for u in users}, {v.id for v in visits})
+    session.commit()
+    response = plan(regions=2)
+    assert response.status_code == 202
+    plan_id = response.json["plan_id"]
+    _, headers = as_role(Role.SUPERVISOR)
+    row = client.get(f"/api/v1/routes/plans/{plan_id}", headers=headers).json
+    assert (row["status"], len(row["regions"])) == ("queued", 2)
+    jobs = [session.get(BackgroundJob, r["job_id"]) for r in row["regions"]]
+    assert {j.queue for j in jobs} == {"planning"} and len({j.id for j in jobs}) == 2
+    assert sorted((r["collectors"], r["visits"]) for r in row["regions"]) == [(2, 3), (2, 3)]
+    run_worker()
+    row = client.get(f"/api/v1/routes/plans/{plan_id}", headers=headers).json
+    assert (row["status"], row["progress"]) == ("done", 1.0)
+    assert all(r["status"] == "done" and r["solve_s"] is not None for r in row["regions"])
+    added = {a["visit_id"]: c["collector_id"] for c in row["changes"] for a in c["added"]}
+    for collectors, visits in towns.values():  # each town's visits went to that town's collectors
+        assert set(visits) <= set(added) and {added[v] for v in visits} <= collectors
+    assert assert_plan_sound(session, plan_day()) == 6
+
+
+def test_cluster_separates_far_groups():
+    import numpy as np
+
+    points = np.array([[30.0, 104.0], [30.01, 104.0], [31.0, 105.0], [31.01, 105.02]])
+    labels = cluster(points, 2)
+    assert labels[0] == labels[1] != labels[2] == labels[3]
