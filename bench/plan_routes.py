@@ -7,7 +7,7 @@ Usage: python bench/plan_routes.py [SECONDS] [SEED]   (solver time limit, defaul
        python bench/plan_routes.py --replan [SECONDS] [SEED]
          the morning plan, then one collector drops out at 10:00 and the day is re-planned:
          re-plan time (goal < 10 s), visits moved that did not need to (goal 0), km added.
-       python bench/plan_routes.py --regions 4 [SECONDS] [SEED]
+       python bench/plan_routes.py --regions 4 [SECONDS] [SEED]   (default 20 s per job)
          the day split into regions: each region's solve time, the single-job time, and the
          wall time with 1 and 2 workers (regions run as separate processes).
 """
@@ -183,9 +183,60 @@ def replan_after_dropout(seconds: float, seed: int) -> None:
           f"collector, {sum(r.distance_m for r in fresh.routes) / 1000:.1f} km")
 
 
+def _solve_region(job: tuple) -> tuple[str, float, int, float, float]:
+    """One region's job as a worker runs it: matrix, solve, check. Returns (name, s, visits, km, priority)."""
+    name, collectors, tasks, seconds, seed = job
+    t0 = time.perf_counter()
+    points = [(c.lat, c.lon) for c in collectors] + [(t.lat, t.lon) for t in tasks]
+    matrices = build_matrices(points, detour_factor=DETOUR, speed_mps=SPEED_MPS)
+    result = plan(collectors, tasks, time_limit_s=seconds, detour_factor=DETOUR, speed_mps=SPEED_MPS, seed=seed,
+                  matrices=matrices)
+    assert not validate(collectors, tasks, result, matrices)
+    by_id = {t.id: t for t in tasks}
+    served = [s.task_id for r in result.routes for s in r.stops]
+    return (name, time.perf_counter() - t0, len(served), sum(r.distance_m for r in result.routes) / 1000,
+            sum(by_id[v].priority for v in served))
+
+
+def regions(count: int, seconds: float, seed: int) -> None:
+    """Split the day as the API does (bisection of starts, visits to the nearest start's region); time it."""
+    import multiprocessing
+
+    import numpy as np
+
+    from backend.planning.regions import cluster, nearest_start
+
+    collectors, tasks = make_day(seed)
+    starts = np.array([(c.lat, c.lon) for c in collectors])
+    labels = cluster(starts, count)
+    nearest = labels[nearest_start(starts, np.array([(t.lat, t.lon) for t in tasks]))]
+    jobs = [(f"region-{k + 1}", [c for c, lab in zip(collectors, labels, strict=True) if lab == k],
+             [t for t, lab in zip(tasks, nearest, strict=True) if lab == k], seconds, seed) for k in range(count)]
+    print(f"{count} regions, solver budget {seconds:.0f} s per job (time_limit_s applies to each region's job)")
+    single = _solve_region(("single job", collectors, tasks, seconds, seed))
+    walls = {}
+    for workers in (1, 2):
+        t0 = time.perf_counter()
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            done = pool.map(_solve_region, jobs, chunksize=1)
+        walls[workers] = time.perf_counter() - t0
+    for (name, secs, visits, km, prio), job in zip(done, jobs, strict=True):
+        print(f"  {name}: {len(job[1])} collectors, {len(job[2])} visits | {secs:.1f} s | assigned {visits}, "
+              f"{km:.0f} km ({km / max(1, visits):.2f} km/visit), priority {prio:.0f}")
+    name, secs, visits, km, prio = single
+    print(f"  single job: {secs:.1f} s | assigned {visits}, {km:.0f} km ({km / max(1, visits):.2f} km/visit), "
+          f"priority {prio:.0f}")
+    r_visits, r_km, r_prio = (sum(d[i] for d in done) for i in (2, 3, 4))
+    print(f"  regions together: assigned {r_visits}, {r_km:.0f} km ({r_km / max(1, r_visits):.2f} km/visit), "
+          f"priority {r_prio:.0f}")
+    print(f"  wall time for all regions: 1 worker {walls[1]:.1f} s | 2 workers {walls[2]:.1f} s")
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
-    if args and args[0] == "--replan":
+    if args and args[0] == "--regions":
+        regions(int(args[1]), float(args[2]) if len(args) > 2 else 20.0, int(args[3]) if len(args) > 3 else 7)
+    elif args and args[0] == "--replan":
         replan_after_dropout(float(args[1]) if len(args) > 1 else 20.0, int(args[2]) if len(args) > 2 else 7)
     else:
         main(float(args[0]) if args else 45.0, int(args[1]) if len(args) > 1 else 7)

@@ -1,8 +1,8 @@
 """Split a day into regions, each planned by its own job: N workers plan N regions at once.
 
-A region is a cluster of the day: collectors grouped by where they start (k-means on home
-points), each open visit with the nearest group, a visit already held by a collector with that
-collector. Regions share nothing, so their jobs never wait on each other's solver; only the
+A region is a cluster of the day: collectors grouped by where they start (equal shares, split
+across the wider spread), each open visit with its nearest collector's region, a visit already
+held by a collector with that collector. Regions share nothing, so their jobs never wait on each other's solver; only the
 short store step is one at a time per day (lock_day).
 """
 from __future__ import annotations
@@ -19,32 +19,41 @@ from backend.geo import point_latlon
 from backend.planning.inputs import pool_query, select_collectors
 from backend.visits.models import VisitStatus
 
-LLOYD_ROUNDS = 20
 
-
-def _plane(points: np.ndarray) -> np.ndarray:
-    """Equirectangular metres-ish: enough to tell near from far inside a country."""
+def plane(points: np.ndarray) -> np.ndarray:
+    """Equirectangular coordinates: enough to tell near from far inside a country."""
     lat0 = math.radians(float(np.mean(points[:, 0]))) if len(points) else 0.0
     return np.column_stack([points[:, 0], points[:, 1] * math.cos(lat0)])
 
 
 def cluster(points: np.ndarray, k: int) -> np.ndarray:
-    """Return a cluster label per point: k-means from farthest-point seeds (deterministic)."""
+    """Return a region label per point: recursive bisection across the wider spread, so regions
+    are compact and hold equal shares of points (k-means left 83 of 100 collectors in one region
+    of a city whose collectors live mostly in the centre)."""
     k = max(1, min(k, len(points)))
-    xy = _plane(points)
-    centres = [xy[0]]
-    for _ in range(1, k):
-        gap = np.min(np.linalg.norm(xy[:, None, :] - np.array(centres)[None], axis=2), axis=1)
-        centres.append(xy[int(np.argmax(gap))])
-    centres = np.array(centres)
+    xy = plane(points)
     labels = np.zeros(len(xy), dtype=int)
-    for _ in range(LLOYD_ROUNDS):
-        labels = np.argmin(np.linalg.norm(xy[:, None, :] - centres[None], axis=2), axis=1)
-        moved = np.array([xy[labels == c].mean(axis=0) if np.any(labels == c) else centres[c] for c in range(k)])
-        if np.allclose(moved, centres):
-            break
-        centres = moved
+
+    def split(idx: np.ndarray, parts: int, first: int) -> None:
+        if parts == 1:
+            labels[idx] = first
+            return
+        left = parts // 2
+        axis = int(np.argmax(np.ptp(xy[idx], axis=0)))
+        ordered = idx[np.argsort(xy[idx, axis], kind="stable")]
+        cut = round(len(ordered) * left / parts)
+        split(ordered[:cut], left, first)
+        split(ordered[cut:], parts - left, first + left)
+
+    split(np.arange(len(xy)), k, 0)
     return labels
+
+
+def nearest_start(starts: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Index of the nearest start for each point."""
+    both = plane(np.vstack([starts, points]))
+    a, b = both[:len(starts)], both[len(starts):]
+    return np.argmin(np.linalg.norm(b[:, None, :] - a[None], axis=2), axis=1)
 
 
 def split_regions(session: Session, *, plan_date: date, collector_ids: list[int] | None,
@@ -66,14 +75,12 @@ def split_regions(session: Session, *, plan_date: date, collector_ids: list[int]
     rows = session.execute(sa.select(pool.c.id, pool.c.status, pool.c.collector_id, sa.func.ST_Y(geometry),
                                      sa.func.ST_X(geometry))
                            .join(CaseAddress, CaseAddress.id == pool.c.address_id).order_by(pool.c.id)).all()
-    centres = _plane(np.array([starts[labels == c].mean(axis=0) for c in range(k)]))
     visits: list[list[int]] = [[] for _ in range(k)]
     if rows:
-        xy = _plane(np.array([(lat, lon) for *_, lat, lon in rows], dtype=float))
-        nearest = np.argmin(np.linalg.norm(xy[:, None, :] - centres[None], axis=2), axis=1)
+        nearest = nearest_start(starts, np.array([(lat, lon) for *_, lat, lon in rows], dtype=float))
         for (vid, status, holder, *_), near in zip(rows, nearest, strict=True):
             held = status == VisitStatus.ASSIGNED and holder in region_of
-            visits[region_of[holder] if held else int(near)].append(vid)
+            visits[region_of[holder] if held else int(labels[near])].append(vid)
     members: list[list[int]] = [[] for _ in range(k)]
     for u in users:
         members[region_of[u.id]].append(u.id)
