@@ -40,6 +40,8 @@ COLLECTOR_NOT_IN_PLAN = "collector_not_in_plan"
 PINNED = "pinned"
 NO_LONGER_FITS = "no_longer_fits"
 SAVES_DISTANCE = "saves_distance"
+# Why a pinned visit is left out: its collector is not in this plan.
+PINNED_ELSEWHERE = "pinned_to_collector_not_in_plan"
 
 
 @dataclass
@@ -73,6 +75,9 @@ def replan(collectors: Sequence[Collector], tasks: Sequence[VisitTask], standing
     c_index = {c.id: i for i, c in enumerate(collectors)}
     reasons, _, prefixes = prepare(collectors, tasks, dist, dur)
     prefixed = set().union(*prefixes.values()) if prefixes else set()
+    for v, (c, _) in standing.pins.items():
+        if v in t_index and c not in c_index and t_index[v] not in prefixed:
+            reasons[t_index[v]] = PINNED_ELSEWHERE  # never handed to someone else meanwhile
     skip = set(reasons) | prefixed
     prizes = prizes_of(tasks, prize_m)
 

@@ -80,3 +80,16 @@ def test_collectors_cannot_pin(client, create_user, make_visit, auth_headers):
     response = client.post(f"/api/v1/visits/{visit.id}/pin", json={"collector_id": user.id},
                            headers=auth_headers(user))
     assert response.status_code == 403
+
+
+def test_visit_pinned_to_someone_outside_the_plan_is_not_given_away(client, as_role, plan, create_user,
+                                                                     make_visit):
+    planned = create_user(Role.COLLECTOR)
+    absent = create_user(Role.COLLECTOR)
+    visit = make_visit()
+    _pin(client, as_role, visit.id, collector_id=absent.id)
+    for keep in (True, False):
+        response = plan(collector_ids=[planned.id], keep_assignments=keep)
+        assert visit.id not in _holders(response)
+        assert {u["visit_id"]: u["reason"] for u in response.json["unassigned"]}[visit.id] == \
+            "pinned_to_collector_not_in_plan"
