@@ -104,11 +104,12 @@ class VisitPinResource(MethodView):
         return pin
 
     @roles_required(*PLANNERS)
-    @blp.response(204)
+    @blp.response(200, PinSchema)
     def delete(self, visit_id):
-        """Unpin a visit: later plans may move it again."""
-        service.unpin_visit(db.session, visit_id, actor_id=current_user().id)
+        """Unpin a visit (answers the pin removed): later plans may move it again."""
+        pin = service.unpin_visit(db.session, visit_id, actor_id=current_user().id)
         db.session.commit()
+        return pin
 
 
 @blp.route("/routes")

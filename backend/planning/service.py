@@ -178,15 +178,18 @@ def pin_visit(session: Session, visit_id: int, *, collector_id: int, position: i
     return pin
 
 
-def unpin_visit(session: Session, visit_id: int, *, actor_id: int | None) -> None:
-    """Remove a visit's pin (404 when it has none); the next plan may move it again."""
+def unpin_visit(session: Session, visit_id: int, *, actor_id: int | None) -> dict:
+    """Remove a visit's pin (404 when it has none) and return what it was; the next plan may move it."""
     pin = session.get(VisitPin, visit_id)
     if pin is None:
         raise NotFound("pin", visit_id)
+    removed = {"visit_id": pin.visit_id, "collector_id": pin.collector_id, "position": pin.position,
+               "pinned_by_id": pin.pinned_by_id, "created_at": pin.created_at}
     session.delete(pin)
     record_audit(session, actor_id=actor_id, action="visit.unpin", subject_type="visit", subject_id=visit_id,
                  collector_id=pin.collector_id)
     session.flush()
+    return removed
 
 
 def get_plan(session: Session, plan_id: int) -> dict:

@@ -53,7 +53,8 @@ def test_unpin(client, as_role, create_user, make_visit):
     visit = make_visit()
     _pin(client, as_role, visit.id, collector_id=user.id)
     _, headers = as_role(Role.DISPATCHER)
-    assert client.delete(f"/api/v1/visits/{visit.id}/pin", headers=headers).status_code == 204
+    removed = client.delete(f"/api/v1/visits/{visit.id}/pin", headers=headers)
+    assert (removed.status_code, removed.json["collector_id"]) == (200, user.id)
     again = client.delete(f"/api/v1/visits/{visit.id}/pin", headers=headers)
     assert again.status_code == 404
 
