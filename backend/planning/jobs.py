@@ -65,18 +65,17 @@ def submit_plan(session: Session, *, plan_date: date, collector_ids: list[int] |
     settings = routing_settings()
     limit = time_limit_s or settings["time_limit_s"]
     count = regions or max(1, math.ceil((pool_size or 0) / settings["region_max_visits"]))
+    whole = [{"name": "region-1", "collector_ids": collector_ids, "visit_ids": visit_ids}]
     parts = (split_regions(session, plan_date=plan_date, collector_ids=collector_ids, visit_ids=visit_ids,
-                           count=count) if count > 1
-             else [{"name": "region-1", "collector_ids": collector_ids, "visit_ids": visit_ids}])
+                           count=count) if count > 1 else whole)
+    # An empty list would mean "every visit" or "every collector": such a region has nothing to plan.
+    parts = [p for p in parts if p["visit_ids"] != [] and p["collector_ids"] != []] or whole
     row = RoutePlan(plan_date=plan_date, status="queued", progress=0.0, time_limit_s=limit, regions=[], changes=[],
                     created_by_id=actor_id)
     session.add(row)
     session.flush()
     entries, job_ids = [], []
     for part in parts:
-        if part["visit_ids"] is not None and not part["visit_ids"] or not (part["collector_ids"] is None
-                                                                          or part["collector_ids"]):
-            continue  # nothing to plan there (an empty list would mean "every visit")
         job = create_job(session, kind="route_plan", queue="planning", func="backend.planning.jobs.plan_routes_job",
                          args={"plan_date": plan_date.isoformat(), "collector_ids": part["collector_ids"],
                                "visit_ids": part["visit_ids"], "actor_id": actor_id, "time_limit_s": limit,

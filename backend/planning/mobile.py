@@ -23,10 +23,6 @@ ON_THE_DAY = (VisitStatus.ASSIGNED, VisitStatus.IN_PROGRESS, VisitStatus.DONE, V
 def _day_rows(session: Session, collector_id: int, day: date):
     """The collector's visits of the day with their stop (if planned), in route order."""
     route_id = session.scalar(sa.select(Route.id).where(Route.collector_id == collector_id, Route.plan_date == day))
-    return route_id, _rows(session, collector_id, day, route_id)
-
-
-def _rows(session: Session, collector_id: int, day: date, route_id: int | None):
     geometry = sa.func.geometry(CaseAddress.location)
     query = (sa.select(Visit, Case.debtor_name, Case.amount_due, Case.currency, CaseAddress.text,
                        sa.func.ST_Y(geometry), sa.func.ST_X(geometry), RouteStop.eta)
@@ -34,7 +30,7 @@ def _rows(session: Session, collector_id: int, day: date, route_id: int | None):
              .outerjoin(RouteStop, sa.and_(RouteStop.visit_id == Visit.id, RouteStop.route_id == route_id))
              .where(Visit.collector_id == collector_id, Visit.scheduled_date == day, Visit.status.in_(ON_THE_DAY))
              .order_by(RouteStop.sequence.asc().nulls_last(), Visit.due_by, Visit.id))
-    return session.execute(query).all()
+    return route_id, session.execute(query).all()
 
 
 def _last_outcomes(session: Session, case_ids: list[int]) -> dict[int, dict]:
