@@ -100,6 +100,7 @@ def move_stop(session: Session, *, route_id: int, visit_id: int, collector_id: i
         session.execute(sa.delete(Route).where(Route.id == route.id), execution_options={"synchronize_session": False})
         session.expunge(route)
         kept = []
+    changed = kept + ([target.id] if target is not None else [])  # routes a phone may hold: new versions
     if target is None:
         target = Route(collector_id=collector_id, plan_date=day, solver=route.solver, distance_m=0, duration_s=0,
                        planned_by_id=actor_id)
@@ -110,6 +111,9 @@ def move_stop(session: Session, *, route_id: int, visit_id: int, collector_id: i
     visit = session.get(Visit, visit_id, with_for_update=True)
     assign_planned([visit], collector_id, day)
     refresh_paths(session, kept + [target.id])
+    if changed:
+        session.execute(sa.update(Route).where(Route.id.in_(changed)).values(version=Route.version + 1),
+                        execution_options={"synchronize_session": False})
     record_audit(session, actor_id=actor_id, action="routes.move_stop", subject_type="visit", subject_id=visit_id,
                  from_route=route_id, from_collector=order[0].id, to_route=target.id, to_collector=collector_id,
                  date=day.isoformat())

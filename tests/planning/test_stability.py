@@ -127,3 +127,14 @@ def test_a_move_that_saves_less_than_its_cost_is_not_made():
     out, holders = _run(move_cost_m=100_000)
     assert holders == {11: 1, 12: 1, 21: 1, 22: 2}
     assert out.moves == {}
+
+
+def test_a_dispatchers_stop_move_raises_both_versions(plan, create_user, make_visit, client, as_role):
+    users, visits = _day(create_user, make_visit, max_visits_per_day=6)
+    routes = {r["collector_id"]: r for r in plan().json["routes"]}
+    _, headers = as_role(Role.DISPATCHER)
+    source = routes[users[0].id]
+    moved = client.post(f"/api/v1/routes/{source['id']}/stops/{visits[0][0].id}/move",
+                        json={"collector_id": users[1].id}, headers=headers)
+    assert moved.status_code == 200
+    assert {r["collector_id"]: r["version"] for r in moved.json["routes"]} == {users[0].id: 2, users[1].id: 2}
