@@ -1,7 +1,7 @@
 """stable re-plans: route versions, visit pins, plan rows
 
 Revision ID: 0055
-Revises: 0009
+Revises: 0050
 Create Date: 2026-12-07 01:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0055'
-down_revision = '0009'
+down_revision = '0050'
 branch_labels = None
 depends_on = None
 
