@@ -39,6 +39,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "FieldTrace: visit #{visit_id} ({area}) was reported by another collector and is off your route; "
               "do not go there.",
     },
+    # To a collector whose day changed in a re-plan: fetch the new route (its version says it is newer).
+    "route_changed": {
+        "zh-CN": "【FieldTrace】您{date}的路线已更新（第{version}版）：新增{added}个、移出{removed}个任务。请在应用中刷新路线。",
+        "en": "FieldTrace: your route for {date} changed (version {version}): {added} visits added, {removed} taken "
+              "off. Please refresh your route in the app.",
+    },
     "plan_finished": {
         "zh-CN": "【FieldTrace】路线规划 #{job_id} 已完成：{summary}",
         "en": "FieldTrace: route plan #{job_id} finished: {summary}",

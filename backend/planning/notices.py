@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from backend.auth.models import User
+from backend.auth.models import Role, User
 from backend.notify.service import enqueue, to_user
 from backend.timeutil import utcnow
 
@@ -26,3 +26,31 @@ def on_job_finished(job, *, session: Session, status: str, error: str | None) ->
     enqueue(session, to_user(session, user, channels=STAFF_CHANNELS, template=template,
                              params={"job_id": job.id, "summary": summary}, honour_quiet=True, now=now,
                              only_accepted=True, dedupe=f"job:{job.id}:{status}"), now=now)
+
+
+COLLECTOR_CHANNELS = ("push", "sms")
+
+
+def notify_route_changes(session: Session, plan_date, changes: list[dict], had_visits: set[int]) -> None:
+    """A re-plan that changed a collector's day tells them (their channels and quiet period): visits
+    that moved to or from them, or were added to or taken off a day they already had. A first plan of
+    the day tells nobody; the phone fetches its route anyway."""
+    now = utcnow()
+    messages = []
+    for change in changes:
+        collector_id = change["collector_id"]
+        gained = [m for m in change["moved"] if m["to_collector_id"] == collector_id]
+        lost = [m for m in change["moved"] if m["from_collector_id"] == collector_id]
+        added, removed = len(change["added"]) + len(gained), len(change["removed"]) + len(lost)
+        if not (lost or change["removed"] or (collector_id in had_visits and added)):
+            continue
+        user = session.get(User, collector_id)
+        if user is None or not user.active or user.role is not Role.COLLECTOR:
+            continue
+        version = change.get("version") or 0
+        messages.extend(to_user(session, user, channels=COLLECTOR_CHANNELS, template="route_changed",
+                                params={"date": plan_date.isoformat(), "version": version, "added": added,
+                                        "removed": removed},
+                                honour_quiet=True, now=now, only_accepted=True,
+                                dedupe=f"route:{plan_date.isoformat()}:{collector_id}:v{version}"))
+    enqueue(session, messages, now=now)

@@ -12,6 +12,7 @@ from backend.auth.models import User
 from backend.geo import make_point
 from backend.planning.inputs import PlanInputs
 from backend.planning.models import Route, RouteStop
+from backend.planning.notices import notify_route_changes
 from backend.routing.schedule import PlanResult
 from backend.visits.models import Visit
 from backend.visits.service import assign_planned, return_to_pool
@@ -138,6 +139,7 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
     session.flush()
     _forget_routes(session)
     changes = change_summary(session, inputs, before, dict(unassigned), moves or {})
+    notify_route_changes(session, inputs.plan_date, changes, {holder for holder, _ in before.values()})
     return {"date": inputs.plan_date.isoformat(), "solver": result.solver_name,
             "routes": routes_view(session, route_ids), "changes": changes,
             "unassigned": [{"visit_id": vid, "reason": why} for vid, why in unassigned],
