@@ -7,12 +7,17 @@ import os
 import re
 import urllib.request
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
+from backend.auth.models import User
+from backend.cases.models import CaseAddress
 from backend.extensions import db
+from backend.fieldday.models import OutcomeReview
 from backend.planning.models import Route, RouteStop
+from backend.visits.models import Visit, VisitStatus
 from backend.timeutil import utcnow
 from tests.console.conftest import browser_ready, login, shot
 from tests.tracing.conftest import add_case, as_csv, scenario_rows
@@ -194,14 +199,61 @@ def test_tracer_submits_a_request_and_confirms_a_candidate(console, live_server,
     assert_no_lodging(page, recorder, homes)
 
 
-def test_review_and_cases_screens(console, live_server, lodging, homes):
+def plant_off_site_report(app, live_server) -> tuple[int, str, str]:
+    """collector02 reports a visit from 3 km away from its door, today in Chengdu: the review queue
+    must hold it, and the day's report must count it. Returns the outcome id, the local date, the name."""
+    with app.app_context():
+        collector = db.session.scalar(sa.select(User).where(User.username == "collector02"))
+        visit, lat, lon = db.session.execute(
+            sa.select(Visit, sa.func.ST_Y(sa.func.geometry(CaseAddress.location)),
+                      sa.func.ST_X(sa.func.geometry(CaseAddress.location)))
+            .join(CaseAddress, CaseAddress.id == Visit.address_id)
+            .where(Visit.status.in_([VisitStatus.REQUESTED, VisitStatus.SCHEDULED, VisitStatus.ASSIGNED]),
+                   Visit.requires_two.is_(False),
+                   sa.func.coalesce(sa.func.cardinality(Visit.required_skills), 0) == 0)
+            .order_by(Visit.id).limit(1)).one()
+        collector_id, visit_id, name = collector.id, visit.id, collector.name
+        day = utcnow().astimezone(ZoneInfo(collector.timezone)).date().isoformat()
+    call(live_server, "POST", f"/visits/{visit_id}/assign", token(live_server, "dispatcher"),
+         {"collector_id": collector_id, "date": day})
+    outcome = call_with(live_server, f"/visits/{visit_id}/outcome", token(live_server, "collector02"),
+                        {"outcome": "not_home", "recorded_at": utcnow().isoformat(), "lat": lat + 0.027,
+                         "lon": lon, "accuracy_m": 8}, {"Idempotency-Key": f"console-review-{visit_id}"})
+    assert outcome["on_site"] is False
+    return outcome["id"], day, name
+
+
+def call_with(base: str, path: str, token: str, body: dict, headers: dict) -> dict:
+    request = urllib.request.Request(base + "/api/v1" + path, method="POST", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}",
+                                              **headers})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def test_review_and_cases_screens(console, live_server, lodging, homes, app):
     page, recorder = console
+    outcome_id, day, name = plant_off_site_report(app, live_server)
     login(page, live_server, "supervisor", "map")
     page.click("#nav-review")
     page.wait_for_selector("main[data-ready=review]")
     page.wait_for_selector("#late_entries p, #late_entries table")
     page.wait_for_selector("#follow_up p, #follow_up table")
+    flagged = page.locator(f"#outcome_review tr.review-item[data-outcome-id='{outcome_id}']")
+    flagged.wait_for(timeout=10000)
+    assert "不在现场" in flagged.inner_text()  # off site, said in words
+    page.fill("#daily_reports input[name=date]", day)
+    page.dispatch_event("#daily_reports input[name=date]", "change")
+    page.wait_for_selector("#daily_reports table")
+    assert name in page.inner_text("#daily_reports table")
     shot(page, "08-review")
+    flagged.locator("select[name=decision]").select_option("corrected")
+    flagged.locator("input[name=note]").fill("电话核实：外访员在小区门口，门牌定位偏差")
+    flagged.locator("button[type=submit]").click()
+    flagged.wait_for(state="detached", timeout=10000)  # closed: off the open queue
+    with app.app_context():
+        review = db.session.scalar(sa.select(OutcomeReview).where(OutcomeReview.outcome_id == outcome_id))
+        assert (review.decision.value, review.note) == ("corrected", "电话核实：外访员在小区门口，门牌定位偏差")
     page.click("#nav-cases")
     page.wait_for_selector("main[data-ready=cases]")
     page.locator("#case-results a").first.click()

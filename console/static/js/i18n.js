@@ -23,6 +23,11 @@ const STRINGS = {
     job: "任务", seconds_ago: "秒前", queue_hint: "输入案件编号查看其查找请求", distance: "距离", duration: "时长",
     confirmed: "已确认", rejected: "已驳回", proposed: "待定", now: "现在", result: "结果", party: "对象",
     channel: "方式", notes: "备注", when: "时间", overdue_by: "已超时", in: "剩余", sound_on: "声音已开启",
+    decision: "结论", note: "说明", close_review: "结案", review_closed: "已结案", required: "必填",
+    outcome_id: "结果编号", visit_id: "外访编号", collector_id: "外访员", outcome: "结果", recorded_at: "记录时间",
+    distance_m: "距离（米）", on_site: "在场", accuracy_m: "精度（米）", reasons: "存疑原因", name: "姓名",
+    visits_done: "完成", visits_failed: "未成", on_site_rate: "在场率", payments: "还款", km_travelled: "里程",
+    flags: "标记",
   },
   en: {
     login: "Log in", username: "Username", password: "Password", logout: "Log out", lang: "中文",
@@ -49,6 +54,11 @@ const STRINGS = {
     duration: "Duration", confirmed: "Confirmed", rejected: "Rejected", proposed: "Proposed", now: "now",
     result: "Result", party: "Party", channel: "Channel", notes: "Notes", when: "When", overdue_by: "overdue by",
     in: "in", sound_on: "Sound on",
+    decision: "Decision", note: "Note", close_review: "Close", review_closed: "Review closed", required: "required",
+    outcome_id: "Outcome", visit_id: "Visit", collector_id: "Collector", outcome: "Result", recorded_at: "Recorded",
+    distance_m: "Distance (m)", on_site: "On site", accuracy_m: "Accuracy (m)", reasons: "Why flagged", name: "Name",
+    visits_done: "Done", visits_failed: "Failed", on_site_rate: "On-site rate", payments: "Payments",
+    km_travelled: "km", flags: "Flags",
   },
 };
 
@@ -66,8 +76,13 @@ const VALUES = {
     changed_during_planning: "排程期间已变更", capacity_exceeded: "超出每日上限", shift_exceeded: "超出班次",
     window_missed: "赶不上时间窗", skill_mismatch: "技能不符", crew_required: "需两人小组", stop_fixed: "已完成或进行中",
     same_collector: "同一外访员", route_changed: "路线已变，请重新排程", unassigned_by_solver: "排程未选入",
+    accepted: "认可", corrected: "更正后认可", escalated: "上报", off_site: "不在现场", implausible_travel: "行程不合理",
+    stale_fix: "定位过旧", mock_location: "模拟定位", backdated: "时间倒填", quiet_hours_violation: "休息时段",
+    reassigned: "已改派", rejected: "驳回", met_debtor: "见到债务人", promise_to_pay: "承诺还款", paid: "已还款",
+    refused: "拒绝", not_home: "无人在家", moved: "已搬离", address_invalid: "地址无效", third_party_met: "见到第三方",
+    hostile: "敌意", true: "是", false: "否",
   },
-  en: {},
+  en: { true: "yes", false: "no" },
 };
 
 let lang = localStorage.getItem("fieldtrace.lang") || "zh-CN";
