@@ -17,8 +17,8 @@ from backend.cases.models import CaseAddress
 from backend.extensions import db
 from backend.fieldday.models import OutcomeReview
 from backend.planning.models import Route, RouteStop
-from backend.visits.models import Visit, VisitStatus
 from backend.timeutil import utcnow
+from backend.visits.models import Visit, VisitStatus
 from tests.console.conftest import browser_ready, login, shot
 from tests.tracing.conftest import add_case, as_csv, scenario_rows
 
