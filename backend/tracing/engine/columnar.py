@@ -13,6 +13,8 @@ from . import fields as F
 from .phones import Normalizer
 
 BATCH_ROWS = 250_000
+# A column this short is mapped through a dict in Python: a few thousand lookups cost less than polars' joins.
+SMALL_BATCH = 20_000
 FEW = 16  # a Mapper with at most this many distinct values compares instead of joining
 # Vectorised timestamp formats, tried in order on the rows still unparsed; the rest go to the Python parser,
 # which accepts every one of these, so both readers agree.
@@ -33,13 +35,15 @@ class Mapper:
         self.fn, self.dtypes = fn, dtypes
         self.keys: dict[str, int] = {}  # value → its row in values
         self.values = pl.DataFrame(schema=dtypes)
-        self.index = pl.DataFrame(schema={"key": pl.String, "row": pl.UInt32})
+        self._index: pl.DataFrame | None = None
 
     def __call__(self, column: pl.Series) -> pl.DataFrame:
         """Return one frame of mapped columns, row for row; nulls are mapped as the empty string."""
         keys = column.fill_null("")
         if keys.is_empty():
             return self.values.clear()
+        if keys.len() <= SMALL_BATCH:
+            return self._small(keys.to_list())
         if not self.keys:
             self._learn(keys.unique().to_list())
         rows = self._rows(keys)
@@ -50,6 +54,14 @@ class Mapper:
             rows = rows.scatter(missing, self._rows(fresh))
         return self.values.lazy().select(pl.all().gather(rows)).collect()
 
+    def _small(self, keys: list[str]) -> pl.DataFrame:
+        """The same for a few thousand values: looked up in the dict, where polars' fixed costs would dominate."""
+        known = self.keys
+        fresh = [key for key in dict.fromkeys(keys) if key not in known]  # in order first seen: ids stay stable
+        if fresh:
+            self._learn(fresh)
+        return self.values[pl.Series([known[key] for key in keys], dtype=pl.UInt32)]
+
     def _learn(self, fresh: list[str]) -> None:
         """Map values never seen before and append them to the table."""
         values, first = self.fn(fresh), len(self.keys)
@@ -57,8 +69,15 @@ class Mapper:
         columns = {name: [v[i] for v in values] for i, name in enumerate(self.dtypes)}
         # One chunk each: they are gathered from or joined for every row of every batch.
         self.values = pl.concat([self.values, pl.DataFrame(columns, schema=self.dtypes)], rechunk=True)
-        self.index = pl.DataFrame({"key": list(self.keys), "row": range(len(self.keys))},
-                                  schema={"key": pl.String, "row": pl.UInt32})
+        self._index = None
+
+    @property
+    def index(self) -> pl.DataFrame:
+        """The table's keys and rows as a frame, to join a large batch on; built when first needed after a change."""
+        if self._index is None:
+            self._index = pl.DataFrame({"key": list(self.keys), "row": range(len(self.keys))},
+                                       schema={"key": pl.String, "row": pl.UInt32})
+        return self._index
 
     def _rows(self, keys: pl.Series) -> pl.Series:
         """Return each key's row in the table, null for keys not seen yet."""
