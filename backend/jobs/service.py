@@ -77,11 +77,22 @@ def _bookkeeping_commit(session_or_connection) -> None:
 
     A durable commit waits for an fsync (about 5 ms here, more on a busy disk). Losing a claim or a
     progress write to a database crash is harmless: the job's own transaction dies with the crash, the
-    job fails in RQ, and the requeue sweep runs it again. The durable commits after them (the job's
-    work, the finish) flush them too, so they are never lost while later work survives.
+    job fails in RQ, and the requeue sweep runs it again. The durable commit after them (the finish)
+    flushes them too, so they are never lost while later work survives.
     """
     session_or_connection.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
     session_or_connection.commit()
+
+
+def commit_job_work(session: Session) -> None:
+    """Commit a job's work (run by run_background_job) without waiting for the WAL flush.
+
+    The finish that follows it commits durably, and a durable commit flushes all WAL before it, so the
+    work is on disk before anyone is told the job is done; only a database crash between the two can lose
+    it, and then the finish is lost with it: the job is still queued or running, and the requeue sweep runs
+    it again. A job's function must therefore be idempotent, as every job here already is.
+    """
+    _bookkeeping_commit(session)
 
 
 class Progress:

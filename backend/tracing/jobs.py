@@ -14,6 +14,7 @@ from backend.cases.models import Case, CasePhone
 from backend.dbtypes import driver
 from backend.extensions import db
 from backend.jobs.models import BackgroundJob, JobStatus
+from backend.jobs.service import commit_job_work
 from backend.policy.service import get_policy
 from backend.timeutil import utcnow
 from backend.tracing.engine import TraceResult, run_trace
@@ -151,7 +152,7 @@ def _store(request_id: int, inputs: TraceInputs, result: TraceResult) -> dict:
                  requested_by_id=request.requested_by_id, candidates=len(candidates),
                  raw_files_deleted=request.raw_deleted_at is not None)
     summary = _summary(request)  # read before the commit expires the request
-    session.commit()
+    commit_job_work(session)  # the job's durable finish comes right after and flushes it
     return summary
 
 
