@@ -31,6 +31,7 @@ class Context:
     ids: dict[str, int] = field(default_factory=dict)          # number → its oid/nid in calls, in id order
     lenders: dict[str, str] = field(default_factory=dict)      # number → name that marks it a lender
     owner_relationship: dict[str, str] = field(default_factory=dict)
+    _dates: dict[int, str] = field(default_factory=dict, repr=False)  # moment → local ISO date
 
     @cached_property
     def own_book(self) -> Book:
@@ -75,8 +76,13 @@ class Context:
         return f"the debtor's {relationship} ({number})" if relationship else number
 
     def date(self, ts: int | None) -> str | None:
-        """Return a local ISO date."""
-        return None if ts is None else datetime.fromtimestamp(ts, self.tz).date().isoformat()
+        """Return a local ISO date; each moment is converted once (the evidence repeats a few hundred)."""
+        if ts is None:
+            return None
+        found = self._dates.get(ts)
+        if found is None:
+            found = self._dates[ts] = datetime.fromtimestamp(ts, self.tz).date().isoformat()
+        return found
 
 
 def build_books(contacts: pl.DataFrame, debtor_name: str | None) -> dict[str, Book]:

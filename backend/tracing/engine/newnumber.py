@@ -92,6 +92,7 @@ class NewNumberFinder:
         self.denominator = sum(self.old_weight[x] * self.hub[x] for x in self.circle)
         self.ruled_out: dict[str, int] = {}
         self._old_names: dict[str, set[str]] = {}
+        self.labels = {x: ctx.display(x) for x in self.circle}  # shown for every number the circle talks to
 
     def _old_weight(self, x: str) -> float:
         """Return how close a circle member is to the old number(s)."""
@@ -180,7 +181,7 @@ class NewNumberFinder:
                 continue
             two_way |= edge["n_in"] > 0 and edge["n_out"] > 0
             overlap += min(self.old_weight[x], edge["tie"]) * self.hub[x]
-            shared.append({"number": x, "label": self.ctx.display(x), "calls": edge["n"],
+            shared.append({"number": x, "label": self.labels[x], "calls": edge["n"],
                            "calls_after_silence": line["after"].get(x, 0) if line else 0})  # 0 until known
         return (overlap / self.denominator if self.denominator else 0.0), two_way, shared
 
