@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -137,7 +138,8 @@ class Timestamps:
         # Formats never overlap (a string fits one at most) and any that fits gives the same moment, so the
         # order formats are tried in changes speed only.
         frame = pl.DataFrame({"t": column.fill_null(""), "n": column.str.len_bytes().fill_null(0)})
-        routes = {length: self._likeliest(length) for length in frame["n"].unique().to_list() if length}
+        samples = frame.unique("n", keep="first", maintain_order=True).rows()  # one timestamp of each length
+        routes = {length: self._likeliest(length, text) for text, length in samples if length}
         routes = {length: fmt for length, fmt in routes.items() if fmt}
         if not routes:
             return self._leftovers(frame["t"], pl.repeat(None, frame.height, dtype=pl.Int64, eager=True).alias("ts"))
@@ -147,11 +149,18 @@ class Timestamps:
             self._hit(length, fmt, part.len() - part.null_count())
         return self._leftovers(frame["t"], parsed.select(pl.coalesce(pl.all()).alias("ts")).to_series())
 
-    def _likeliest(self, length: int) -> str | None:
-        """Return the format that parsed most timestamps of this length so far, else the usual one."""
+    def _likeliest(self, length: int, sample: str) -> str | None:
+        """Return the format that parsed most timestamps of this length so far, else the one a sample fits."""
         counts = {fmt: self.hits.get((length, fmt), 0) for fmt in self.formats}
         best = max(counts, key=counts.get)
-        return best if counts[best] else USUAL_FORMAT.get(length)
+        if counts[best]:
+            return best
+        usual = USUAL_FORMAT.get(length)
+        if usual is None or _fits(sample, usual):
+            return usual
+        # A file's first batch: 2024/05/01 08:30 is as common as 2024-05-01 08:30. Only a guess for speed;
+        # rows the guess does not parse are tried with every format in _leftovers.
+        return next((fmt for fmt in self.formats if _fits(sample, fmt)), usual)
 
     def _hit(self, length: int, fmt: str, found: int) -> None:
         """Count how many timestamps of one length a format parsed."""
@@ -201,6 +210,17 @@ class Timestamps:
         if fmt in NAIVE_FORMATS:
             parsed = parsed.dt.replace_time_zone(str(self.tz), ambiguous="earliest", non_existent="null")
         return parsed.dt.epoch("s")
+
+
+def _fits(sample: str, fmt: str) -> bool:
+    """Tell whether one timestamp looks written in a format (a guess: polars has the last word)."""
+    if fmt.startswith("epoch"):
+        return sample.isascii() and sample.isdigit() and len(sample) == (13 if fmt == "epoch_ms" else 10)
+    try:
+        datetime.strptime(sample, fmt)
+    except ValueError:
+        return False
+    return True
 
 
 def _blank(height: int) -> pl.Series:
