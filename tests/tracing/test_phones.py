@@ -177,7 +177,11 @@ def test_plain_keys_match_clean_and_canonical():
     assert plain_keys(["１３８", "138\t1234", "138/1234", "13812345678转1"], "CN") == [None] * 4  # left to clean()
 
 
-def test_many_matches_one_by_one():
+@pytest.mark.parametrize("plain_keys_min", [0, 5_000], ids=["polars", "python"])
+def test_many_matches_one_by_one(monkeypatch, plain_keys_min):
+    from backend.tracing.engine import phones
+
+    monkeypatch.setattr(phones, "PLAIN_KEYS_MIN", plain_keys_min)  # both ways of cleaning a batch
     raws = ["13812345678", "+86 138 1234 5678", "１３８１２３４５６７８", "95588", "abc", "", "010-62345678",
             "17951 13912345678", "13812345678转123", "+44 20 7946 0958"]
     one, batch = Normalizer("CN"), Normalizer("CN")

@@ -255,6 +255,10 @@ def plain_keys(raws: list[str], default_region: str) -> list[str | None]:
     return frame.select(pl.when("plain").then(key)).collect().to_series().to_list()
 
 
+# Below this many new raw strings, Normalizer.many cleans them in Python: polars' fixed costs would dominate.
+PLAIN_KEYS_MIN = 5_000
+
+
 class Normalizer:
     """Cache of raw string → Phone: a call record repeats a few hundred numbers, each is parsed once."""
 
@@ -286,6 +290,10 @@ class Normalizer:
     def many(self, raws: list[str]) -> list[Phone]:
         """Return the Phone of each raw string as calling the normalizer on each would; polars cleans plain ones."""
         fresh = [raw for raw in raws if raw not in self.raw_cache]
+        if len(fresh) < PLAIN_KEYS_MIN:  # clean() costs well under a microsecond: polars pays off on many only
+            for raw in fresh:
+                self.raw_cache[raw] = self._parse_clean(raw)
+            return [self.raw_cache[raw] for raw in raws]
         for raw, key in zip(fresh, plain_keys(fresh, self.default_region), strict=True):
             self.raw_cache[raw] = self._parse_key(key) if key is not None else self._parse_clean(raw)
         return [self.raw_cache[raw] for raw in raws]
