@@ -121,7 +121,7 @@ class NewNumberFinder:
         found = []
         for number, evidence in kept:
             candidate = self.score(number, lines.get(number), evidence)
-            if candidate["score"] >= self.policy["new_number_min_score"]:
+            if candidate is not None:
                 found.append(candidate)
         return found
 
@@ -172,8 +172,9 @@ class NewNumberFinder:
                 n, talk, short = n + row["n"], talk + row["talk"], short + row["short"]
         return {"n": n, "talk": talk, "short": short}
 
-    def circle_evidence(self, number: str, line: dict) -> tuple[float, bool, list[dict]]:
-        """Return the weighted overlap with the old number's circle, whether any tie is two-way, and who."""
+    def circle_evidence(self, number: str) -> tuple[float, bool, list[tuple[str, dict]]]:
+        """Return the weighted overlap with the old number's circle, whether any tie is two-way, and who
+        (member, edge); shared_contacts() words it for the numbers that are kept."""
         shared, overlap, two_way = [], 0.0, False
         for x in self.circle:
             edge = self.graph.edges.get(x, {}).get(number)
@@ -181,9 +182,14 @@ class NewNumberFinder:
                 continue
             two_way |= edge["n_in"] > 0 and edge["n_out"] > 0
             overlap += min(self.old_weight[x], edge["tie"]) * self.hub[x]
-            shared.append({"number": x, "label": self.labels[x], "calls": edge["n"],
-                           "calls_after_silence": line["after"].get(x, 0) if line else 0})  # 0 until known
+            shared.append((x, edge))
         return (overlap / self.denominator if self.denominator else 0.0), two_way, shared
+
+    def shared_contacts(self, shared: list[tuple[str, dict]]) -> list[dict]:
+        """Return the circle members a number talks to, as the evidence lists them (calls after the
+        silence are filled in by score(), once timelines() has counted them)."""
+        return [{"number": x, "label": self.labels[x], "calls": edge["n"], "calls_after_silence": 0}
+                for x, edge in shared]
 
     def timing(self, line: dict | None) -> tuple[float, bool]:
         """Return how well first appearance fits a switch, and whether it ran alongside the old number."""
@@ -205,7 +211,7 @@ class NewNumberFinder:
         direct = self.direct(number)
         if direct["n"] > policy["talks_with_old_max_calls"] or direct["talk"] > policy["talks_with_old_max_s"]:
             return self._rule_out("talks_with_old_number")
-        overlap, two_way, shared = self.circle_evidence(number, line)
+        overlap, two_way, shared = self.circle_evidence(number)
         if not (strengths or two_way or direct["n"]):
             return self._rule_out("never_answered")
         # Active days before the silence are not known yet; they cannot lift timing to 0.7, so the test holds.
@@ -214,12 +220,10 @@ class NewNumberFinder:
             return self._rule_out("one_contact_in_common")
         return strengths, reasons, saved, direct, overlap, shared
 
-    def score(self, number: str, line: dict | None, evidence: tuple) -> dict:
-        """Score one number that screen() kept."""
+    def score(self, number: str, line: dict | None, evidence: tuple) -> dict | None:
+        """Score one number that screen() kept; None below the policy minimum (no evidence worded for it)."""
         policy, w = self.policy, self.policy["new_number_weights"]
         strengths, reasons, saved, direct, overlap, shared = evidence
-        for member in shared:
-            member["calls_after_silence"] = line["after"].get(member["number"], 0) if line else 0
         timing, second_sim = self.timing(line)
         strengths["overlap"] = w["overlap"] * overlap
         strengths["short_calls"] = w["short_calls"] * direct["short"] / (direct["short"] + 2)
@@ -227,6 +231,11 @@ class NewNumberFinder:
             strengths["timing"] = w["timing"] * timing
         cap = recency_cap(line["last"] if line else None, self.ctx.now_ts, policy)
         score = min(noisy_or(strengths), cap)
+        if round(score, 4) < policy["new_number_min_score"]:  # as make_candidate rounds it
+            return None
+        shared = self.shared_contacts(shared)
+        for member in shared:
+            member["calls_after_silence"] = line["after"].get(member["number"], 0) if line else 0
         reasons += self._timing_reasons(line, shared, second_sim, direct)
         return make_candidate(number, "new_number", None, score, {
             "summary": reasons[0] if reasons else "talks to the debtor's circle",
