@@ -142,6 +142,22 @@ def test_plain_mobile_fast_path_matches_the_library_path():
     assert {MOBILE, "invalid"} <= kinds
 
 
+def test_normalizer_shortcut_for_plain_mobiles_matches_parse_phone():
+    import random
+
+    from backend.tracing.engine.phones import _CN_PLAIN_MOBILE
+
+    rng = random.Random(5)
+    raws, plain = [], 0
+    for prefix in range(100, 200):
+        digits = f"{prefix}{rng.randrange(10 ** 8):08d}"
+        plain += bool(_CN_PLAIN_MOBILE.fullmatch(digits))
+        raws += [digits, f"+86{digits}", f"86{digits}", f"0086{digits}", f"17951{digits}", f"{digits[:3]} {digits[3:]}"]
+    normalizer = Normalizer("CN")
+    assert [normalizer(raw) for raw in raws] == [parse_phone(raw, "CN") for raw in raws]
+    assert plain >= 50  # the shortcut was actually taken
+
+
 @pytest.mark.parametrize("raw", ["13812345678", "0", "17951013812345678", "1795113812345678", "١٣٨١٢٣٤٥٦٧٨",
                                  "+8613812345678", "138-1234-5678", "96688013812345678", "10193123",
                                  "13812345678转123", "138-1234-5678 Ext. 12", "(+86) 138 1234 5678 #9", "０１０ 1234"])

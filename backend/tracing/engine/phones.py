@@ -300,6 +300,8 @@ class Normalizer:
 
     def _parse_clean(self, raw: str) -> Phone:
         """Parse a new raw string, sharing work between spellings that clean to the same digits."""
+        if self.default_region == "CN" and _CN_PLAIN_MOBILE.fullmatch(raw):
+            return self._parse_key(raw)  # 11 ASCII digits from 1: clean() and cn_canonical() leave them as they are
         key = clean(raw)
         if key and self.default_region == "CN":
             key = cn_canonical(key)
@@ -310,7 +312,11 @@ class Normalizer:
         hit = self.clean_cache.get(key)
         if hit is None:
             self.parsed += 1
-            hit = self.clean_cache[key] = parse_phone(key, self.default_region) if key else UNPARSED
+            if self.default_region == "CN" and _CN_PLAIN_MOBILE.fullmatch(key):
+                hit = Phone("+86" + key, classify_plain_cn(key), "CN")  # parse_phone() of a canonical plain mobile
+            else:
+                hit = parse_phone(key, self.default_region) if key else UNPARSED
+            self.clean_cache[key] = hit
         return hit
 
     def e164(self, raw: str | None) -> str | None:
