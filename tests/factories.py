@@ -85,3 +85,19 @@ def as_role(create_user, auth_headers):
         return user, auth_headers(user)
 
     return login
+
+
+@pytest.fixture
+def collector(as_role):
+    """A collector at the centre and their headers."""
+    return as_role(Role.COLLECTOR)
+
+
+@pytest.fixture
+def dispatcher(as_role):
+    return as_role(Role.DISPATCHER)
+
+
+@pytest.fixture
+def supervisor(as_role):
+    return as_role(Role.SUPERVISOR)

@@ -39,23 +39,14 @@ class SosSchema(PositionSchema):
     duress = fields.Boolean(load_default=False)
 
 
-class SosOutSchema(Schema):
+class SosOutSchema(CheckinOutSchema):
     """The answer to an SOS: the alert raised. Under duress it is a check-in's answer instead (the
     CheckinOut fields), so whoever watches the screen sees nothing else; so no field is required."""
 
-    id = fields.Integer()
-    kind = fields.String()
     state = fields.String()
     level = fields.Integer()
     level_name = fields.String()
     raised_at = fields.String()
-    recorded_at = fields.String()
-    received_at = fields.String()
-    lat = fields.Float()
-    lon = fields.Float()
-    visit_id = fields.Integer(allow_none=True)
-    next_checkin_by = fields.String(allow_none=True)
-    shift_open = fields.Boolean()
 
 
 class StatusSchema(Schema):

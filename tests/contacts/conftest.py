@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backend.auth.models import Role
 from backend.cases.models import ContactStatus
 from backend.contacts.attempts import log_attempt
 
@@ -59,14 +58,6 @@ def us_portfolio(create_portfolio):
     return create_portfolio(profile="us_fdcpa")
 
 
-@pytest.fixture
-def dispatcher(as_role):
-    return as_role(Role.DISPATCHER)
-
-
-@pytest.fixture
-def supervisor(as_role):
-    return as_role(Role.SUPERVISOR)
 
 
 @pytest.fixture

@@ -6,22 +6,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from backend.auth.models import Role
 from backend.geo import make_point
 from backend.planning.models import Route, RouteStop
 from backend.timeutil import utcnow
 from backend.visits.models import VisitAssignment
-from tests.visits.conftest import collector, make_visit, new_key, outcome_body, plan_day  # noqa: F401  (shared)
-
-
-@pytest.fixture
-def dispatcher(as_role):
-    return as_role(Role.DISPATCHER)
-
-
-@pytest.fixture
-def supervisor(as_role):
-    return as_role(Role.SUPERVISOR)
+from tests.visits.conftest import make_visit, new_key, outcome_body, plan_day  # noqa: F401  (shared)
 
 
 @pytest.fixture

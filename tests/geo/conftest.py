@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from backend.geocoding.types import normalise_address
 from tests.geo.servers import AmapLike, NominatimLike
 from tests.planning.conftest import plan  # noqa: F401  (shared fixture)
-from tests.visits.conftest import collector, make_visit, outcome_body  # noqa: F401  (shared fixtures)
+from tests.visits.conftest import make_visit, outcome_body  # noqa: F401  (shared fixtures)
 
 KEHUA = "四川省成都市武侯区科华北路65号3栋2单元"
 KEHUA_WGS84 = (30.6318, 104.0763)

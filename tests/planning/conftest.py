@@ -14,7 +14,7 @@ from backend.policy.hours import is_quiet_time
 from backend.policy.service import get_policy
 from backend.visits.hazards import active_hazards
 from backend.visits.models import Visit, VisitStatus
-from tests.visits.conftest import collector, make_visit, outcome_body, plan_day  # noqa: F401  (shared fixtures)
+from tests.visits.conftest import make_visit, outcome_body, plan_day  # noqa: F401  (shared fixtures)
 
 
 @pytest.fixture(autouse=True)

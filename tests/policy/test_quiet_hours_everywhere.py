@@ -7,7 +7,7 @@ from backend.auth.models import Role
 from backend.planning.inputs import load_plan_inputs
 from backend.timeutil import utcnow
 from backend.visits.models import VisitStatus
-from tests.visits.conftest import collector, daytime_zone, make_visit, new_key, outcome_body, plan_day  # noqa: F401
+from tests.visits.conftest import daytime_zone, make_visit, new_key, outcome_body, plan_day  # noqa: F401
 
 QUIET = "quiet_hours_violation"
 LAWFUL_DAY_S = 14 * 3600  # 08:00-22:00 under the default profile

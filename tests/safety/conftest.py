@@ -5,7 +5,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from backend.auth.models import Role
 from backend.visits.models import VisitStatus
 from backend.visits.requests import request_visit
 
@@ -21,19 +20,7 @@ def offset(lat: float, lon: float, north_m: float = 0.0, east_m: float = 0.0) ->
     return lat + north_m / 111_320, lon + east_m / (111_320 * math.cos(math.radians(lat)))
 
 
-@pytest.fixture
-def collector(as_role):
-    return as_role(Role.COLLECTOR)
 
-
-@pytest.fixture
-def dispatcher(as_role):
-    return as_role(Role.DISPATCHER)
-
-
-@pytest.fixture
-def supervisor(as_role):
-    return as_role(Role.SUPERVISOR)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backend.auth.models import Role
 from backend.timeutil import utcnow
 from backend.visits.models import VisitStatus
 from backend.visits.requests import request_visit
@@ -52,11 +51,6 @@ def make_visit(session, create_case):
 
     return make
 
-
-@pytest.fixture
-def collector(as_role):
-    """A collector at the centre and their headers."""
-    return as_role(Role.COLLECTOR)
 
 
 @pytest.fixture
