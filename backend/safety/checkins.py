@@ -15,6 +15,7 @@ from backend.safety.alerts import resolve_missed_alerts
 from backend.safety.models import AlertKind, AlertState, Checkin, CheckinKind, SafetyAlert, SafetyShift
 from backend.timeutil import parse_hhmm, utcnow
 from backend.visits.hazards import active_hazards
+from backend.visits.history import ever_held
 from backend.visits.models import Visit
 
 
@@ -57,10 +58,12 @@ def open_shift(session: Session, collector_id: int) -> SafetyShift | None:
 
 
 def _own_visit(session: Session, collector: User, visit_id: int | None):
+    """The visit a check-in names: the collector's own, or one they held before the office moved it
+    away (a check-in queued at the door is never refused: its timer is what protects them there)."""
     if visit_id is None:
         return None
     visit = session.get(Visit, visit_id)
-    if visit is None or visit.collector_id != collector.id:
+    if visit is None or (visit.collector_id != collector.id and not ever_held(session, visit.id, collector.id)):
         raise InvalidInput("visit_id", f"visit {visit_id} is not assigned to you")
     return visit
 

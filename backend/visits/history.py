@@ -35,3 +35,9 @@ def track_assignments() -> None:
     if not sa.event.contains(Session, "before_flush", record_assignment_changes):
         sa.event.listen(Session, "before_flush", record_assignment_changes)
 
+
+
+def ever_held(session: Session, visit_id: int, collector_id: int) -> bool:
+    """Whether the collector was given this visit at some time (it may have moved away since)."""
+    return bool(session.scalar(sa.select(sa.exists().where(VisitAssignment.visit_id == visit_id,
+                                                           VisitAssignment.collector_id == collector_id))))

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from backend.auth.models import Role
 from backend.notify.models import Notification
 from backend.planning.models import RouteStop
+from backend.timeutil import utcnow
 from backend.visits.models import VisitOutcome, VisitStatus
 from backend.visits.service import get_visit
 from tests.fieldday.conftest import post_outcome
@@ -90,3 +91,26 @@ def test_a_collector_who_never_held_the_visit_is_still_refused(client, collector
     _, stranger = as_role(Role.COLLECTOR)
     visit = _assigned(make_visit, user, plan_day())
     assert post_outcome(client, visit, outcome_body(), stranger).status_code == 403
+
+
+def test_a_queued_checkin_naming_a_visit_moved_away_is_stored_and_runs_the_timer(
+        client, session, collector, as_role, dispatcher, make_visit):
+    """The phone checked in at the door before the office gave the visit to someone else: the
+    check-in is kept and its timer protects the collector; a visit they never held is still refused."""
+    user, headers = collector
+    other, _ = as_role(Role.COLLECTOR)
+    day = plan_day()
+    visit = _assigned(make_visit, user, day)
+    stranger = _assigned(make_visit, other, day)
+    assert client.post(f"/api/v1/visits/{visit.id}/assign", json={"collector_id": other.id, "date": day.isoformat()},
+                       headers=dispatcher[1]).status_code == 200
+    moment = utcnow().isoformat()
+    body = {"kind": "shift_start", "lat": 30.6571, "lon": 104.0658, "recorded_at": moment}
+    assert client.post("/api/v1/safety/checkins", json=body, headers=headers).status_code == 201
+    arrived = client.post("/api/v1/safety/checkins", json={**body, "kind": "arrived", "visit_id": visit.id},
+                          headers=headers)
+    assert arrived.status_code == 201, arrived.json
+    assert arrived.json["visit_id"] == visit.id and arrived.json["next_checkin_by"]
+    refused = client.post("/api/v1/safety/checkins", json={**body, "kind": "arrived", "visit_id": stranger.id},
+                          headers=headers)
+    assert refused.status_code == 422 and "visit_id" in refused.json["error"]["fields"]
