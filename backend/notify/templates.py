@@ -45,6 +45,11 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "FieldTrace: your route for {date} changed (version {version}): {added} visits added, {removed} taken "
               "off. Please refresh your route in the app.",
     },
+    # To the dispatchers when a collector leaves and their visits go back to the pool.
+    "visits_released_by_departure": {
+        "zh-CN": "【FieldTrace】外访员 {collector_name} 已停用，{count} 个上门任务已退回待排程，请重新安排。",
+        "en": "FieldTrace: collector {collector_name} was deactivated; {count} visits are back in the pool to plan.",
+    },
     "plan_finished": {
         "zh-CN": "【FieldTrace】路线规划 #{job_id} 已完成：{summary}",
         "en": "FieldTrace: route plan #{job_id} finished: {summary}",

@@ -12,6 +12,7 @@ from backend.auth.models import Role, User
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.signals import visit_released
 from backend.visits.models import CollectorAbsence, Visit, VisitStatus
+from backend.visits.notices import notify_visits_released_by_departure
 from backend.visits.states import move
 
 
@@ -104,3 +105,4 @@ def release_deactivated(user: User, *, session: Session, **_) -> None:
     if released:
         record_audit(session, actor_id=None, action="visits.release_deactivated", subject_type="user",
                      subject_id=user.id, released=released)
+        notify_visits_released_by_departure(session, collector=user, visit_ids=released)

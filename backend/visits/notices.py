@@ -55,3 +55,17 @@ def notify_visit_taken(session: Session, *, visit, holder_id: int, address_text:
                              params={"visit_id": visit.id, "area": area_of(address_text)}, honour_quiet=True,
                              now=now, only_accepted=True, dedupe=f"visit:{visit.id}:taken", visit_id=visit.id),
             now=now)
+
+
+def notify_visits_released_by_departure(session: Session, *, collector, visit_ids: list[int]) -> None:
+    """Tell every active dispatcher that a deactivated collector's visits are back in the pool."""
+    dispatchers = list(session.scalars(sa.select(User).where(User.role == Role.DISPATCHER, User.active.is_(True))))
+    now = utcnow()
+    prefs = load_preferences(session, [u.id for u in dispatchers])
+    messages = []
+    for user in dispatchers:
+        messages.extend(to_user(session, user, channels=STAFF_CHANNELS, template="visits_released_by_departure",
+                                params={"collector_name": collector.name, "count": len(visit_ids)},
+                                honour_quiet=True, now=now, only_accepted=True,
+                                dedupe=f"departure:{collector.id}:{now.isoformat()}", prefs=prefs))
+    enqueue(session, messages, now=now)

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from backend.audit.models import AuditEvent
 from backend.auth.models import Role
+from backend.notify.models import Notification
 from backend.planning.inputs import load_plan_inputs
 from backend.planning.models import RouteStop
 from backend.visits.absences import absent_collector_ids
@@ -92,9 +93,14 @@ def test_deactivating_a_collector_frees_their_visits(client, session, collector,
     day = plan_day()
     assigned = [make_visit(VisitStatus.ASSIGNED, collector=user, day=day + timedelta(days=k)) for k in range(2)]
     store_route(user, day, assigned[:1])
+    dispatcher, _ = as_role(Role.DISPATCHER)
     _, admin = as_role(Role.ADMIN)
     assert client.patch(f"/api/v1/users/{user.id}", json={"active": False}, headers=admin).status_code == 200
     session.expire_all()
     assert [get_visit(session, v.id).status for v in assigned] == [VisitStatus.SCHEDULED] * 2
     assert [get_visit(session, v.id).collector_id for v in assigned] == [None, None]
     assert session.scalar(sa.select(sa.func.count()).where(RouteStop.visit_id == assigned[0].id)) == 0
+    # The dispatchers hear that the pool grew, and why.
+    told = session.scalars(sa.select(Notification).where(Notification.user_id == dispatcher.id,
+                                                         Notification.template == "visits_released_by_departure")).all()
+    assert told and all(user.name in n.text and "2" in n.text for n in told)
