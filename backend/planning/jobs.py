@@ -12,7 +12,7 @@ from backend.extensions import db
 from backend.jobs.service import create_job, submit_job
 from backend.planning.inputs import load_plan_inputs, routing_settings
 from backend.planning.models import RoutePlan
-from backend.planning.regions import split_regions
+from backend.planning.regions import split_by_districts, split_regions
 from backend.planning.schemas import PlanSchema
 from backend.planning.service import solve_plan
 from backend.planning.store import store_plan
@@ -57,7 +57,8 @@ def _region_done(plan_id: int | None, region: str | None, *, solve_s: float, cha
 
 def submit_plan(session: Session, *, plan_date: date, collector_ids: list[int] | None, visit_ids: list[int] | None,
                 actor_id: int | None, time_limit_s: float | None, keep_assignments: bool,
-                regions: int | None = None, pool_size: int | None = None) -> dict:
+                regions: int | None = None, pool_size: int | None = None,
+                district_regions: list[dict] | None = None) -> dict:
     """Create the plan row and one job per region on the `planning` queue; return their ids.
 
     Without `regions`, a day splits once it has more than routing.region_max_visits visits.
@@ -66,8 +67,12 @@ def submit_plan(session: Session, *, plan_date: date, collector_ids: list[int] |
     limit = time_limit_s or settings["time_limit_s"]
     count = regions or max(1, math.ceil((pool_size or 0) / settings["region_max_visits"]))
     whole = [{"name": "region-1", "collector_ids": collector_ids, "visit_ids": visit_ids}]
-    parts = (split_regions(session, plan_date=plan_date, collector_ids=collector_ids, visit_ids=visit_ids,
-                           count=count) if count > 1 else whole)
+    if district_regions:
+        parts = split_by_districts(session, plan_date=plan_date, collector_ids=collector_ids, visit_ids=visit_ids,
+                                   named=district_regions)
+    else:
+        parts = (split_regions(session, plan_date=plan_date, collector_ids=collector_ids, visit_ids=visit_ids,
+                               count=count) if count > 1 else whole)
     # An empty list would mean "every visit" or "every collector": such a region has nothing to plan.
     parts = [p for p in parts if p["visit_ids"] != [] and p["collector_ids"] != []] or whole
     row = RoutePlan(plan_date=plan_date, status="queued", progress=0.0, time_limit_s=limit, regions=[], changes=[],

@@ -57,7 +57,7 @@ class PlanResource(MethodView):
         service.check_plan_request(body["date"], body["time_limit_s"])
         size = count_pool(db.session, plan_date=body["date"], collector_ids=body["collector_ids"],
                           visit_ids=body["visit_ids"])
-        if size > routing_settings()["sync_max_visits"] or (body["regions"] or 1) > 1:
+        if size > routing_settings()["sync_max_visits"] or (body["regions"] or 1) > 1 or body["district_regions"]:
             return _plan_job(body, user, size)
         plan = service.plan_routes(db.session, plan_date=body["date"], collector_ids=body["collector_ids"],
                                    visit_ids=body["visit_ids"], actor_id=user.id, time_limit_s=body["time_limit_s"],
@@ -70,7 +70,8 @@ def _plan_job(body: dict, user, size: int):
     """Queue a large plan: one plan row, and its regions as jobs on the `planning` queue."""
     submitted = jobs.submit_plan(db.session, plan_date=body["date"], collector_ids=body["collector_ids"],
                                  visit_ids=body["visit_ids"], actor_id=user.id, time_limit_s=body["time_limit_s"],
-                                 keep_assignments=body["keep_assignments"], regions=body["regions"], pool_size=size)
+                                 keep_assignments=body["keep_assignments"], regions=body["regions"], pool_size=size,
+                                 district_regions=body["district_regions"])
     db.session.commit()
     first = submitted["job_ids"][0]
     # A Response skips the 200 schema: this body is a job, not a plan.

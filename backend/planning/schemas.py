@@ -1,11 +1,22 @@
 """Route shapes: the plan request, stored routes, and the collector's day."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from backend.geo import CoordSysQuerySchema
 from backend.pagination import PageQuerySchema
 from backend.validation import day_field, id_field
+
+
+class DistrictRegionSchema(Schema):
+    """A region named by the dispatcher: its districts (administrative codes, e.g. 510107 for Wuhou;
+    a city code such as 5101 takes every district of the city) and, optionally, its team."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    districts = fields.List(fields.String(validate=validate.Regexp(r"^\d{2,12}$", error="an administrative code")),
+                            required=True, validate=validate.Length(min=1, max=500))
+    collector_ids = fields.List(id_field(strict=True), load_default=None, allow_none=True,
+                                validate=validate.Length(max=5000))
 
 
 class PlanRequestSchema(Schema):
@@ -21,6 +32,18 @@ class PlanRequestSchema(Schema):
     keep_assignments = fields.Boolean(load_default=True)
     # Split a queued plan into this many regions (one job each); default from routing.region_max_visits.
     regions = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=64))
+    district_regions = fields.List(fields.Nested(DistrictRegionSchema), load_default=None, allow_none=True,
+                                   validate=validate.Length(min=1, max=64), metadata={
+                                       "description": "named sets of districts, each planned by its own job"})
+
+    @validates_schema
+    def _one_way_to_split(self, data, **_):
+        named = data.get("district_regions") or []
+        if named and data.get("regions"):
+            raise ValidationError("give regions or district_regions, not both", "district_regions")
+        names = [region["name"] for region in named]
+        if len(set(names)) != len(names):
+            raise ValidationError("region names must differ", "district_regions")
 
 
 class StopSchema(Schema):

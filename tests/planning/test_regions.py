@@ -51,3 +51,53 @@ def test_cluster_separates_far_groups():
     points = np.array([[30.0, 104.0], [30.01, 104.0], [31.0, 105.0], [31.01, 105.02]])
     labels = cluster(points, 2)
     assert labels[0] == labels[1] != labels[2] == labels[3]
+
+
+# Two districts of Chengdu by their administrative codes, with a team each, and one visit whose
+# address has no code yet (it goes with the nearest collector).
+WUHOU, JINJIANG = "510107", "510104"
+
+
+def _located(make_visit, session, lat, lon, adcode):
+    visit = make_visit(lat=lat, lon=lon)
+    visit.address.adcode = adcode
+    session.flush()
+    return visit
+
+
+def test_named_district_regions_are_jobs_with_their_districts_visits(client, as_role, plan, create_user,
+                                                                      make_visit, session, run_worker):
+    session.execute(sa.text("SELECT setval('background_jobs_id_seq', :n)"), {"n": random.randrange(10**9, 2 * 10**9)})
+    west = [create_user(Role.COLLECTOR, home={"lat": 30.64, "lon": 104.03}) for _ in range(2)]
+    east = [create_user(Role.COLLECTOR, home={"lat": 30.66, "lon": 104.10})]
+    wuhou = [_located(make_visit, session, 30.640 + d, 104.035, WUHOU) for d in (0.002, 0.004)]
+    jinjiang = [_located(make_visit, session, 30.655 + d, 104.095, JINJIANG) for d in (0.002, 0.004)]
+    unknown = _located(make_visit, session, 30.661, 104.101, None)  # nearest the east team
+    session.commit()
+    response = plan(district_regions=[
+        {"name": "武侯", "districts": [WUHOU], "collector_ids": [u.id for u in west]},
+        {"name": "锦江", "districts": [JINJIANG]}])  # no team named: its collectors are the ones nearest
+    assert response.status_code == 202, response.json
+    _, headers = as_role(Role.SUPERVISOR)
+    row = client.get(f"/api/v1/routes/plans/{response.json['plan_id']}", headers=headers).json
+    regions = {r["name"]: r for r in row["regions"]}
+    assert {name: (r["collectors"], r["visits"]) for name, r in regions.items()} == {"武侯": (2, 2), "锦江": (1, 3)}
+    jobs = {name: session.get(BackgroundJob, r["job_id"]) for name, r in regions.items()}
+    assert set(jobs["武侯"].args["visit_ids"]) == {v.id for v in wuhou}
+    assert set(jobs["锦江"].args["visit_ids"]) == {v.id for v in jinjiang} | {unknown.id}
+    assert jobs["锦江"].args["collector_ids"] == [east[0].id]
+    run_worker()
+    row = client.get(f"/api/v1/routes/plans/{response.json['plan_id']}", headers=headers).json
+    assert row["status"] == "done"
+    added = {a["visit_id"]: c["collector_id"] for c in row["changes"] for a in c["added"]}
+    assert {added[v.id] for v in wuhou} <= {u.id for u in west}
+    assert {added[v.id] for v in [*jinjiang, unknown]} == {east[0].id}
+
+
+def test_district_regions_are_checked(plan):
+    both = plan(regions=2, district_regions=[{"name": "a", "districts": ["510107"]}])
+    assert both.status_code == 422 and "district_regions" in both.json["error"]["fields"]
+    twice = plan(district_regions=[{"name": "a", "districts": ["510107"]}, {"name": "a", "districts": ["510104"]}])
+    assert twice.status_code == 422 and "district_regions" in twice.json["error"]["fields"]
+    bad = plan(district_regions=[{"name": "a", "districts": ["Wuhou"]}])
+    assert bad.status_code == 422 and "district_regions" in str(bad.json["error"]["fields"])
