@@ -37,6 +37,8 @@ class User(db.Model):
     shift_end: Mapped[time] = mapped_column(sa.Time, default=time(18, 0))
     max_visits_per_day: Mapped[int] = mapped_column(default=12)
     skills: Mapped[list[str]] = mapped_column(ARRAY(sa.String(40)), default=list)
+    # Districts a dispatcher covers, as administrative codes (a city code covers its districts); none: all.
+    areas: Mapped[list[str]] = mapped_column(ARRAY(sa.String(12)), default=list, server_default="{}")
     # Collectors who work as a two-person crew can take hazard-flagged addresses.
     team_size: Mapped[int] = mapped_column(default=1)
     active: Mapped[bool] = mapped_column(default=True)

@@ -41,6 +41,10 @@ class UserWriteSchema(Schema):
     max_visits_per_day = fields.Integer(load_default=12, validate=validate.Range(min=0, max=100), strict=True)
     skills = fields.List(fields.String(validate=validate.Length(min=1, max=40)), load_default=list)
     team_size = fields.Integer(load_default=1, validate=validate.Range(min=1, max=4), strict=True)
+    areas = fields.List(fields.String(validate=validate.Regexp(r"^\d{2,12}$", error="an administrative code")),
+                        load_default=list, validate=validate.Length(max=200), metadata={
+                            "description": "districts a dispatcher covers (codes such as 510107; a city code "
+                                           "covers its districts); empty: everywhere"})
     active = fields.Boolean(load_default=True)
 
     @validates("timezone")
@@ -82,6 +86,7 @@ class UserSchema(Schema):
     max_visits_per_day = fields.Integer()
     skills = fields.List(fields.String())
     team_size = fields.Integer()
+    areas = fields.List(fields.String())
     active = fields.Boolean()
     created_at = fields.DateTime()
 

@@ -26,7 +26,8 @@ def _normalise_phone(number: str | None, region: str) -> str | None:
 
 
 def _apply(user: User, changes: dict, region: str) -> None:
-    for key in ("username", "role", "name", "timezone", "max_visits_per_day", "skills", "team_size", "active"):
+    for key in ("username", "role", "name", "timezone", "max_visits_per_day", "skills", "team_size", "active",
+                "areas"):
         if key in changes:
             setattr(user, key, changes[key])
     if "phone" in changes:
@@ -71,7 +72,7 @@ def create_user(session: Session, *, region: str = "CN", actor_id: int | None = 
     if session.scalar(sa.select(User.id).where(User.username == fields["username"])):
         raise DomainError("username_taken", f"username {fields['username']!r} is taken",
                           fields={"username": "already taken"})
-    user = User(token_version=0, skills=[], team_size=1, max_visits_per_day=12, active=True,
+    user = User(token_version=0, skills=[], areas=[], team_size=1, max_visits_per_day=12, active=True,
                 timezone="Asia/Shanghai", shift_start=parse_hhmm("08:30"), shift_end=parse_hhmm("18:00"))
     _apply(user, fields, region)
     _check_shift(user)

@@ -1,6 +1,6 @@
-"""New visit requests reach the dispatchers: one waiting to be scheduled, or an outsourced one
-waiting for approval. Dispatchers are not split by area in this product yet, so every active
-dispatcher is told; the area named is the visit address's district (the address text up to it)."""
+"""New visit requests reach the dispatchers of their area: one waiting to be scheduled, or an
+outsourced one waiting for approval. A dispatcher's `areas` are district codes; the address's code
+comes from the geocoder. The area named in the text is the address's district (the text up to it)."""
 from __future__ import annotations
 
 import re
@@ -24,9 +24,20 @@ def area_of(address_text: str) -> str:
     return found.group(1) if found else ""
 
 
-def notify_visit_requested(session: Session, *, visit, address_text: str) -> None:
-    """Queue a notice to every active dispatcher (their channels and quiet periods) for a new request."""
-    dispatchers = list(session.scalars(sa.select(User).where(User.role == Role.DISPATCHER, User.active.is_(True))))
+def dispatchers_of_area(session: Session, adcode: str | None) -> list[User]:
+    """The active dispatchers covering an address's district (a city code covers its districts); those
+    covering no listed area cover everywhere. When nobody covers it (or the address has no code yet),
+    every active dispatcher: a request nobody hears of is never planned."""
+    dispatchers = list(session.scalars(sa.select(User).where(User.role == Role.DISPATCHER, User.active.is_(True))
+                                       .order_by(User.id)))
+    covering = [u for u in dispatchers if adcode and any(adcode.startswith(area) for area in u.areas or ())]
+    everywhere = [u for u in dispatchers if not u.areas]
+    return covering + everywhere or dispatchers
+
+
+def notify_visit_requested(session: Session, *, visit, address_text: str, adcode: str | None = None) -> None:
+    """Queue a notice to the dispatchers of the visit's area (their channels and quiet periods)."""
+    dispatchers = dispatchers_of_area(session, adcode)
     if not dispatchers:
         return
     template = "visit_needs_approval" if visit.outsourced else "visit_requested"

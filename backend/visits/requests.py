@@ -110,10 +110,10 @@ def request_visit(session: Session, *, case_id: int, kind: VisitKind | str, reas
         visit_id = inserted or session.scalar(sa.select(Visit.id).where(Visit.dedupe_key == dedupe_key))
         visit = session.get(Visit, visit_id)
         if inserted:
-            notify_visit_requested(session, visit=visit, address_text=address.text)
+            notify_visit_requested(session, visit=visit, address_text=address.text, adcode=address.adcode)
         return visit
     visit = Visit(**values)
     session.add(visit)
     session.flush()
-    notify_visit_requested(session, visit=visit, address_text=address.text)
+    notify_visit_requested(session, visit=visit, address_text=address.text, adcode=address.adcode)
     return visit

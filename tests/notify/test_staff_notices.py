@@ -39,6 +39,43 @@ def test_a_new_visit_request_notifies_every_dispatcher_on_their_channels(session
         r for r in rows if r.user_id == first.id).not_before
 
 
+def _request_in(session, create_case, adcode):
+    case = create_case()
+    case.addresses[0].adcode = adcode
+    session.flush()
+    return request_visit(session, case_id=case.id, kind="confirm", reason="test")
+
+
+def test_a_new_request_reaches_the_dispatchers_of_its_district(session, create_user, create_case):
+    wuhou = create_user(Role.DISPATCHER, areas=["510107"])
+    chengdu = create_user(Role.DISPATCHER, areas=["5101"])          # the whole city
+    jinjiang = create_user(Role.DISPATCHER, areas=["510104"])
+    visit = _request_in(session, create_case, "510107")
+    told = {r.user_id for r in _notices(session, visit_id=visit.id)}
+    assert told == {wuhou.id, chengdu.id}
+    assert jinjiang.id not in told
+
+
+def test_a_request_nobody_covers_reaches_every_dispatcher(session, create_user, create_case):
+    wuhou = create_user(Role.DISPATCHER, areas=["510107"])
+    jinjiang = create_user(Role.DISPATCHER, areas=["510104"])
+    for adcode in ("440305", None):  # another city; an address not located yet
+        visit = _request_in(session, create_case, adcode)
+        assert {r.user_id for r in _notices(session, visit_id=visit.id)} == {wuhou.id, jinjiang.id}
+
+
+def test_areas_are_codes(client, as_role):
+    _, admin = as_role(Role.ADMIN)
+    response = client.post("/api/v1/users", json={
+        "username": "d-areas", "password": "quiet-ferry-lantern-42", "role": "dispatcher", "name": "D",
+        "areas": ["Wuhou"]}, headers=admin)
+    assert response.status_code == 422 and "areas.0" in response.json["error"]["fields"]
+    created = client.post("/api/v1/users", json={
+        "username": "d-areas", "password": "quiet-ferry-lantern-42", "role": "dispatcher", "name": "D",
+        "areas": ["510107"]}, headers=admin)
+    assert created.status_code == 201 and created.json["areas"] == ["510107"]
+
+
 def test_the_area_is_the_district_never_the_door():
     assert area_of("成都市锦江区春熙路12号") == "成都市锦江区"
     assert area_of("") == ""
