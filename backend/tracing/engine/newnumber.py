@@ -22,10 +22,13 @@ class Graph:
     @classmethod
     def from_frame(cls, frame: pl.DataFrame) -> Graph:
         """Index an undirected edge frame (a, b, tie, n, n_in, n_out, talk, short) both ways."""
-        graph = cls()
-        for row in frame.select("a", "b", "tie", "n", "n_in", "n_out", "talk", "short").iter_rows(named=True):
-            graph.edges.setdefault(row["a"], {})[row["b"]] = row
-            graph.edges.setdefault(row["b"], {})[row["a"]] = row
+        graph, names = cls(), ("a", "b", "tie", "n", "n_in", "n_out", "talk", "short")
+        edges = graph.edges
+        # Column by column, then zipped: cheaper than polars building a dict per row.
+        for values in zip(*(frame.get_column(name).to_list() for name in names), strict=True):
+            row = dict(zip(names, values, strict=True))
+            edges.setdefault(values[0], {})[values[1]] = row
+            edges.setdefault(values[1], {})[values[0]] = row
         return graph
 
     def tie(self, a: str, b: str) -> float:
