@@ -63,9 +63,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
 # Words the alert template fills in, per locale.
 ALERT_WORDS = {
     "zh-CN": {"sos": "SOS求救", "missed_checkin": "签到超时", "system": "系统告警", "duress": "（胁迫）",
-              "level": "[{level}级]", "unknown": "未知"},
+              "level": "[{level}级]", "unknown": "未知", "at_lodging": "在已申报的住宿处（地址见警报，查看将被审计）"},
     "en": {"sos": "SOS", "missed_checkin": "missed check-in", "system": "system alert", "duress": " (DURESS)",
-           "level": "[L{level}] ", "unknown": "unknown"},
+           "level": "[L{level}] ", "unknown": "unknown",
+           "at_lodging": "at their declared lodging (the address is in the alert; reading it is audited)"},
 }
 
 

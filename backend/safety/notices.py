@@ -98,6 +98,10 @@ def levels_to_notify(alert: SafetyAlert) -> list[int]:
 
 
 def _position_text(alert: SafetyAlert, words: dict) -> str:
+    # The lodging's address never goes into a message (an SMS is read by whoever holds the phone);
+    # staff who may read it open the alert, where the read is audited.
+    if alert.at_declared_lodging:
+        return words["at_lodging"]
     if alert.visit is not None and alert.visit.address is not None:
         return alert.visit.address.text
     latlon = point_latlon(alert.position)

@@ -196,3 +196,20 @@ def test_alert_payload_shows_each_delivery(client, session, webhook, staff, coll
         ("push", "sent"), ("sms", "sent"), ("voice", "sent")}
     listed = client.get("/api/v1/safety/alerts?state=open", headers=headers).json
     assert next(a for a in listed["items"] if a["id"] == alert.id)["deliveries"] == body["deliveries"]
+
+
+def test_a_missed_morning_checkin_after_a_lodging_checkin_never_texts_the_lodging(
+        session, webhook, staff, collector, checkin):
+    """The night's last position is the lodging: staff are told the collector is at their declared
+    lodging, and where it is only by opening the alert (an audited read), never in an SMS."""
+    user, headers = collector
+    checkin(headers, "shift_start")
+    checkin(headers, "lodging", at=13 * 60, lat=30.712345, lon=104.098765)
+    morning = (T0 + timedelta(days=1)).replace(hour=0, minute=30)  # 08:30 in Chengdu
+    sweep_checkins(now=morning + timedelta(minutes=5, seconds=1))
+    sweep_checkins(now=morning + timedelta(minutes=10, seconds=2))
+    deliver_due(now=morning + timedelta(minutes=11))
+    [alert] = session.scalars(sa.select(SafetyAlert).where(SafetyAlert.collector_id == user.id)).all()
+    staff_texts = [m["text"] for m in webhook.delivered if m["alert_id"] == alert.id and m["level"] == 2]
+    assert staff_texts and all("住宿" in t or "lodging" in t for t in staff_texts)
+    assert not any("30.71" in t or "104.09" in t for m in webhook.delivered for t in [m["text"]])
