@@ -45,6 +45,18 @@ def _apply(user: User, changes: dict, region: str) -> None:
         user.token_version = (user.token_version or 0) + 1
 
 
+# Account settings whose every change an admin makes is audited with old and new values (the role,
+# the password and deactivation have audit events of their own; home is audited without its place).
+AUDITED_FIELDS = ("username", "name", "phone", "timezone", "shift_start", "shift_end", "max_visits_per_day",
+                  "skills", "team_size", "areas")
+
+
+def _audit_value(value):
+    if hasattr(value, "strftime"):
+        return value.strftime("%H:%M")
+    return list(value) if isinstance(value, list | tuple) else value
+
+
 def check_password(password: str, *, username: str | None = None, name: str | None = None) -> None:
     """422 naming `password` when the policy refuses it (backend/auth/passwords.py password_problem)."""
     problem = password_problem(password, user_inputs=tuple(s for s in (username, name) if s))
@@ -90,6 +102,7 @@ def update_user(session: Session, user_id: int, *, region: str = "CN", actor_id:
         check_password(changes["password"], username=changes.get("username", user.username),
                        name=changes.get("name", user.name))
     old_role, was_active = user.role, user.active
+    before = {key: _audit_value(getattr(user, key)) for key in AUDITED_FIELDS if key in changes}
     if "username" in changes and changes["username"] != user.username:
         taken = session.scalar(sa.select(User.id).where(User.username == changes["username"]))
         if taken:
@@ -99,6 +112,12 @@ def update_user(session: Session, user_id: int, *, region: str = "CN", actor_id:
     session.flush()
     if user.role != old_role:
         _audit(session, actor_id, "user.role_changed", user, old=old_role.value, new=user.role.value)
+    changed = {key: {"old": old, "new": _audit_value(getattr(user, key))} for key, old in before.items()
+               if old != _audit_value(getattr(user, key))}
+    if "home" in changes:
+        changed["home"] = "changed"  # where a collector lives is theirs: the trail says it changed, not to where
+    if changed:
+        _audit(session, actor_id, "user.updated", user, changes=changed)
     if changes.get("password"):
         _audit(session, actor_id, "user.password_reset", user)
     if was_active and not user.active:

@@ -69,6 +69,22 @@ def test_user_created_role_changed_password_reset_and_deactivated_are_audited(cl
     assert (role_change.details["old"], role_change.details["new"]) == ("collector", "dispatcher")
 
 
+def test_every_other_account_change_is_audited_with_old_and_new(client, as_role, session):
+    admin, headers = as_role(Role.ADMIN)
+    created = client.post("/api/v1/users", json={"username": "areas1", "password": STRONG, "role": "dispatcher",
+                                                 "name": "Area Dispatcher"}, headers=headers).json
+    assert client.patch(f"/api/v1/users/{created['id']}", json={"areas": ["510107"], "shift_end": "19:00"},
+                        headers=headers).status_code == 200
+    client.patch(f"/api/v1/users/{created['id']}", json={"areas": ["510107"]}, headers=headers)  # no change
+    client.patch(f"/api/v1/users/{created['id']}", json={"home": {"lat": 30.61, "lon": 104.01}}, headers=headers)
+    updates = audits(session, "user.updated")
+    assert [u.details["changes"] for u in updates] == [
+        {"areas": {"old": [], "new": ["510107"]}, "shift_end": {"old": "18:00", "new": "19:00"}},
+        {"home": "changed"}]
+    assert all(u.actor_id == admin.id for u in updates)
+    assert "30.61" not in str(updates[1].details)  # the trail says a home changed, never where it is
+
+
 def test_portfolio_changes_are_audited_with_the_overrides_diff(client, as_role, session):
     admin, headers = as_role(Role.ADMIN)
     created = client.post("/api/v1/portfolios", json={"code": "audited", "creditor": "Bank",
