@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from psycopg.types.json import Jsonb
 
 from backend.audit.service import record_audit
 from backend.cases.models import Case, CasePhone
@@ -135,14 +136,7 @@ def _store(request_id: int, inputs: TraceInputs, result: TraceResult) -> dict:
     candidates = _proposable(result.candidates, result.stats)
     session.execute(sa.delete(TracingCandidate).where(TracingCandidate.request_id == request_id))
     if candidates:
-        # One multi-row INSERT on the table (the ORM's bulk insert splits the rows by which values are NULL).
-        now = utcnow()
-        session.execute(sa.insert(TracingCandidate.__table__), [
-            {"request_id": request_id, "case_id": inputs.case_id, "rank": rank, "number_e164": c["number_e164"],
-             "kind": c["kind"], "relationship": c.get("relationship"), "score": min(max(float(c["score"]), 0.0), 1.0),
-             "evidence": c.get("evidence") or {}, "flags": list(c.get("flags") or []), "status": "proposed",
-             "created_at": now}
-            for rank, c in enumerate(candidates, start=1)])
+        _insert_candidates(session, request_id, inputs.case_id, candidates)
     if inputs.retention_days <= 0:
         _delete_raw(session, request)
     request.stats, request.traced_at = stats_without_raw_values(result.stats), utcnow()
@@ -154,6 +148,24 @@ def _store(request_id: int, inputs: TraceInputs, result: TraceResult) -> dict:
     summary = _summary(request)  # read before the commit expires the request
     commit_job_work(session)  # the job's durable finish comes right after and flushes it
     return summary
+
+
+_CANDIDATE_COLUMNS = ("request_id", "case_id", "rank", "number_e164", "kind", "relationship", "score", "evidence",
+                      "flags", "status", "created_at")
+
+
+def _insert_candidates(session, request_id: int, case_id: int, candidates: list[dict]) -> None:
+    """One multi-row INSERT on the driver connection, in the session's transaction. SQLAlchemy sends a
+    list of rows without RETURNING as an executemany (one prepared execution per row: ~40 per trace);
+    one statement costs the same as two of those."""
+    now, row, values = utcnow(), "(" + ", ".join(["%s"] * len(_CANDIDATE_COLUMNS)) + ")", []
+    for rank, c in enumerate(candidates, start=1):
+        values += (request_id, case_id, rank, c["number_e164"], c["kind"], c.get("relationship"),
+                   min(max(float(c["score"]), 0.0), 1.0), Jsonb(c.get("evidence") or {}), list(c.get("flags") or []),
+                   CandidateStatus.PROPOSED.value, now)
+    with driver(session).cursor() as cursor:
+        cursor.execute(f"INSERT INTO tracing_candidates ({', '.join(_CANDIDATE_COLUMNS)}) VALUES "
+                       + ", ".join([row] * len(candidates)), values)
 
 
 def _end_failed(request_id: int, inputs: TraceInputs, exc: Exception) -> None:
