@@ -197,6 +197,9 @@ def inverse_relationship(relationship: str | None) -> str | None:
     return INVERSE.get(relationship)
 
 
+_NEW_MARKERS_LONGEST_FIRST = sorted(NEW_MARKERS, key=len, reverse=True)  # sorted once, not per name
+
+
 def core_name(name: str | None) -> str:
     """Return a saved name without new-number marks, to compare 儿子 with 儿子新号, 小明 with 小明2 or 小明新.
 
@@ -204,6 +207,6 @@ def core_name(name: str | None) -> str:
     gives the old number (李建新 stays 李建 and meets no old name).
     """
     text = simplify(name or "")
-    for marker in sorted(NEW_MARKERS, key=len, reverse=True):
+    for marker in _NEW_MARKERS_LONGEST_FIRST:
         text = text.replace(marker, "")
     return text[:-1] if len(text) > 2 and text.endswith("新") else text

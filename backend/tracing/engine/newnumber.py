@@ -96,6 +96,12 @@ class NewNumberFinder:
         self.ruled_out: dict[str, int] = {}
         self._old_names: dict[str, set[str]] = {}
         self.labels = {x: ctx.display(x) for x in self.circle}  # shown for every number the circle talks to
+        # number → (owner, entry) in the books' order: book_evidence() runs for every number in the pool,
+        # most of which no book saves.
+        self.saved_in: dict[str, list] = {}
+        for owner, book in ctx.books.items():
+            for number, entry in book.items():
+                self.saved_in.setdefault(number, []).append((owner, entry))
 
     def _old_weight(self, x: str) -> float:
         """Return how close a circle member is to the old number(s)."""
@@ -136,10 +142,7 @@ class NewNumberFinder:
         """Read the phone books: saved as the debtor, under the old number's name, or as someone else."""
         ctx, strengths, reasons, saved, other_person = self.ctx, {}, [], [], False
         w = self.policy["new_number_weights"]
-        for owner, book in ctx.books.items():
-            if number not in book:
-                continue
-            name, label = book[number]
+        for owner, (name, label) in self.saved_in.get(number, ()):
             saved.append({"book": "debtor" if owner in ctx.own else owner, "name": name})
             where = "the debtor's phone book" if owner in ctx.own else f"{ctx.display(owner)}'s phone book"
             old_names = self.old_names(owner)

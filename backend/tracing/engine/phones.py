@@ -291,9 +291,18 @@ class Normalizer:
         """Return the Phone of each raw string as calling the normalizer on each would; polars cleans plain ones."""
         fresh = [raw for raw in raws if raw not in self.raw_cache]
         if len(fresh) < PLAIN_KEYS_MIN:  # clean() costs well under a microsecond: polars pays off on many only
+            raw_cache, clean_cache = self.raw_cache, self.clean_cache
+            plain = _CN_PLAIN_MOBILE.fullmatch if self.default_region == "CN" else None
             for raw in fresh:
-                self.raw_cache[raw] = self._parse_clean(raw)
-            return [self.raw_cache[raw] for raw in raws]
+                if plain is not None and plain(raw):  # _parse_clean() then _parse_key() of a plain mobile, inlined
+                    hit = clean_cache.get(raw)
+                    if hit is None:
+                        self.parsed += 1
+                        hit = clean_cache[raw] = Phone("+86" + raw, classify_plain_cn(raw), "CN")
+                    raw_cache[raw] = hit
+                else:
+                    raw_cache[raw] = self._parse_clean(raw)
+            return [raw_cache[raw] for raw in raws]
         for raw, key in zip(fresh, plain_keys(fresh, self.default_region), strict=True):
             self.raw_cache[raw] = self._parse_key(key) if key is not None else self._parse_clean(raw)
         return [self.raw_cache[raw] for raw in raws]
