@@ -150,22 +150,29 @@ def _store(request_id: int, inputs: TraceInputs, result: TraceResult) -> dict:
     return summary
 
 
-_CANDIDATE_COLUMNS = ("request_id", "case_id", "rank", "number_e164", "kind", "relationship", "score", "evidence",
-                      "flags", "status", "created_at")
+# The candidates arrive as one JSON array: one statement whose text never changes (so psycopg and the server
+# prepare it once per connection), where a list of rows would go as one execution per row (SQLAlchemy's
+# executemany without RETURNING) or as a VALUES list whose text changes with the count.
+_INSERT_CANDIDATES = """
+    INSERT INTO tracing_candidates (request_id, case_id, rank, number_e164, kind, relationship, score, evidence,
+                                    flags, status, created_at)
+    SELECT %(request_id)s, %(case_id)s, c.rank, c.number_e164, c.kind, c.relationship, c.score, c.evidence, c.flags,
+           %(status)s, %(now)s
+    FROM jsonb_to_recordset(%(candidates)s) AS c(rank integer, number_e164 varchar, kind tracing_candidate_kind,
+                                                 relationship varchar, score double precision, evidence jsonb,
+                                                 flags varchar[])"""
 
 
 def _insert_candidates(session, request_id: int, case_id: int, candidates: list[dict]) -> None:
-    """One multi-row INSERT on the driver connection, in the session's transaction. SQLAlchemy sends a
-    list of rows without RETURNING as an executemany (one prepared execution per row: ~40 per trace);
-    one statement costs the same as two of those."""
-    now, row, values = utcnow(), "(" + ", ".join(["%s"] * len(_CANDIDATE_COLUMNS)) + ")", []
-    for rank, c in enumerate(candidates, start=1):
-        values += (request_id, case_id, rank, c["number_e164"], c["kind"], c.get("relationship"),
-                   min(max(float(c["score"]), 0.0), 1.0), Jsonb(c.get("evidence") or {}), list(c.get("flags") or []),
-                   CandidateStatus.PROPOSED.value, now)
+    """Insert the ranked candidates in the session's transaction, on its driver connection."""
+    rows = [{"rank": rank, "number_e164": c["number_e164"], "kind": c["kind"], "relationship": c.get("relationship"),
+             "score": min(max(float(c["score"]), 0.0), 1.0), "evidence": c.get("evidence") or {},
+             "flags": list(c.get("flags") or [])}
+            for rank, c in enumerate(candidates, start=1)]
     with driver(session).cursor() as cursor:
-        cursor.execute(f"INSERT INTO tracing_candidates ({', '.join(_CANDIDATE_COLUMNS)}) VALUES "
-                       + ", ".join([row] * len(candidates)), values)
+        cursor.execute(_INSERT_CANDIDATES, {"request_id": request_id, "case_id": case_id, "now": utcnow(),
+                                            "status": CandidateStatus.PROPOSED.value,
+                                            "candidates": Jsonb(rows)})
 
 
 def _end_failed(request_id: int, inputs: TraceInputs, exc: Exception) -> None:
