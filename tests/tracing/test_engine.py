@@ -258,3 +258,18 @@ def test_bare_new_after_the_name_the_book_gives_the_old_number():
     records.talk(MOTHER, CUED, SILENT + timedelta(days=3), END, 5, (19, 21), (60, 300))
     cued = by_number(trace(records, debtor_name="李伟"))[CUED]
     assert cued["kind"] == "new_number" and "same_name_as_old" in cued["evidence"]["strengths"]
+
+
+def test_set_aside_counted_alike_in_python_and_polars(monkeypatch, result):
+    from backend.tracing.engine import trace as engine
+
+    records = family()
+    records.save(MOTHER, "客服", "12345")  # a short (service) number in a third party's book
+    records.save(MOTHER, "儿子", OLD)      # the debtor's own number in a book
+    records.call(MOTHER, "0000", START, 5, True)  # an invalid number in the calls
+    counted = {}
+    for limit in (0, 10**9):  # polars, then the Python loop
+        monkeypatch.setattr(engine, "SET_ASIDE_PYTHON_MAX", limit)
+        counted[limit] = trace(records).stats["set_aside"]
+    assert counted[0] == counted[10**9]
+    assert [counted[0][name]["numbers"] for name in ("service", "invalid", "own")] == [4, 1, 1]

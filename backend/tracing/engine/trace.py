@@ -91,21 +91,46 @@ def _read(source: Source | Opened | None, kind: str, options: dict, progress) ->
     return read_records(source, kind, progress=progress, **options)
 
 
+# Up to this many rows in all, _set_aside counts in Python: one polars query's fixed cost is more than the loop.
+SET_ASIDE_PYTHON_MAX = 20_000
+
+
 def _set_aside(contacts: pl.DataFrame, calls: pl.DataFrame, own: frozenset[str], ids: dict[str, int]) -> dict:
     """Count service, invalid and own numbers kept out of the candidates, with a few samples."""
-    aside = (pl.col("kind") == SERVICE) | (pl.col("kind") == INVALID)
     own_ids = [ids[number] for number in own if number in ids]
-    numbers = pl.Series(list(ids), dtype=pl.String)  # id → E.164
-    rows = pl.concat([contacts.lazy().filter(aside | pl.col("number").is_in(list(own))).select("number", "kind"),
-                      calls.lazy().filter(aside | pl.col("nid").is_in(own_ids))
-                      .select(number=pl.lit(numbers).gather(pl.col("nid")), kind="kind")])
+    if contacts.height + calls.height <= SET_ASIDE_PYTHON_MAX:
+        counted = _set_aside_rows(contacts, calls, own, own_ids, list(ids))
+    else:
+        aside = (pl.col("kind") == SERVICE) | (pl.col("kind") == INVALID)
+        numbers = pl.Series(list(ids), dtype=pl.String)  # id → E.164
+        rows = pl.concat([contacts.lazy().filter(aside | pl.col("number").is_in(list(own))).select("number", "kind"),
+                          calls.lazy().filter(aside | pl.col("nid").is_in(own_ids))
+                          .select(number=pl.lit(numbers).gather(pl.col("nid")), kind="kind")])
+        counted = rows.group_by("number", "kind", maintain_order=True).len().collect().iter_rows()
     hits: dict[str, dict[str, int]] = {SERVICE: {}, INVALID: {}, "own": {}}  # number → rows, in order first seen
-    for number, kind, count in rows.group_by("number", "kind", maintain_order=True).len().collect().iter_rows():
+    for number, kind, count in counted:
         for name in (kind, "own" if number in own else None):
             if name in hits:
                 hits[name][number] = hits[name].get(number, 0) + count
     return {name: {"rows": sum(found.values()), "numbers": len(found), "samples": list(found)[:SET_ASIDE_SAMPLES]}
             for name, found in hits.items()}
+
+
+def _set_aside_rows(contacts: pl.DataFrame, calls: pl.DataFrame, own: frozenset[str], own_ids: list[int],
+                    numbers: list[str]) -> list[tuple[str, str, int]]:
+    """(number, kind, rows) of the set-aside rows, phone books first, each pair in the order first seen:
+    what the polars query in _set_aside gives, for frames small enough to loop over."""
+    counts: dict[tuple[str, str], int] = {}
+    aside = (SERVICE, INVALID)
+    for number, kind in zip(contacts["number"].to_list(), contacts["kind"].to_list(), strict=True):
+        if kind in aside or number in own:
+            counts[number, kind] = counts.get((number, kind), 0) + 1
+    own_ids = set(own_ids)
+    for nid, kind in zip(calls["nid"].to_list(), calls["kind"].to_list(), strict=True):
+        if kind in aside or nid in own_ids:
+            key = (numbers[nid], kind)
+            counts[key] = counts.get(key, 0) + 1
+    return [(number, kind, count) for (number, kind), count in counts.items()]
 
 
 def _context(contacts: pl.DataFrame, calls: pl.DataFrame, own: frozenset[str], debtor_name: str | None,
