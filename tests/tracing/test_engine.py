@@ -273,3 +273,20 @@ def test_set_aside_counted_alike_in_python_and_polars(monkeypatch, result):
         counted[limit] = trace(records).stats["set_aside"]
     assert counted[0] == counted[10**9]
     assert [counted[0][name]["numbers"] for name in ("service", "invalid", "own")] == [4, 1, 1]
+
+
+def test_undirected_edges_alike_in_python_and_polars(monkeypatch):
+    import polars as pl
+
+    from backend.tracing.engine import scoring
+
+    # Both sides of one pair (the fuller wins), a tie in calls (the first seen wins), a pair seen once.
+    features = pl.DataFrame({"a": ["+861", "+862", "+863", "+864", "+865", "+866"],
+                             "b": ["+862", "+861", "+864", "+863", "+866", "+867"],
+                             "n": [3, 5, 2, 2, 7, 1], "tie": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]})
+    kept = {}
+    for limit in (0, 10**9):  # polars, then Python
+        monkeypatch.setattr(scoring, "UNDIRECTED_PYTHON_MAX", limit)
+        kept[limit] = scoring.undirected_edges(features)
+    assert kept[0].equals(kept[10**9])
+    assert kept[0]["tie"].to_list() == [0.5, 0.2, 0.3, 0.6]

@@ -145,8 +145,22 @@ def recency_cap(last_ts: int | None, now_ts: int, policy: Mapping) -> float:
     return 1.0 - (1.0 - floor) * (age - fresh) / (cap_days - fresh)
 
 
+# Up to this many ordered pairs, undirected_edges picks the rows in Python: cheaper than one polars query.
+UNDIRECTED_PYTHON_MAX = 20_000
+
+
 def undirected_edges(features: pl.DataFrame) -> pl.DataFrame:
     """Keep one row per unordered pair: when both phones' records are uploaded, the fuller side."""
+    if features.height <= UNDIRECTED_PYTHON_MAX:
+        a, b, n = (features.get_column(name).to_list() for name in ("a", "b", "n"))
+        kept, seen = [], set()
+        # The same stable sort (most calls first, a tie to the pair seen first) and first row per pair.
+        for i in sorted(range(features.height), key=lambda i: -n[i]):
+            pair = (a[i], b[i]) if a[i] <= b[i] else (b[i], a[i])
+            if pair not in seen:
+                seen.add(pair)
+                kept.append(i)
+        return features[kept] if kept else features.clear()
     keyed = features.lazy().with_columns(lo=pl.min_horizontal("a", "b"), hi=pl.max_horizontal("a", "b"))
     # A stable sort: a tie goes to the pair seen first in the records, every time.
     keyed = keyed.sort("n", descending=True, maintain_order=True)
