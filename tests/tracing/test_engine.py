@@ -290,3 +290,13 @@ def test_undirected_edges_alike_in_python_and_polars(monkeypatch):
         kept[limit] = scoring.undirected_edges(features)
     assert kept[0].equals(kept[10**9])
     assert kept[0]["tie"].to_list() == [0.5, 0.2, 0.3, 0.6]
+
+
+def test_debtor_counterparts_alike_in_python_and_polars(monkeypatch, result):
+    from backend.tracing.engine import people
+
+    monkeypatch.setattr(people, "VIEW_PYTHON_MAX", 0)  # the polars query, where the module fixture took Python
+    polars = trace(family())
+    assert polars.candidates == result.candidates and polars.stats["unsolicited_callers"] > 0
+    assert {k: v for k, v in polars.stats.items() if k != "seconds"} == {
+        k: v for k, v in result.stats.items() if k != "seconds"}

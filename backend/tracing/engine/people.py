@@ -27,6 +27,31 @@ def debtor_view(ctx: Context, edges: pl.DataFrame) -> pl.DataFrame:
     return rows.sort("n", descending=True, maintain_order=True).unique("b", keep="first").collect()
 
 
+# Up to this many pair rows, debtor_counterparts reads them in Python: cheaper than one polars query.
+VIEW_PYTHON_MAX = 20_000
+# Seen from the debtor's side, a row of the counterpart's record has these columns swapped.
+_SWAPPED = {"b": "a", "n_in": "n_out", "n_out": "n_in", "talk_in": "talk_out", "talk_out": "talk_in"}
+
+
+def debtor_counterparts(ctx: Context, edges: pl.DataFrame) -> dict[str, dict]:
+    """debtor_view() as counterpart → row: the same rows (the order of a dict does not matter to its readers)."""
+    if edges.height > VIEW_PYTHON_MAX:
+        return {row["b"]: row for row in debtor_view(ctx, edges).iter_rows(named=True)}
+    own, names = ctx.own, edges.columns
+    a, b = edges.get_column("a").to_list(), edges.get_column("b").to_list()
+    mine = [i for i in range(edges.height) if a[i] in own and b[i] not in own]
+    theirs = [i for i in range(edges.height) if b[i] in own and a[i] not in own]
+    if not mine and not theirs:
+        return {}
+    columns = {name: edges.get_column(name).to_list() for name in names}
+    rows = [{name: columns[name][i] for name in names} for i in mine]
+    rows += [{name: columns[_SWAPPED.get(name, name)][i] for name in names} for i in theirs]
+    view: dict[str, dict] = {}
+    for row in sorted(rows, key=lambda row: -row["n"]):  # stable: on a tie the debtor's own record wins
+        view.setdefault(row["b"], row)
+    return view
+
+
 def call_facts(row: dict | None, ctx: Context) -> dict | None:
     """Return the readable call summary of one counterpart."""
     if not row:

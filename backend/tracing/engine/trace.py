@@ -14,7 +14,7 @@ from .context import Context, build_books, find_lenders, owner_relationships
 from .kinship import classify_name
 from .newnumber import Graph, NewNumberFinder
 from .parsing import Opened, Source, open_upload, read_records
-from .people import debtor_view, find_associates, find_kin
+from .people import debtor_counterparts, find_associates, find_kin
 from .phones import INVALID, PERSON_KINDS, SERVICE, Normalizer
 from .scoring import DEFAULTS, LIMITS, merged, pair_features, undirected_edges, with_local_time, with_tie
 
@@ -161,7 +161,7 @@ def _pairs(people: pl.DataFrame, numbers: list[str], policy: dict) -> pl.DataFra
 def _candidates(ctx: Context, stats: dict) -> list[dict]:
     """Score every kind, keep each number once (new number over kin over associate) and rank."""
     edges = ctx.pairs
-    view = {row["b"]: row for row in debtor_view(ctx, edges).iter_rows(named=True)}
+    view = debtor_counterparts(ctx, edges)
     finder = NewNumberFinder(ctx, Graph.from_frame(undirected_edges(edges)))
     found = finder.find() + find_kin(ctx, view) + find_associates(ctx, view, stats)
     stats["new_number_ruled_out"] = finder.ruled_out
