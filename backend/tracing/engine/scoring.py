@@ -145,8 +145,9 @@ def recency_cap(last_ts: int | None, now_ts: int, policy: Mapping) -> float:
     return 1.0 - (1.0 - floor) * (age - fresh) / (cap_days - fresh)
 
 
-# Up to this many ordered pairs, undirected_edges picks the rows in Python: cheaper than one polars query.
-UNDIRECTED_PYTHON_MAX = 20_000
+# Up to this many ordered pairs, undirected_edges picks the rows in Python: cheaper than one polars query
+# (measured: 0.9 against 1.3 ms at 2,000 pairs, 2.3 against 2.0 at 5,000).
+UNDIRECTED_PYTHON_MAX = 4_000
 
 
 def undirected_edges(features: pl.DataFrame) -> pl.DataFrame:

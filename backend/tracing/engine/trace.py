@@ -91,8 +91,9 @@ def _read(source: Source | Opened | None, kind: str, options: dict, progress) ->
     return read_records(source, kind, progress=progress, **options)
 
 
-# Up to this many rows in all, _set_aside counts in Python: one polars query's fixed cost is more than the loop.
-SET_ASIDE_PYTHON_MAX = 20_000
+# Up to this many rows in all (an everyday trace has 3,500), _set_aside counts in Python: one polars
+# query's fixed cost is more than the loop there.
+SET_ASIDE_PYTHON_MAX = 5_000
 
 
 def _set_aside(contacts: pl.DataFrame, calls: pl.DataFrame, own: frozenset[str], ids: dict[str, int]) -> dict:
