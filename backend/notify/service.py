@@ -192,6 +192,26 @@ def to_user(session: Session, user: User, *, channels: list[str] | tuple[str, ..
     return out
 
 
+STAFF_CHANNELS = ("push", "email", "sms")
+COLLECTOR_CHANNELS = ("push", "sms")
+
+
+def notify_users(session: Session, users: list[User], *, template: str, params: dict,
+                 channels: tuple[str, ...] = STAFF_CHANNELS, dedupe: str | None = None, **link) -> list[int]:
+    """Queue a notice (not a safety alert) to each user on the channels they accept, held through their
+    own quiet period; one preferences read for all of them. Returns the rows added."""
+    users = [u for u in users if u is not None and u.active]
+    if not users:
+        return []
+    now = utcnow()
+    prefs = load_preferences(session, [u.id for u in users])
+    messages = [message for user in users
+                for message in to_user(session, user, channels=channels, template=template, params=params,
+                                       honour_quiet=True, now=now, only_accepted=True, dedupe=dedupe, prefs=prefs,
+                                       **link)]
+    return enqueue(session, messages, now=now)
+
+
 # --- reading and cancelling -----------------------------------------------------------------------
 
 def cancel_for_alert(session: Session, alert_id: int, *, reason: str, now: datetime | None = None) -> int:

@@ -9,10 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from backend.auth.models import Role, User
-from backend.notify.service import enqueue, load_preferences, to_user
-from backend.timeutil import utcnow
+from backend.notify.service import COLLECTOR_CHANNELS, notify_users
 
-STAFF_CHANNELS = ("push", "email", "sms")
 # 成都市锦江区... -> 成都市锦江区: the area, not the door.
 DISTRICT = re.compile(r"^(.{0,20}?(?:区|县))")
 CITY = re.compile(r"^(.{0,10}?市)")
@@ -37,46 +35,21 @@ def dispatchers_of_area(session: Session, adcode: str | None) -> list[User]:
 
 def notify_visit_requested(session: Session, *, visit, address_text: str, adcode: str | None = None) -> None:
     """Queue a notice to the dispatchers of the visit's area (their channels and quiet periods)."""
-    dispatchers = dispatchers_of_area(session, adcode)
-    if not dispatchers:
-        return
     template = "visit_needs_approval" if visit.outsourced else "visit_requested"
-    now = utcnow()
-    prefs = load_preferences(session, [u.id for u in dispatchers])
-    messages = []
-    for user in dispatchers:
-        messages.extend(to_user(session, user, channels=STAFF_CHANNELS, template=template,
-                                params={"visit_id": visit.id, "area": area_of(address_text)}, honour_quiet=True,
-                                now=now, only_accepted=True, dedupe=f"visit:{visit.id}:{template}", prefs=prefs,
-                                visit_id=visit.id))
-    enqueue(session, messages, now=now)
-
-
-COLLECTOR_CHANNELS = ("push", "sms")
+    notify_users(session, dispatchers_of_area(session, adcode), template=template,
+                 params={"visit_id": visit.id, "area": area_of(address_text)},
+                 dedupe=f"visit:{visit.id}:{template}", visit_id=visit.id)
 
 
 def notify_visit_taken(session: Session, *, visit, holder_id: int, address_text: str) -> None:
     """Tell the collector who held a visit that a late report from its earlier holder closed it, so
     they do not knock on a door already visited (their next /me/route shows it gone too)."""
-    holder = session.get(User, holder_id)
-    if holder is None or not holder.active:
-        return
-    now = utcnow()
-    enqueue(session, to_user(session, holder, channels=COLLECTOR_CHANNELS, template="visit_taken_off_route",
-                             params={"visit_id": visit.id, "area": area_of(address_text)}, honour_quiet=True,
-                             now=now, only_accepted=True, dedupe=f"visit:{visit.id}:taken", visit_id=visit.id),
-            now=now)
+    notify_users(session, [session.get(User, holder_id)], template="visit_taken_off_route",
+                 params={"visit_id": visit.id, "area": area_of(address_text)}, channels=COLLECTOR_CHANNELS,
+                 dedupe=f"visit:{visit.id}:taken", visit_id=visit.id)
 
 
 def notify_visits_released_by_departure(session: Session, *, collector, visit_ids: list[int]) -> None:
     """Tell every active dispatcher that a deactivated collector's visits are back in the pool."""
-    dispatchers = list(session.scalars(sa.select(User).where(User.role == Role.DISPATCHER, User.active.is_(True))))
-    now = utcnow()
-    prefs = load_preferences(session, [u.id for u in dispatchers])
-    messages = []
-    for user in dispatchers:
-        messages.extend(to_user(session, user, channels=STAFF_CHANNELS, template="visits_released_by_departure",
-                                params={"collector_name": collector.name, "count": len(visit_ids)},
-                                honour_quiet=True, now=now, only_accepted=True,
-                                dedupe=f"departure:{collector.id}:{now.isoformat()}", prefs=prefs))
-    enqueue(session, messages, now=now)
+    notify_users(session, dispatchers_of_area(session, None), template="visits_released_by_departure",
+                 params={"collector_name": collector.name, "count": len(visit_ids)})
