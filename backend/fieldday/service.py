@@ -15,6 +15,7 @@ from backend.errors import DomainError, NotFound
 from backend.fieldday.models import OutcomeReview, ReviewDecision
 from backend.pagination import paginate
 from backend.planning.models import Route, RouteStop
+from backend.planning.service import route_line_feature, stop_feature
 from backend.visits.models import OutcomeKind, Visit, VisitOutcome
 
 OFF_SITE = "off_site"
@@ -169,19 +170,10 @@ def day_routes_geojson(session: Session, day: date, *, page: int = 1, page_size:
     """
     route_ids, total = paginate(session, sa.select(Route.id).where(Route.plan_date == day)
                                 .order_by(Route.collector_id, Route.id), page, page_size)
-    route_line = sa.func.json_build_object(
-        "type", "Feature", "geometry", sa.cast(sa.func.ST_AsGeoJSON(Route.path, 7), sa.JSON),
-        "properties", sa.func.json_build_object("kind", "route", "route_id", Route.id,
-                                                "collector_id", Route.collector_id, "date", Route.plan_date,
-                                                "distance_m", Route.distance_m, "duration_s", Route.duration_s))
-    lines = list(session.scalars(sa.select(route_line).where(Route.id.in_(route_ids), Route.path.is_not(None))
+    lines = list(session.scalars(sa.select(route_line_feature()).where(Route.id.in_(route_ids),
+                                                                        Route.path.is_not(None))
                                  .order_by(Route.collector_id, Route.id)))
-    stop = sa.func.json_build_object(
-        "type", "Feature", "geometry", sa.cast(sa.func.ST_AsGeoJSON(RouteStop.location, 7), sa.JSON),
-        "properties", sa.func.json_build_object("kind", "stop", "route_id", RouteStop.route_id,
-                                                "collector_id", Route.collector_id, "sequence", RouteStop.sequence,
-                                                "visit_id", RouteStop.visit_id, "eta", RouteStop.eta,
-                                                "departure", RouteStop.departure, "fixed", RouteStop.fixed))
+    stop = stop_feature("route_id", RouteStop.route_id, "collector_id", Route.collector_id)
     stops = list(session.scalars(sa.select(stop).join(Route, Route.id == RouteStop.route_id)
                                  .where(Route.id.in_(route_ids))
                                  .order_by(Route.collector_id, Route.id, RouteStop.sequence)))

@@ -127,25 +127,35 @@ def get_route(session: Session, route_id: int, *, viewer: User) -> Route:
     return route
 
 
+def route_line_feature():
+    """A route's line as a GeoJSON Feature, built by PostGIS. The line runs through the stops only."""
+    return sa.func.json_build_object(
+        "type", "Feature", "geometry", sa.cast(sa.func.ST_AsGeoJSON(Route.path, 7), sa.JSON),
+        "properties", sa.func.json_build_object("kind", "route", "route_id", Route.id,
+                                                "collector_id", Route.collector_id, "date", Route.plan_date,
+                                                "distance_m", Route.distance_m, "duration_s", Route.duration_s))
+
+
+def stop_feature(*extra_properties):
+    """A stop as a GeoJSON Feature with the times everyone may see: the day walked from the first stop
+    (the collector's own ETAs count the leg from home or lodging, which is theirs alone)."""
+    return sa.func.json_build_object(
+        "type", "Feature", "geometry", sa.cast(sa.func.ST_AsGeoJSON(RouteStop.location, 7), sa.JSON),
+        "properties", sa.func.json_build_object("kind", "stop", *extra_properties, "sequence", RouteStop.sequence,
+                                                "visit_id", RouteStop.visit_id, "eta", RouteStop.shared_eta,
+                                                "departure", RouteStop.shared_departure, "fixed", RouteStop.fixed))
+
+
 def route_geojson(session: Session, route: Route) -> dict:
     """The route as a FeatureCollection built by PostGIS: its line, then its stops in order.
 
     The line starts at the first stop: the start point (home or lodging) is never part of it.
     """
-    stop_feature = sa.func.json_build_object(
-        "type", "Feature", "geometry", sa.cast(sa.func.ST_AsGeoJSON(RouteStop.location, 7), sa.JSON),
-        "properties", sa.func.json_build_object("kind", "stop", "sequence", RouteStop.sequence,
-                                                "visit_id", RouteStop.visit_id, "eta", RouteStop.shared_eta,
-                                                "departure", RouteStop.shared_departure, "fixed", RouteStop.fixed))
-    stops = (sa.select(sa.func.coalesce(sa.func.json_agg(aggregate_order_by(stop_feature, RouteStop.sequence)),
+    stops = (sa.select(sa.func.coalesce(sa.func.json_agg(aggregate_order_by(stop_feature(), RouteStop.sequence)),
                                         sa.text("'[]'::json")))
              .where(RouteStop.route_id == route.id).scalar_subquery())
-    line = sa.func.json_build_object(
-        "type", "Feature", "geometry", sa.cast(sa.func.ST_AsGeoJSON(Route.path, 7), sa.JSON),
-        "properties", sa.func.json_build_object("kind", "route", "route_id", Route.id,
-                                                "collector_id", Route.collector_id, "date", Route.plan_date,
-                                                "distance_m", Route.distance_m, "duration_s", Route.duration_s))
-    row = session.execute(sa.select(Route.path.is_not(None), line, stops).where(Route.id == route.id)).one()
+    row = session.execute(sa.select(Route.path.is_not(None), route_line_feature(), stops)
+                          .where(Route.id == route.id)).one()
     has_line, line_feature, stop_features = row
     return {"type": "FeatureCollection", "features": ([line_feature] if has_line else []) + stop_features}
 

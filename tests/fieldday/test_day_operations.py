@@ -83,6 +83,14 @@ def test_the_days_routes_in_one_feature_collection(client, session, dispatcher, 
     home = session.execute(sa.text("SELECT ST_X(geometry(home)), ST_Y(geometry(home)) FROM users WHERE id = :id"),
                            {"id": first.id}).one()
     assert [round(v, 6) for v in home] not in [[round(v, 6) for v in p] for p in stop_points]
+    # Nor in the times: staff see the day walked from the first stop, never the collector's own ETAs
+    # (they count the leg from home or lodging).
+    shared = dict(session.execute(sa.text("SELECT visit_id, shared_eta FROM route_stops")).all())
+    own = dict(session.execute(sa.text("SELECT visit_id, eta FROM route_stops")).all())
+    for stop in stops:
+        visit_id, eta = stop["properties"]["visit_id"], stop["properties"]["eta"]
+        assert eta == (shared[visit_id].isoformat() if shared[visit_id] else None)
+        assert own[visit_id] is None or eta != own[visit_id].isoformat()
 
 
 def test_routes_geojson_needs_a_date_and_staff(client, dispatcher, collector):
