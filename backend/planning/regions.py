@@ -79,9 +79,13 @@ def split_regions(session: Session, *, plan_date: date, collector_ids: list[int]
                                      sa.func.ST_X(geometry))
                            .join(CaseAddress, CaseAddress.id == pool.c.address_id).order_by(pool.c.id)).all()
     visits: list[list[int]] = [[] for _ in range(k)]
-    if rows:
-        nearest = nearest_start(starts, np.array([(lat, lon) for *_, lat, lon in rows], dtype=float))
-        for (vid, status, holder, *_), near in zip(rows, nearest, strict=True):
+    # A visit whose address has no position yet goes to the first region, whose job reports it
+    # unplanned (address_not_located); the others go with their nearest collector's region.
+    located = [row for row in rows if row[-2] is not None]
+    visits[0].extend(row[0] for row in rows if row[-2] is None)
+    if located:
+        nearest = nearest_start(starts, np.array([(lat, lon) for *_, lat, lon in located], dtype=float))
+        for (vid, status, holder, *_), near in zip(located, nearest, strict=True):
             held = status == VisitStatus.ASSIGNED and holder in region_of
             visits[region_of[holder] if held else int(labels[near])].append(vid)
     members: list[list[int]] = [[] for _ in range(k)]
@@ -115,7 +119,7 @@ def split_by_districts(session: Session, *, plan_date: date, collector_ids: list
     for (vid, status, holder, _adcode, lat, lon), region in zip(rows, named_of, strict=True):
         if status == VisitStatus.ASSIGNED and holder in region_of:
             region = region_of[holder]
-        elif (region is None or not members[region]) and starts is not None:
+        elif (region is None or not members[region]) and starts is not None and lat is not None:
             # No region names its district, or the region has nobody to send: the nearest collector's.
             region = region_of[placed[int(nearest_start(starts, np.array([(lat, lon)], dtype=float))[0])]]
         visits[region if region is not None else 0].append(vid)
@@ -135,7 +139,8 @@ def _place_unlisted_collectors(users, homes: dict, region_of: dict, rows, named_
     """Collectors no region names join the region whose visits' middle lies nearest their start."""
     middles = []
     for k in range(count):
-        points = [(lat, lon) for (*_, lat, lon), region in zip(rows, named_of, strict=True) if region == k]
+        points = [(lat, lon) for (*_, lat, lon), region in zip(rows, named_of, strict=True)
+                  if region == k and lat is not None]
         middles.append(np.mean(np.array(points, dtype=float), axis=0) if points else None)
     known = [k for k in range(count) if middles[k] is not None]
     for u in users:

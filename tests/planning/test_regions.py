@@ -101,3 +101,29 @@ def test_district_regions_are_checked(plan):
     assert twice.status_code == 422 and "district_regions" in twice.json["error"]["fields"]
     bad = plan(district_regions=[{"name": "a", "districts": ["Wuhou"]}])
     assert bad.status_code == 422 and "district_regions" in str(bad.json["error"]["fields"])
+
+
+def test_a_visit_whose_address_has_no_position_yet_is_reported_not_a_500(client, as_role, plan, create_user,
+                                                                         make_visit, session, run_worker):
+    """Text-only addresses wait for the geocoder: a split plan sends such a visit to one region, whose
+    job reports it unplanned (address_not_located); neither splitter trips over the missing position."""
+    session.execute(sa.text("SELECT setval('background_jobs_id_seq', :n)"), {"n": random.randrange(10**9, 2 * 10**9)})
+    for lat, lon in TOWNS:
+        create_user(Role.COLLECTOR, home={"lat": lat, "lon": lon})
+        make_visit(lat=lat + 0.002, lon=lon + 0.002)
+    pending = make_visit()
+    pending.address.location, pending.address.geocode_status = None, "pending"
+    session.commit()
+    _, headers = as_role(Role.SUPERVISOR)
+    for split in ({"regions": 2}, {"district_regions": [{"name": "a", "districts": ["5101"]},
+                                                         {"name": "b", "districts": ["5102"]}]}):
+        response = plan(**split)
+        assert response.status_code == 202, response.json
+        run_worker()
+        row = client.get(f"/api/v1/routes/plans/{response.json['plan_id']}", headers=headers).json
+        assert row["status"] == "done"
+        assert sum(r["visits"] for r in row["regions"]) == 3
+        removed = {r["visit_id"]: r["reason"] for c in row["changes"] for r in c["removed"]}
+        job = session.get(BackgroundJob, row["regions"][0]["job_id"])
+        assert pending.id in job.args["visit_ids"]
+        assert removed.get(pending.id, "address_not_located") == "address_not_located"
