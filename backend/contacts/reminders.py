@@ -60,21 +60,28 @@ def debtor_mobile(case: Case) -> str | None:
 def send_promise_reminders(session: Session, *, now: datetime | None = None, limit: int = 1000) -> dict:
     """Sweep: queue each due reminder SMS once (and log it as a contact attempt); the caller commits."""
     now = now or utcnow()
-    due_reminded = sa.exists().where(Notification.dedupe_key == sa.func.concat("promise:", Promise.id, ":due"))
+    def reminded(kind: str):
+        return sa.exists().where(Notification.dedupe_key == sa.func.concat("promise:", Promise.id, f":{kind}"))
+
+    # A promise reminded the day before waits for its due day out of the window, so the promises still
+    # owed a reminder are never pushed past the limit by ones already served.
+    before_due_day = sa.func.date(sa.func.timezone(Case.timezone, now)) < Promise.due_date
     promises = session.scalars(
         sa.select(Promise).join(Case, Case.id == Promise.case_id)
         .where(Promise.status == PromiseStatus.OPEN, Promise.reminder_due_at <= now,
                sa.func.timezone(Case.timezone, sa.cast(Promise.due_date + 1, sa.DateTime)) > now,
-               ~due_reminded)
+               ~reminded("due"), ~(reminded("before") & before_due_day))
         .options(selectinload(Promise.case).selectinload(Case.phones))
         .order_by(Promise.reminder_due_at, Promise.id).limit(limit)).all()
     counts = {"queued": 0, "held_quiet_hours": 0, "refused": 0, "no_number": 0}
+    sent = set(session.scalars(sa.select(Notification.dedupe_key).where(Notification.dedupe_key.in_(
+        [f"promise:{p.id}:{kind}" for p in promises for kind in KINDS]))))
     for promise in promises:
         case = promise.case
         policy = reminder_policy(get_policy(session, case.portfolio_id))
         kind = reminder_kind(promise, case, policy, now)
         key = f"promise:{promise.id}:{kind}"
-        if kind is None or session.scalar(sa.select(Notification.id).where(Notification.dedupe_key == key)):
+        if kind is None or key in sent:
             continue
         if next_lawful_time(now, case.timezone, policy, "sms") > now:
             counts["held_quiet_hours"] += 1  # a later sweep sends it when the quiet hours end

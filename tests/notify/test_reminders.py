@@ -66,3 +66,15 @@ def test_english_template_for_a_us_portfolio(session, create_case, create_portfo
     send_promise_reminders(session, now=THU_0800)
     [row] = _reminders(session, promise.id)
     assert row.text.startswith("Acme Card: Dear ") and "2026-06-11" in row.text
+
+
+def test_promises_already_reminded_never_crowd_out_those_still_owed_one(session, create_case):
+    """The sweep takes a limited batch: a promise reminded the day before leaves the window until its
+    due day, so the next promise in line gets its reminder on the next run."""
+    thu_1000 = datetime(2026, 6, 11, 2, 0, tzinfo=UTC)
+    first, second = (record_promise(session, case_id=create_case(phones=(f"+861381234567{n}",)).id,
+                                    amount="800.00", due_date=date(2026, 6, 12), source="manual",
+                                    promised_at=WED_2300) for n in (1, 2))
+    assert send_promise_reminders(session, now=thu_1000, limit=1)["queued"] == 1
+    assert send_promise_reminders(session, now=thu_1000, limit=1)["queued"] == 1
+    assert [len(_reminders(session, p.id)) for p in (first, second)] == [1, 1]
