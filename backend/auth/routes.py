@@ -107,7 +107,8 @@ class UserResource(MethodView):
         user = service.update_user(db.session, user_id, region=current_app.config["DEFAULT_REGION"],
                                    actor_id=current_user().id, **changes)
         db.session.commit()
-        home_visible(user.id)
+        if "home" in changes:  # the admin's own input, echoed; any other change answers without it
+            home_visible(user.id)
         return user
 
 

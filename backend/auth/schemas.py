@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import phonenumbers
-from flask import g
+from flask import has_request_context, request
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from backend.auth.models import Role
@@ -93,7 +93,7 @@ class UserSchema(Schema):
     def _home(self, user):
         # A collector's home is theirs: shown to themself and to an admin editing the account, only when
         # the route said so (home_visible), never in lists.
-        if user.id not in g.get("home_visible_for", ()):
+        if not has_request_context() or user.id not in request.environ.get(HOME_VISIBLE, ()):
             return None
         latlon = point_latlon(user.home)
         return {"lat": latlon[0], "lon": latlon[1]} if latlon else None
@@ -104,6 +104,11 @@ class UserQuerySchema(PageQuerySchema):
     active = fields.Boolean()
 
 
+# Kept on the request itself, not on `g`: an app context may outlive one request (a CLI, a test),
+# and a permission to show a home must never carry over to the next answer.
+HOME_VISIBLE = "fieldtrace.home_visible_for"
+
+
 def home_visible(user_id: int) -> None:
     """Let this request's answer carry the home of user_id (the route decided the caller may see it)."""
-    g.home_visible_for = {*g.get("home_visible_for", ()), user_id}
+    request.environ[HOME_VISIBLE] = {*request.environ.get(HOME_VISIBLE, ()), user_id}

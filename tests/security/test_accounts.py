@@ -149,6 +149,13 @@ def test_home_is_only_for_the_user_and_an_admin_editing_them(client, as_role, cr
     assert client.get(f"/api/v1/users/{collector.id}", headers=headers).json["home"] == {"lat": 30.7, "lon": 104.1}
     [read] = audits(session, "user.home_read")
     assert (read.actor_id, read.subject_id) == (admin.id, str(collector.id))
+    # An admin changing something else gets no home back (that would be an unaudited read)...
+    patched = client.patch(f"/api/v1/users/{collector.id}", json={"max_visits_per_day": 9}, headers=headers).json
+    assert patched["home"] is None and len(audits(session, "user.home_read")) == 1
+    # ...while setting it echoes what they sent.
+    moved = client.patch(f"/api/v1/users/{collector.id}", json={"home": {"lat": 30.6, "lon": 104.0}},
+                         headers=headers).json
+    assert moved["home"] == {"lat": 30.6, "lon": 104.0}
 
 
 def test_login_with_redis_unreachable_is_refused_as_503_never_an_uncounted_guess(app, client, create_user):
