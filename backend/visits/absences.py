@@ -48,6 +48,9 @@ def record_absence(session: Session, *, collector_id: int, day: date, reason: st
                    actor_id: int) -> tuple[CollectorAbsence, list[int]]:
     """Record the collector absent on day and release that day's visits (409 if already recorded)."""
     _collector(session, collector_id)
+    # Two dispatchers recording the same absence at once: the second waits, then sees the first (409).
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock(
+        sa.func.hashtextextended(f"visits.absence:{collector_id}:{day.isoformat()}", 0))))
     existing = session.scalar(sa.select(CollectorAbsence).where(
         CollectorAbsence.collector_id == collector_id, CollectorAbsence.day == day))
     if existing is not None:

@@ -1,6 +1,9 @@
 """GET /notifications for supervisors and each user's own settings."""
 from __future__ import annotations
 
+import sqlalchemy as sa
+
+from backend.audit.models import AuditEvent
 from backend.auth.models import Role
 from backend.notify.service import Outgoing, enqueue
 
@@ -16,6 +19,10 @@ def test_supervisors_list_the_outbox_filtered_and_paginated(client, session, as_
     assert (page["total"], page["page"], page["page_size"], len(page["items"])) == (3, 1, 2, 2)
     assert page["items"][0]["text"].startswith("【FieldTrace】路线规划 #2")
     assert client.get(f"{LIST}?status=sent", headers=headers).json["total"] == 0
+    # The outbox holds full numbers and collectors' positions: each read is audited, with its filters.
+    reads = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "notifications.read")
+                            .order_by(AuditEvent.id)).all()
+    assert [(r.details["filters"]["status"], r.details["rows"]) for r in reads] == [("queued", 2), ("sent", 0)]
 
 
 def test_the_outbox_is_for_supervisors_only(client, as_role):
