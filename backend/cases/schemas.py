@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 
 from backend.cases.models import AddressKind, ContactStatus
 from backend.geo import PositionSchema, lat_field, lon_field
+from backend.geocoding.types import normalise_address
 from backend.pagination import PageQuerySchema
 from backend.timeutil import validate_timezone
 from backend.validation import id_field
@@ -21,11 +22,26 @@ def _both_or_neither(data: dict) -> None:
         raise ValidationError("send both lat and lon, or neither (text only: geocoded later)", missing)
 
 
+ADDRESS_TEXT_MAX = 500  # the text and its normalised form (the geocode cache key) are both stored at this size
+
+
+def storable_address_text(value: str) -> None:
+    """Not blank, and short enough once normalised: NFKC can lengthen text (one ligature becomes 18)."""
+    if not value.strip():
+        raise ValidationError("must not be blank")
+    if len(normalise_address(value)) > ADDRESS_TEXT_MAX:
+        raise ValidationError(f"too long once normalised (at most {ADDRESS_TEXT_MAX} characters)")
+
+
+def address_text_field(**kwargs) -> fields.String:
+    return fields.String(validate=[validate.Length(min=1, max=ADDRESS_TEXT_MAX), storable_address_text], **kwargs)
+
+
 class AddressInSchema(PositionSchema):
     """An address as text, with a position if the creditor has one (otherwise geocoded later)."""
 
     kind = fields.Enum(AddressKind, by_value=True, load_default=AddressKind.HOME)
-    text = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    text = address_text_field(required=True)
     lat = lat_field(allow_none=True, load_default=None)
     lon = lon_field(allow_none=True, load_default=None)
 
@@ -33,16 +49,11 @@ class AddressInSchema(PositionSchema):
     def _position(self, data, **_):
         _both_or_neither(data)
 
-    @validates("text")
-    def _text(self, value, **_):
-        if not value.strip():
-            raise ValidationError("must not be blank")
-
 
 class AddressPatchSchema(PositionSchema):
     """A dispatcher's correction: new text (a move) and/or the door's position."""
 
-    text = fields.String(validate=validate.Length(min=1, max=500))
+    text = address_text_field()
     lat = lat_field(allow_none=True, load_default=None)
     lon = lon_field(allow_none=True, load_default=None)
 

@@ -8,6 +8,7 @@ from backend.auth.models import Role
 from backend.cases.models import CaseAddress
 from backend.planning.models import RouteStop
 from backend.visits.models import Visit, VisitStatus
+from tests.cases.test_import import good_case
 from tests.geo.conftest import KEHUA, case_row
 
 
@@ -92,3 +93,28 @@ def test_post_address_without_text_is_a_422_naming_text(client, as_role, create_
     _, headers = as_role(Role.DISPATCHER)
     response = client.post(f"/api/v1/cases/{case.id}/addresses", json={"kind": "home"}, headers=headers)
     assert response.status_code == 422 and "text" in str(response.json["error"]["fields"])
+
+
+# NFKC turns this one character into 18 ("صلى الله عليه وسلم", 15 once spaces go): 40 of them normalise to
+# 600 characters, well under the 500 a request may send.
+GROWS = "成都市武侯区" + "\ufdfa" * 40
+
+
+def test_address_text_that_grows_past_its_column_when_normalised_is_a_422(client, as_role, create_case):
+    case = create_case()
+    _, headers = as_role(Role.DISPATCHER)
+    posted = client.post(f"/api/v1/cases/{case.id}/addresses", json={"kind": "home", "text": GROWS}, headers=headers)
+    assert posted.status_code == 422 and "text" in posted.json["error"]["fields"]
+    address_id = client.get(f"/api/v1/cases/{case.id}/addresses", headers=headers).json["items"][0]["id"]
+    for text in (GROWS, "   "):
+        patched = client.patch(f"/api/v1/cases/{case.id}/addresses/{address_id}", json={"text": text}, headers=headers)
+        assert patched.status_code == 422 and "text" in patched.json["error"]["fields"]
+
+
+def test_an_import_row_with_such_text_is_rejected_alone(client, as_role):
+    _, headers = as_role(Role.DISPATCHER)
+    rows = [good_case(ref, addresses=[{"kind": "home", "text": text}])
+            for ref, text in (("GROWS-1", GROWS), ("FINE-1", "四川省成都市武侯区科华北路65号"))]
+    body = client.post("/api/v1/cases/import", json=rows, headers=headers).json
+    assert (body["created"], body["rejected_rows"]) == (1, 1)
+    assert body["rejected"][0]["field"] == "addresses.0.text"
