@@ -8,6 +8,7 @@ Protocol details and sources: ../shared/PROVIDERS.md §5-7.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import urllib.error
@@ -27,6 +28,20 @@ class Geocoder(Protocol):
 
     def geocode(self, text: str) -> GeocodeResult | None:
         """A position for the text, None if the provider found nothing; GeocoderError if it failed."""
+
+
+def reads_answer(geocode):
+    """A provider answer we cannot read (a field missing, a wrong type) is that provider failing for this
+    text (GeocoderError: it stays pending and is asked again later), never a job that dies on it."""
+    @functools.wraps(geocode)
+    def wrapper(self, text: str) -> GeocodeResult | None:
+        try:
+            return geocode(self, text)
+        except GeocoderError:
+            raise
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            raise GeocoderError(f"{self.name}: unreadable answer ({type(exc).__name__}: {exc})") from exc
+    return wrapper
 
 
 def _get_json(url: str, timeout_s: float):
@@ -60,6 +75,7 @@ class NominatimGeocoder:
     def __init__(self, base_url: str, *, rate_per_s: float = 1.0, timeout_s: float = 10.0, countrycodes: str = "cn"):
         self.base_url, self.rate_per_s, self.timeout_s, self.countrycodes = base_url.rstrip("/"), rate_per_s, timeout_s, countrycodes
 
+    @reads_answer
     def geocode(self, text: str) -> GeocodeResult | None:
         query = urllib.parse.urlencode({"q": text, "format": "jsonv2", "limit": 1, "addressdetails": 1,
                                         "countrycodes": self.countrycodes, "accept-language": "zh"})
@@ -94,6 +110,7 @@ class AmapGeocoder:
         self.key, self.private_key, self.base_url = key, private_key, base_url.rstrip("/")
         self.rate_per_s, self.timeout_s = rate_per_s, timeout_s
 
+    @reads_answer
     def geocode(self, text: str) -> GeocodeResult | None:
         params = {"key": self.key, "address": text, "output": "JSON"}
         if self.private_key:
@@ -119,6 +136,7 @@ class TiandituGeocoder:
                  timeout_s: float = 10.0):
         self.key, self.base_url, self.rate_per_s, self.timeout_s = key, base_url.rstrip("/"), rate_per_s, timeout_s
 
+    @reads_answer
     def geocode(self, text: str) -> GeocodeResult | None:
         ds = json.dumps({"keyWord": text}, ensure_ascii=False)
         answer = _get_json(f"{self.base_url}/geocoder?{urllib.parse.urlencode({'ds': ds, 'tk': self.key})}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import math
 
+import pytest
 import sqlalchemy as sa
 
 from backend.auth.models import Role
@@ -12,6 +13,7 @@ from backend.cases.models import Case, CaseAddress
 from backend.geo import point_latlon
 from backend.jobs.models import BackgroundJob
 from tests.geo.conftest import KEHUA, KEHUA_WGS84, case_row
+from tests.geo.servers import NominatimLike
 
 
 def metres(a, b) -> float:
@@ -150,3 +152,23 @@ def test_sweep_retries_addresses_a_failed_provider_left_pending(client, as_role,
     assert retry_pending_geocoding(older_than_s=0)["pending"] == 1
     run_worker()
     assert _address(session, "GEO-RETRY").source == "geocoder:amap"
+
+
+class _Garbled(NominatimLike):
+    """Answers 200 with something no Nominatim sends: an object where a list of places belongs, then a
+    place whose lat is not a number."""
+
+    def answer(self, path, query):
+        return 200, ([{"lat": "north-ish", "lon": "104.07", "place_rank": 30}] if "科华" in query["q"]
+                     else [{"display_name": "no position at all"}])
+
+
+def test_an_unreadable_provider_answer_leaves_the_text_pending_never_a_dead_job():
+    from backend.geocoding.providers import NominatimGeocoder
+    from backend.geocoding.types import GeocoderError
+
+    with _Garbled({}) as server:
+        geocoder = NominatimGeocoder(server.url, rate_per_s=50)
+        for text in (KEHUA, "成都市锦江区春熙路1号"):
+            with pytest.raises(GeocoderError, match="nominatim: unreadable answer"):
+                geocoder.geocode(text)
