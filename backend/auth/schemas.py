@@ -6,6 +6,7 @@ from flask import has_request_context, request
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from backend.auth.models import Role
+from backend.auth.passwords import MIN_PASSWORD_LENGTH
 from backend.geo import LatLonSchema, point_latlon
 from backend.pagination import PageQuerySchema
 from backend.timeutil import validate_timezone
@@ -30,7 +31,7 @@ class UserWriteSchema(Schema):
     username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.@-]{2,80}$"))
     # The length shows in the OpenAPI document; the service refuses common and guessable ones too.
     password = fields.String(required=True, load_only=True, validate=validate.Length(
-        min=12, max=200, error="must be at least {min} characters (and at most {max})"))
+        min=MIN_PASSWORD_LENGTH, max=200, error="must be at least {min} characters (and at most {max})"))
     role = fields.Enum(Role, by_value=True, required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     phone = fields.String(validate=validate.Length(max=40), allow_none=True)

@@ -119,11 +119,6 @@ def apply_geocode(address: CaseAddress, result) -> None:
             adcode=result.adcode, confidence=result.confidence)
 
 
-def is_located(address: CaseAddress) -> bool:
-    """Whether the address is pinned well enough to route to (street precision or better)."""
-    return address.location is not None and address.precision not in {p.value for p in NOT_LOCATED_PRECISIONS}
-
-
 def not_located_clause():
     """SQL: the address cannot be routed to (no position, or district/city precision)."""
     return sa.or_(CaseAddress.location.is_(None),

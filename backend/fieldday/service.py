@@ -16,12 +16,11 @@ from backend.fieldday.models import OutcomeReview, ReviewDecision
 from backend.pagination import paginate
 from backend.planning.models import Route, RouteStop
 from backend.planning.service import route_line_feature, stop_feature
-from backend.visits.models import OutcomeKind, Visit, VisitOutcome
+from backend.visits.models import FAILED_OUTCOMES, OutcomeFlag, OutcomeKind, Visit, VisitOutcome
 
 OFF_SITE = "off_site"
 # What puts a report in the review queue: any stored flag, or a report made outside the geofence.
-REVIEW_REASONS = (OFF_SITE, "implausible_travel", "stale_fix", "mock_location", "backdated",
-                  "quiet_hours_violation", "reassigned")
+REVIEW_REASONS = (OFF_SITE, *(flag.value for flag in OutcomeFlag))
 
 
 def _needs_review():
@@ -96,8 +95,7 @@ def collectors_daily(session: Session, *, day: date, collector_id: int | None = 
     km_travelled is the line through the day's reports in time order; km_planned the stored route.
     """
     local_day = sa.cast(sa.func.timezone(User.timezone, VisitOutcome.recorded_at), sa.Date)
-    failed = [k.value for k in (OutcomeKind.NOT_HOME, OutcomeKind.MOVED, OutcomeKind.ADDRESS_INVALID,
-                                OutcomeKind.HOSTILE)]
+    failed = sorted(k.value for k in FAILED_OUTCOMES)
     outcome_kind = sa.cast(VisitOutcome.outcome, sa.String)
     reports = (
         sa.select(

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import BinaryIO
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from backend.audit.service import record_audit
 from backend.auth.models import User
@@ -125,7 +125,8 @@ def list_requests(session: Session, *, page: int, page_size: int, case_id: int |
     proposed = (sa.select(sa.func.count()).where(TracingCandidate.request_id == TracingRequest.id,
                                                   TracingCandidate.status == CandidateStatus.PROPOSED)
                 .correlate(TracingRequest).scalar_subquery())
-    query = sa.select(TracingRequest).outerjoin(BackgroundJob, BackgroundJob.id == TracingRequest.job_id)
+    query = (sa.select(TracingRequest).outerjoin(BackgroundJob, BackgroundJob.id == TracingRequest.job_id)
+             .options(contains_eager(TracingRequest.job)))  # the view reads each job: joined once, not per row
     if case_id is not None:
         query = query.where(TracingRequest.case_id == case_id)
     if status is not None:
