@@ -130,8 +130,9 @@ def error_statuses(method: str, path: str, operation: dict, view) -> list[int]:
         statuses.add(422)
     if "application/json" in body:
         statuses.add(400)  # malformed JSON
-    if "multipart/form-data" in body:
-        statuses.add(413)  # the upload ceiling
+    if body:
+        statuses.add(413)  # every body has a ceiling (1 MiB for JSON, its own for an upload), checked before parsing
+    statuses.add(503)  # the database or Redis unreachable: nothing was stored, retry after Retry-After
     if method in WRITE_METHODS:
         statuses.add(409)  # a domain rule refused it (or a used Idempotency-Key with another body)
     return sorted(statuses)

@@ -7,7 +7,6 @@ from flask_smorest import Blueprint
 from backend.auth.access import current_user, roles_required
 from backend.extensions import db
 from backend.http import json_body
-from backend.openapi import may_return
 from backend.sync.schemas import SyncRequestSchema, SyncResponseSchema
 from backend.sync.service import apply_events, check_batch
 
@@ -17,7 +16,6 @@ blp = Blueprint("sync", __name__, url_prefix="/api/v1", description="Offline que
 @blp.route("/sync")
 class SyncResource(MethodView):
     @roles_required()
-    @may_return(413)
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": SyncRequestSchema}}})
     @blp.response(200)
     @blp.alt_response(200, schema=SyncResponseSchema, success=True)
