@@ -152,18 +152,23 @@ class JsonErrorApi(Api):
 DATABASE_RETRY_AFTER_S = 2
 
 
+def _caused_by(error: BaseException | None, matches) -> bool:
+    """Whether the error, or anything in its cause/context chain, matches."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if matches(error):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def redis_unavailable(error: BaseException) -> bool:
     """Whether this error is Redis unreachable (refused, reset, timed out), directly or under a wrapper."""
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    seen = set()
-    while error is not None and id(error) not in seen:
-        if isinstance(error, RedisConnectionError | RedisTimeoutError):
-            return True
-        seen.add(id(error))
-        error = error.__cause__ or error.__context__
-    return False
+    return _caused_by(error, lambda e: isinstance(e, RedisConnectionError | RedisTimeoutError))
 
 
 def database_unavailable(error: BaseException) -> bool:
@@ -173,15 +178,8 @@ def database_unavailable(error: BaseException) -> bool:
     from sqlalchemy import exc as sa_exc
 
     kinds = (sa_exc.OperationalError, sa_exc.InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
-    seen = set()
-    while error is not None and id(error) not in seen:
-        if isinstance(error, kinds):
-            return True
-        if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
-            return True
-        seen.add(id(error))
-        error = error.__cause__ or error.__context__
-    return False
+    return _caused_by(error, lambda e: isinstance(e, kinds)
+                      or (isinstance(e, sa_exc.DBAPIError) and e.connection_invalidated))
 
 
 def register_error_handlers(app) -> None:

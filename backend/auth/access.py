@@ -86,7 +86,8 @@ def caller_from_token(token: str) -> Caller:
     return Caller(uid, Role(row[0]))
 
 
-def _bearer_token() -> str:
+def bearer_token() -> str:
+    """The request's bearer token; Unauthorized when there is none."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -105,10 +106,10 @@ def roles_required(*roles: Role, load_user: bool = True):
         @wraps(view)
         def wrapper(*args, **kwargs):
             if load_user:
-                user = user_from_token(_bearer_token())
+                user = user_from_token(bearer_token())
                 g.current_user, g.current_caller = user, Caller(user.id, user.role)
             else:
-                g.current_user, g.current_caller = None, caller_from_token(_bearer_token())
+                g.current_user, g.current_caller = None, caller_from_token(bearer_token())
             if roles and g.current_caller.role not in roles:
                 raise Forbidden(f"requires role {' or '.join(r.value for r in roles)}")
             # After authentication, before the endpoint parses anything: an undeclared query parameter.

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -10,7 +9,7 @@ from redis.exceptions import RedisError
 from rq import Worker
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend.auth.access import Unauthorized, caller_from_token, public
+from backend.auth.access import Unauthorized, bearer_token, caller_from_token, public
 from backend.auth.models import Role
 from backend.extensions import db, redis_conn
 from backend.health import checks
@@ -32,12 +31,8 @@ DETAIL_ROLES = (Role.SUPERVISOR, Role.ADMIN)
 
 
 def _may_read_details() -> bool:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return False
     try:
-        return caller_from_token(token.strip()).role in DETAIL_ROLES
+        return caller_from_token(bearer_token()).role in DETAIL_ROLES
     except Unauthorized:
         return False
 
