@@ -2,6 +2,7 @@
 limit every request passes before anything reads it, and the storable-text check on parsed input."""
 from __future__ import annotations
 
+import functools
 import json
 
 from flask import current_app, request
@@ -170,13 +171,19 @@ def _check_text(field: str, value: str) -> None:
         raise InvalidInput(field or "_body", problem)
 
 
-def declared_query_names(view) -> set[str] | None:
+def declared_query_names(view) -> frozenset[str] | None:
     """The query parameter names an endpoint declares through @blp.arguments(..., location="query"),
     or None for a view that is not ours (flask-smorest's docs, static files)."""
     view_class = getattr(view, "view_class", None)
     handler = getattr(view_class, request.method.lower(), None) if view_class else view
     if request.method == "HEAD" and handler is None and view_class is not None:
         handler = getattr(view_class, "get", None)
+    return _query_names(handler) if handler is not None else None
+
+
+@functools.cache
+def _query_names(handler) -> frozenset[str] | None:
+    """Read once per handler (its declaration never changes), not on every request with a query string."""
     doc = getattr(handler, "_apidoc", None)
     if doc is None:
         return None
@@ -186,13 +193,14 @@ def declared_query_names(view) -> set[str] | None:
             schema = parameter["schema"]
             schema = schema() if isinstance(schema, type) else schema
             names.update(field.data_key or name for name, field in schema.fields.items() if not field.dump_only)
-    return names
+    return frozenset(names)
 
 
 def reject_unknown_query_arguments() -> None:
     """A query parameter the endpoint does not declare is a 422 naming it, never silently ignored (a
     misspelt filter would otherwise return everything). Called by auth.access.roles_required once the
-    caller is authenticated, so every endpoint (a test walks them: each declares its roles) checks it."""
+    caller is authenticated, and by auth.access.public, so every endpoint (each declares its roles or
+    that it is public; tests/platform/test_unknown_query.py walks them) checks it."""
     if not request.args or request.endpoint is None:
         return
     view = current_app.view_functions.get(request.endpoint)

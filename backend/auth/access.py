@@ -123,9 +123,14 @@ def roles_required(*roles: Role, load_user: bool = True):
 
 
 def public(view):
-    """Mark a view as callable without a token."""
-    view.allowed_roles = "public"
-    return view
+    """Mark a view as callable without a token (its query parameters are checked all the same)."""
+    @wraps(view)
+    def checked(*args, **kwargs):
+        reject_unknown_query_arguments()
+        return view(*args, **kwargs)
+
+    checked.allowed_roles = "public"
+    return checked
 
 
 def current_user() -> User:
