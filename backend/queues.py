@@ -61,15 +61,18 @@ def enqueue(queue: str, func, *args, job_id: str | None = None, **kwargs) -> Job
 
 
 class _QuickUnsubscribe:
-    """RQ 3.0 stops its pub/sub thread with redis-py's `stop()`, which since redis 8.2 waits for the
-    thread, and the thread may be inside a 60-second wait for a subscription that has just ended:
-    a burst worker then took up to a minute to exit. Wait one second at most (the thread is a daemon)."""
+    """RQ 3.0 unsubscribes, then stops its pub/sub thread with redis-py's `stop()`, which since redis 8.2
+    waits for the thread; the thread may read the unsubscribe confirmation in between, find nothing
+    subscribed and wait out its whole 60 s poll: a burst worker then took a minute to exit. Clearing the
+    thread's run flag first (stop without waiting) lets it end as soon as the confirmation arrives; wait
+    one second at most (the thread is a daemon)."""
 
     def unsubscribe(self):
         if self.pubsub_thread:
             self.log.info("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
+            self.pubsub_thread.stop(timeout=0)
             self.pubsub.unsubscribe()
-            self.pubsub_thread.stop(timeout=1)
+            self.pubsub_thread.join(timeout=1)
             self.pubsub.close()
 
 

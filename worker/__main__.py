@@ -26,30 +26,6 @@ from backend.queues import SimpleWorker, Worker, all_queues, get_queue
 from worker.cron import run_cron
 
 
-class _PromptUnsubscribe:
-    """RQ's unsubscribe() unsubscribes, then stops its pubsub thread. With redis-py 8 the thread may
-    read the unsubscribe confirmation in between, find nothing subscribed and wait out its whole
-    60 s poll for a subscription before stop() can join it: a burst worker then hangs a minute on exit.
-    Clearing the thread's run flag first (stop with no wait) lets it end as soon as the confirmation
-    arrives."""
-
-    def unsubscribe(self):
-        if self.pubsub_thread:
-            self.log.info("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
-            self.pubsub_thread.stop(timeout=0)
-            self.pubsub.unsubscribe()
-            self.pubsub_thread.join(timeout=1)
-            self.pubsub.close()
-
-
-class ForkingWorker(_PromptUnsubscribe, Worker):
-    pass
-
-
-class InProcessWorker(_PromptUnsubscribe, SimpleWorker):
-    pass
-
-
 def preload() -> None:
     """Import what jobs need in the parent: RQ forks a work horse per job, which then starts warm."""
     for module in ("numpy", "phonenumbers", "backend.jobs.service", "backend.health.jobs"):
@@ -90,12 +66,12 @@ def main(argv: list[str] | None = None) -> None:
         queues = [get_queue(name) for name in args.queues] if args.queues else all_queues()
         if args.no_fork:
             warm_in_process()
-            worker = InProcessWorker(queues, connection=redis_conn.client)
+            worker = SimpleWorker(queues, connection=redis_conn.client)
         else:
             # Each forked work horse must open its own database connections, never share the parent's.
             os.register_at_fork(after_in_child=lambda: db.engine.dispose(close=False))
             db.engine.dispose()
-            worker = ForkingWorker(queues, connection=redis_conn.client)
+            worker = Worker(queues, connection=redis_conn.client)
         # What is loaded by now lives as long as the process: frozen, the collector stops re-scanning it
         # on every full collection a job's allocations trigger (several ms each in an everyday trace),
         # and a forked work horse does not write to its pages when it collects.
