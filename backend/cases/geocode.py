@@ -40,11 +40,15 @@ def geocode_pending(session: Session, address_ids: list[int] | None = None, *, b
     ids = list(session.scalars(query.order_by(CaseAddress.id)))
     stats, located, not_found = BatchStats(), 0, 0
     for start in range(0, len(ids), batch_size):
-        batch = session.scalars(sa.select(CaseAddress).where(
-            CaseAddress.id.in_(ids[start:start + batch_size]),
-            CaseAddress.geocode_status == GeocodeStatus.PENDING.value)
-            .with_for_update(skip_locked=True)).all()
-        results, stats = geocode_texts(session, [a.text for a in batch], geocoder=geocoder, stats=stats)
+        pending = CaseAddress.geocode_status == GeocodeStatus.PENDING.value
+        chunk = ids[start:start + batch_size]
+        texts = list(session.scalars(sa.select(CaseAddress.text).where(CaseAddress.id.in_(chunk), pending)))
+        # No address row is held while the provider is asked (minutes at 1 request/s): a dispatcher's
+        # correction meanwhile wins, since only rows still pending with the text asked about are written.
+        session.commit()
+        results, stats = geocode_texts(session, texts, geocoder=geocoder, stats=stats)
+        batch = session.scalars(sa.select(CaseAddress).where(CaseAddress.id.in_(chunk), pending)
+                                .with_for_update(skip_locked=True)).all()
         for address in batch:
             if address.normalised_text not in results:
                 continue  # the provider failed on it: stays pending for the next run

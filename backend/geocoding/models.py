@@ -23,7 +23,6 @@ class GeocodeCacheEntry(db.Model):
     precision: Mapped[str | None] = mapped_column(sa.String(10))
     adcode: Mapped[str | None] = mapped_column(sa.String(12))
     confidence: Mapped[float | None] = mapped_column()
-    hits: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (

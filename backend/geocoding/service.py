@@ -46,9 +46,6 @@ def _limiter(geocoder: Geocoder) -> RateLimiter:
 def _cached(session: Session, provider: str, keys: list[str]) -> dict[str, GeocodeResult | None]:
     rows = session.scalars(sa.select(GeocodeCacheEntry).where(
         GeocodeCacheEntry.provider == provider, GeocodeCacheEntry.normalised_text.in_(keys))).all()
-    if rows:
-        session.execute(sa.update(GeocodeCacheEntry).where(GeocodeCacheEntry.id.in_([r.id for r in rows]))
-                        .values(hits=GeocodeCacheEntry.hits + 1))
     return {r.normalised_text: (GeocodeResult(r.lat, r.lon, r.precision, provider, r.adcode, r.confidence)
                                 if r.found else None) for r in rows}
 
@@ -59,7 +56,7 @@ def _remember(session: Session, provider: str, answers: dict[str, GeocodeResult 
     now = utcnow()
     rows = [{"provider": provider, "normalised_text": key, "found": a is not None, "lat": a and a.lat,
              "lon": a and a.lon, "precision": a and a.precision, "adcode": a and a.adcode,
-             "confidence": a and a.confidence, "hits": 0, "created_at": now} for key, a in answers.items()]
+             "confidence": a and a.confidence, "created_at": now} for key, a in answers.items()]
     session.execute(insert(GeocodeCacheEntry).values(rows).on_conflict_do_nothing())
 
 
