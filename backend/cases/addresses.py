@@ -169,6 +169,9 @@ def decide_proposal(session: Session, *, proposal_id: int, confirm: bool, actor_
     if proposal.status != ProposalStatus.PENDING.value:
         raise DomainError("already_decided", f"proposal {proposal_id} is already {proposal.status}", status=409,
                           fields={"proposal_id": proposal.status})
+    if confirm and proposal.address.superseded_at is not None:
+        raise DomainError("address_superseded", "the case has moved since: this address is history now",
+                          status=409, fields={"proposal_id": "address superseded"})
     proposal.status = (ProposalStatus.CONFIRMED if confirm else ProposalStatus.REJECTED).value
     proposal.decided_by_id, proposal.decided_at = actor_id, utcnow()
     if confirm:

@@ -9,6 +9,7 @@ from backend.audit.models import AuditEvent
 from backend.auth.models import Role
 from backend.cases.models import AddressPositionProposal, CaseAddress
 from backend.geo import point_latlon
+from backend.timeutil import utcnow
 from backend.visits.models import VisitStatus
 from tests.visits.conftest import daytime_zone, new_key
 
@@ -76,3 +77,17 @@ def test_moved_outcome_proposes_nothing(client, collector, make_visit, session, 
 def test_collectors_cannot_confirm(client, collector):
     _, headers = collector
     assert client.post("/api/v1/address-proposals/1/confirm", headers=headers).status_code == 403
+
+
+def test_a_proposal_for_an_address_the_case_has_moved_from_cannot_be_confirmed(client, collector, make_visit,
+                                                                              session, outcome_body, as_role):
+    user, headers = collector
+    visit = _district_visit(make_visit, session, user)
+    _report(client, visit, headers, outcome_body("not_home", lat=DOOR[0], lon=DOOR[1], accuracy_m=8))
+    _, dispatcher = as_role(Role.DISPATCHER)
+    [proposal] = [p for p in client.get("/api/v1/address-proposals", headers=dispatcher).json["items"]
+                  if p["address_id"] == visit.address_id]
+    session.get(CaseAddress, visit.address_id).superseded_at = utcnow()  # the debtor moved meanwhile
+    refused = client.post(f"/api/v1/address-proposals/{proposal['id']}/confirm", headers=dispatcher)
+    assert (refused.status_code, refused.json["error"]["code"]) == (409, "address_superseded")
+    assert client.post(f"/api/v1/address-proposals/{proposal['id']}/reject", headers=dispatcher).status_code == 200
