@@ -1,7 +1,8 @@
 """Addresses as they really arrive: text with or without a position, moves, fixes and proposals.
 
-A home or work address that differs from the current one of that kind is a move: the old one is kept
-as history (superseded_at), and open visits follow (visits listens to signals.address_moved).
+A home or work address that differs from the current one of that kind is a move, and so is a dispatcher's
+new text for an address of any kind: the old one is kept as history (superseded_at, superseded_by_id),
+and open visits follow (visits listens to signals.address_moved).
 """
 from __future__ import annotations
 
@@ -55,8 +56,9 @@ def current_addresses(session: Session, case_id: int, kind: AddressKind | None =
 
 
 def put_address(session: Session, *, case_id: int, kind: AddressKind, text: str, lat: float | None = None,
-                lon: float | None = None, source: str = IMPORT) -> PutResult:
-    """Add or refresh an address; a different home/work address replaces the current one (a move)."""
+                lon: float | None = None, source: str = IMPORT, replacing: CaseAddress | None = None) -> PutResult:
+    """Add or refresh an address; a different home/work address replaces the current one (a move), and
+    so does any address `replacing` names (a dispatcher's new text for it, of whatever kind)."""
     kind = AddressKind(kind)
     same = session.scalar(sa.select(CaseAddress).where(
         CaseAddress.case_id == case_id, CaseAddress.kind == kind, CaseAddress.text == text,
@@ -65,7 +67,10 @@ def put_address(session: Session, *, case_id: int, kind: AddressKind, text: str,
         if lat is not None and lon is not None:
             _locate(same, lat, lon, source=source)
         session.flush()
-        return PutResult(same, created=False)
+        result = PutResult(same, created=False)
+        if replacing is not None and replacing.id != same.id:  # corrected to the text of another: one remains
+            _supersede(session, result, [replacing])
+        return result
     address = CaseAddress(case_id=case_id, kind=kind, text=text, normalised_text=normalise_address(text),
                           source=source, geocode_status=GeocodeStatus.PENDING.value, created_at=utcnow())
     if lat is not None and lon is not None:
@@ -75,15 +80,22 @@ def put_address(session: Session, *, case_id: int, kind: AddressKind, text: str,
     result = PutResult(address, created=True)
     if kind in SINGLE_KINDS:
         old = [a for a in current_addresses(session, case_id, kind) if a.id != address.id]
-        if old:
-            now = utcnow()
-            for previous in old:
-                previous.superseded_at, previous.superseded_by_id = now, address.id
-            session.flush()
-            result.moved_from = [a.id for a in old]
-            for _, moved in address_moved.send(address, session=session, old_address_ids=result.moved_from):
-                result.moved_visit_ids += list(moved or ())
+    else:
+        old = [replacing] if replacing is not None else []
+    if old:
+        _supersede(session, result, old)
     return result
+
+
+def _supersede(session: Session, result: PutResult, old: list[CaseAddress]) -> None:
+    """Keep `old` as history, replaced by the result's address; open visits there follow it."""
+    now = utcnow()
+    for previous in old:
+        previous.superseded_at, previous.superseded_by_id = now, result.address.id
+    session.flush()
+    result.moved_from = [a.id for a in old]
+    for _, moved in address_moved.send(result.address, session=session, old_address_ids=result.moved_from):
+        result.moved_visit_ids += list(moved or ())
 
 
 def get_address(session: Session, case_id: int, address_id: int, *, lock: bool = False) -> CaseAddress:
@@ -96,14 +108,15 @@ def get_address(session: Session, case_id: int, address_id: int, *, lock: bool =
 
 def patch_address(session: Session, *, case_id: int, address_id: int, text: str | None = None,
                   lat: float | None = None, lon: float | None = None, actor_source: str = DISPATCHER) -> PutResult:
-    """A dispatcher's correction: new text is a move (a new address), a position fixes this one."""
+    """A dispatcher's correction: new text is a move (a new address replacing this one, whatever its kind),
+    a position fixes this one."""
     address = get_address(session, case_id, address_id, lock=True)
     if address.superseded_at is not None:
         raise DomainError("address_superseded", f"address {address_id} was replaced; change the current one",
                           status=409, fields={"address_id": "superseded"})
     if text is not None and text != address.text:
         return put_address(session, case_id=case_id, kind=address.kind, text=text, lat=lat, lon=lon,
-                           source=actor_source)
+                           source=actor_source, replacing=address)
     if lat is not None and lon is not None:
         _locate(address, lat, lon, source=actor_source)
         session.flush()

@@ -88,6 +88,46 @@ def test_patch_with_new_text_moves_and_patch_with_position_fixes(client, as_role
     assert {"case.address_patch"} <= actions
 
 
+def test_patching_the_text_of_an_other_address_replaces_only_that_one(client, as_role, session, create_case,
+                                                                       no_geocoder, job_ids):
+    case = create_case()
+    _, headers = as_role(Role.DISPATCHER)
+    url = f"/api/v1/cases/{case.id}/addresses"
+    edited, kept = (client.post(url, json={"kind": "other", "text": text, "lat": 30.65, "lon": 104.07},
+                                headers=headers).json["address"]["id"]
+                    for text in ("成都市青羊区西大街1号", "成都市金牛区一环路北段2号"))
+
+    patched = client.patch(f"{url}/{edited}", json={"text": "成都市青羊区西大街11号"}, headers=headers)
+
+    assert patched.status_code == 200, patched.json
+    new_id = patched.json["address"]["id"]
+    assert patched.json["moved_from_address_ids"] == [edited]
+    current = [a for a in client.get(url, headers=headers).json["items"] if a["current"] and a["kind"] == "other"]
+    assert sorted(a["id"] for a in current) == sorted([new_id, kept])
+    session.expire_all()
+    old = session.get(CaseAddress, edited)
+    assert (old.superseded_by_id, old.text) == (new_id, "成都市青羊区西大街1号")
+    assert session.get(CaseAddress, kept).superseded_at is None
+
+
+def test_patching_an_other_address_to_the_text_of_another_merges_them(client, as_role, session, create_case,
+                                                                      no_geocoder, job_ids):
+    case = create_case()
+    _, headers = as_role(Role.DISPATCHER)
+    url = f"/api/v1/cases/{case.id}/addresses"
+    edited, kept = (client.post(url, json={"kind": "other", "text": text}, headers=headers).json["address"]["id"]
+                    for text in ("成都市青羊区西大街1号", "成都市金牛区一环路北段2号"))
+
+    patched = client.patch(f"{url}/{edited}", json={"text": "成都市金牛区一环路北段2号"}, headers=headers)
+
+    assert patched.status_code == 200, patched.json
+    assert (patched.json["address"]["id"], patched.json["moved_from_address_ids"]) == (kept, [edited])
+    current = [a["id"] for a in client.get(url, headers=headers).json["items"] if a["current"] and a["kind"] == "other"]
+    assert current == [kept]
+    session.expire_all()
+    assert session.get(CaseAddress, edited).superseded_by_id == kept
+
+
 def test_post_address_without_text_is_a_422_naming_text(client, as_role, create_case):
     case = create_case()
     _, headers = as_role(Role.DISPATCHER)
