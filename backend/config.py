@@ -26,7 +26,8 @@ class Config:
     DEFAULT_REGION = os.environ.get("DEFAULT_REGION", "CN")
     TOKEN_TTL_S = _env_int("TOKEN_TTL_S", 12 * 3600)
     # Body limits, enforced before anything reads the body (backend/http.py limit_request_body):
-    # JSON bodies of every endpoint but the two uploads, each upload's own, and a ceiling over all.
+    # JSON bodies of every endpoint, each upload's own (its view declares which: @takes_upload), and a
+    # ceiling over all.
     JSON_BODY_MAX_BYTES = _env_int("JSON_BODY_MAX_BYTES", 1024 * 1024)
     CASES_IMPORT_MAX_BYTES = _env_int("CASES_IMPORT_MAX_BYTES", 32 * 1024 * 1024)
     TRACING_UPLOAD_MAX_BYTES = _env_int("TRACING_UPLOAD_MAX_BYTES", 128 * 1024 * 1024)

@@ -93,22 +93,25 @@ class StrictLimitedStream(LimitedStream):
         return data
 
 
+def takes_upload(setting: str):
+    """Declare that a view method takes a file upload of up to `config[setting]` bytes (every other body is
+    JSON, limited to JSON_BODY_MAX_BYTES). limit_request_body reads it before anything reads the body."""
+
+    def decorator(view):
+        view.body_limit_setting = setting
+        return view
+
+    return decorator
+
+
 def body_limit() -> int:
-    """The byte limit for this request's body: the two upload endpoints have their own, every other
-    endpoint (JSON bodies of a few kilobytes) `JSON_BODY_MAX_BYTES`."""
+    """The byte limit for this request's body: the setting its view declares with @takes_upload, else
+    `JSON_BODY_MAX_BYTES`; never above the ceiling `MAX_CONTENT_LENGTH`."""
     config = current_app.config
-    rule = request.url_rule.rule if request.url_rule is not None else None
-    setting = UPLOAD_BODY_LIMITS.get(rule)
-    if setting and request.method == "POST":
-        return min(config[setting], config["MAX_CONTENT_LENGTH"])
-    return min(config["JSON_BODY_MAX_BYTES"], config["MAX_CONTENT_LENGTH"])
-
-
-# Endpoints that take files, each with its own setting (the rest take JSON, limited to 1 MiB).
-UPLOAD_BODY_LIMITS = {
-    "/api/v1/cases/import": "CASES_IMPORT_MAX_BYTES",
-    "/api/v1/tracing/requests": "TRACING_UPLOAD_MAX_BYTES",
-}
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint is not None else None
+    handler = view_handler(view) if view is not None else None
+    setting = getattr(handler, "body_limit_setting", None) or "JSON_BODY_MAX_BYTES"
+    return min(config[setting], config["MAX_CONTENT_LENGTH"])
 
 
 def body_too_large(limit: int) -> DomainError:
@@ -171,13 +174,22 @@ def _check_text(field: str, value: str) -> None:
         raise InvalidInput(field or "_body", problem)
 
 
+def view_handler(view):
+    """The function that answers this request's method: a MethodView's method (HEAD falls back to GET, as
+    Flask's dispatch does), or the view itself."""
+    view_class = getattr(view, "view_class", None)
+    if view_class is None:
+        return view
+    handler = getattr(view_class, request.method.lower(), None)
+    if request.method == "HEAD" and handler is None:
+        handler = getattr(view_class, "get", None)
+    return handler
+
+
 def declared_query_names(view) -> frozenset[str] | None:
     """The query parameter names an endpoint declares through @blp.arguments(..., location="query"),
     or None for a view that is not ours (flask-smorest's docs, static files)."""
-    view_class = getattr(view, "view_class", None)
-    handler = getattr(view_class, request.method.lower(), None) if view_class else view
-    if request.method == "HEAD" and handler is None and view_class is not None:
-        handler = getattr(view_class, "get", None)
+    handler = view_handler(view)
     return _query_names(handler) if handler is not None else None
 
 

@@ -29,7 +29,7 @@ from backend.cases.schemas import (
 )
 from backend.errors import DomainError
 from backend.extensions import db
-from backend.http import json_body, uploaded_text
+from backend.http import json_body, takes_upload, uploaded_text
 from backend.pagination import PageQuerySchema, envelope, page_schema, paginate
 from backend.policy.service import default_policy
 
@@ -58,6 +58,7 @@ def _import_rows():
 
 @blp.route("/cases/import")
 class CaseImportResource(MethodView):
+    @takes_upload("CASES_IMPORT_MAX_BYTES")
     @roles_required(*IMPORTERS)
     @blp.doc(requestBody={
         "required": True,

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from backend.auth.access import current_user, roles_required
 from backend.auth.models import Role
 from backend.extensions import db
+from backend.http import takes_upload
 from backend.pagination import envelope, page_schema
 from backend.tracing import review, service
 from backend.tracing.schemas import (
@@ -31,6 +32,7 @@ TRACING_ROLES = (Role.TRACER, Role.SUPERVISOR)
 
 @blp.route("/tracing/requests")
 class TracingRequestsResource(MethodView):
+    @takes_upload("TRACING_UPLOAD_MAX_BYTES")  # each file's own limit is the portfolio's tracing.max_upload_bytes
     @roles_required(*TRACING_ROLES)
     @blp.arguments(RequestFormSchema, location="form", content_type="multipart/form-data")
     @blp.response(202, TracingRequestSchema)

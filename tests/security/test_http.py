@@ -75,6 +75,26 @@ def test_json_endpoints_take_1_mib_and_the_two_uploads_their_own(app, client, as
     assert response.json["error"]["fields"] == {"_body": f"the request is larger than {MIB} bytes"}
 
 
+def test_an_upload_view_declares_its_limit_for_its_own_method_only(app):
+    with app.test_request_context("/api/v1/tracing/requests", method="GET"):
+        assert body_limit() == MIB
+    with app.test_request_context("/api/v1/cases/import", method="PUT"):  # no such method: a 405, JSON's limit
+        assert body_limit() == MIB
+
+
+def test_an_upload_over_its_declared_limit_is_413_before_authentication(client, app):
+    limit = app.config["CASES_IMPORT_MAX_BYTES"]
+    over = CountingStream(limit + 1)
+    response = client.post("/api/v1/cases/import", input_stream=over, content_type="text/csv",
+                           environ_overrides={"CONTENT_LENGTH": str(limit + 1)})
+    assert (response.status_code, over.read_bytes) == (413, 0)
+    assert response.json["error"]["fields"] == {"_body": f"the request is larger than {limit} bytes"}
+    under = CountingStream(2 * MIB)  # over JSON's limit, within the upload's: on to authentication
+    response = client.post("/api/v1/cases/import", input_stream=under, content_type="text/csv",
+                           environ_overrides={"CONTENT_LENGTH": str(2 * MIB)})
+    assert response.status_code == 401
+
+
 def test_unstorable_text_is_checked_only_after_authentication(client, as_role):
     body = {"code": "nul", "creditor": "a\x00b"}
     assert client.post("/api/v1/portfolios", json=body).status_code == 401
