@@ -9,7 +9,7 @@ from backend.audit.service import list_audit
 from backend.auth.access import roles_required
 from backend.auth.models import Role
 from backend.extensions import db
-from backend.pagination import PageQuerySchema, bounds, envelope, page_schema, pop_page
+from backend.pagination import PageQuerySchema, envelope, page_schema, paginate, pop_page
 from backend.validation import id_field, moment_field
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Audit trail")
@@ -44,5 +44,5 @@ class AuditResource(MethodView):
     def get(self, query):
         """Audit events, newest first (supervisor, admin)."""
         page, page_size = pop_page(query)
-        items, total = list_audit(db.session, **bounds(page, page_size), **query)
+        items, total = paginate(db.session, list_audit(**query), page, page_size)
         return envelope(items, total, page, page_size)

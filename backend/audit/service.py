@@ -27,10 +27,9 @@ def record_signalled_action(sender, *, session: Session, actor_id: int | None, a
                  **(details or {}))
 
 
-def list_audit(session: Session, *, action: str | None = None, subject_type: str | None = None,
-               subject_id: str | None = None, actor_id: int | None = None, since: datetime | None = None,
-               limit: int = 100, offset: int = 0) -> tuple[list[AuditEvent], int]:
-    """Return audit events newest first, with the total matching."""
+def list_audit(*, action: str | None = None, subject_type: str | None = None, subject_id: str | None = None,
+               actor_id: int | None = None, since: datetime | None = None) -> sa.Select:
+    """Audit events matching the filters, newest first (a statement: the route pages it)."""
     query = sa.select(AuditEvent)
     if action:
         query = query.where(AuditEvent.action == action)
@@ -42,6 +41,4 @@ def list_audit(session: Session, *, action: str | None = None, subject_type: str
         query = query.where(AuditEvent.actor_id == actor_id)
     if since:
         query = query.where(AuditEvent.at >= since)
-    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = session.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit).offset(offset))
-    return list(rows), total
+    return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
