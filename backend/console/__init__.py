@@ -12,3 +12,4 @@ def register(app) -> None:
     from backend.console import routes
 
     app.register_blueprint(routes.bp)
+    routes.build_headers(app)

@@ -30,23 +30,31 @@ def tile_source(url: str) -> str | None:
     return f"{parts.scheme}://{'.'.join(labels)}"
 
 
-def content_security_policy() -> str:
+def content_security_policy(tile_url: str) -> str:
     """Nothing but this origin, except map tiles as images; no inline script or style, no framing."""
-    tiles = tile_source(current_app.config["MAP_TILE_URL"])
+    tiles = tile_source(tile_url)
     images = "'self' data:" + (f" {tiles}" if tiles else "")
     return ("default-src 'none'; script-src 'self'; style-src 'self'; "
             f"img-src {images}; connect-src 'self'; font-src 'self'; media-src 'self'; "
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'")
 
 
+def build_headers(app) -> None:
+    """Build the console's response headers once, from the configuration (register; again only when a
+    test changes MAP_TILE_URL under a running app)."""
+    app.extensions["console_headers"] = {
+        "Content-Security-Policy": content_security_policy(app.config["MAP_TILE_URL"]),
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-cache",
+    }
+
+
 @bp.after_app_request
 def console_headers(response):
     """Console pages carry the CSP and never leak the URL or get cached with a token in them."""
     if request.path.startswith("/console"):
-        response.headers["Content-Security-Policy"] = content_security_policy()
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Cache-Control"] = "no-cache"
+        response.headers.update(current_app.extensions["console_headers"])
     return response
 
 

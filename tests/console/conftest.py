@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
+from backend.console.routes import build_headers
 from backend.demo.seed import seed_demo
 from backend.extensions import db
 from backend.policy.defaults import DEFAULTS
@@ -64,6 +65,7 @@ def demo(app, fast_planning):
 def live_server(app, demo):
     """The app on a real HTTP server thread; yields its base URL."""
     saved_tiles, app.config["MAP_TILE_URL"] = app.config["MAP_TILE_URL"], TILE_URL
+    build_headers(app)  # the console's CSP admits the tile host it is built with
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -74,6 +76,7 @@ def live_server(app, demo):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     app.config["MAP_TILE_URL"] = saved_tiles
+    build_headers(app)
     os.killpg(worker.pid, signal.SIGTERM)
     try:
         worker.wait(timeout=15)

@@ -140,6 +140,16 @@ def test_html_answers_carry_a_strict_content_security_policy(client):
     assert "default-src 'none'" in console.headers["Content-Security-Policy"]
 
 
+def test_the_console_policy_is_built_at_app_creation_not_per_request(client, monkeypatch):
+    from backend.console import routes
+
+    built = routes.content_security_policy("https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    monkeypatch.setattr(routes, "content_security_policy", lambda *_: pytest.fail("CSP rebuilt per request"))
+    response = client.get("/console/")
+    assert response.headers["Content-Security-Policy"] == built
+    assert response.headers["Cache-Control"] == "no-cache"
+
+
 def test_authenticated_json_is_never_cached(client, as_role):
     _, headers = as_role(Role.DISPATCHER)
     response = client.get("/api/v1/cases", headers=headers)
