@@ -37,7 +37,7 @@ FEATURES = (health, auth, policy, audit, geocoding, cases, jobs, notify, visits,
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: config, extensions, error handlers, blueprints, CLI."""
-    from backend.config import check_secret_key
+    from backend.config import check_secret_key, parse_settings
     from backend.errors import register_error_handlers
     from backend.extensions import api, db, migrate, redis_conn
     from backend.http import IdConverter, StorableArgumentsParser, limit_request_body
@@ -49,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     check_secret_key(app.config)
+    parse_settings(app.config)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     # Before any blueprint adds a rule: `<int:...>` ids stop at what an integer column holds.

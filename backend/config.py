@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+from backend.coords import CoordSys
+
 
 def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
@@ -42,7 +44,8 @@ class Config:
     MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION") or "© OpenStreetMap contributors"
     MAP_TILE_COORD_SYS = os.environ.get("MAP_TILE_COORD_SYS") or "wgs84"
     CONSOLE_DIR = os.environ.get("CONSOLE_DIR") or None
-    # Positions a client sends without `coord_sys` are in this system (gcj02 for an AMap-based app).
+    # Positions a client sends without `coord_sys` are in this system (gcj02 for an AMap-based app);
+    # parsed once by create_app (parse_settings), which refuses to start on an unknown one.
     DEFAULT_COORD_SYS = os.environ.get("DEFAULT_COORD_SYS", "wgs84")
     # nominatim | amap | tianditu | "" (the offline gazetteer alone); see backend/geocoding/providers.py.
     GEOCODER = os.environ.get("GEOCODER", "")
@@ -76,8 +79,12 @@ KNOWN_DEFAULT_KEYS = frozenset({"dev-only-change-me", "dev", "secret", "changeme
 MIN_SECRET_KEY_BYTES = 32
 
 
-class InsecureConfiguration(RuntimeError):
+class InvalidConfiguration(RuntimeError):
     """The app will not start on this configuration."""
+
+
+class InsecureConfiguration(InvalidConfiguration):
+    """The app will not start on this configuration: it would be insecure."""
 
 
 def check_secret_key(config) -> None:
@@ -94,6 +101,17 @@ def check_secret_key(config) -> None:
         raise InsecureConfiguration("SECRET_KEY is a published default; set it to at least 32 random bytes")
     if len(raw) < MIN_SECRET_KEY_BYTES:
         raise InsecureConfiguration(f"SECRET_KEY is {len(raw)} bytes; it must be at least {MIN_SECRET_KEY_BYTES}")
+
+
+def parse_settings(config) -> None:
+    """Parse, once at start, the settings requests read as values (not text): a bad one stops the app
+    with a message naming it, instead of failing every request that needs it."""
+    raw = config.get("DEFAULT_COORD_SYS") or CoordSys.WGS84.value
+    try:
+        config["DEFAULT_COORD_SYS"] = CoordSys(str(raw).strip().lower())
+    except ValueError:
+        raise InvalidConfiguration(f"DEFAULT_COORD_SYS is {raw!r}; it must be one of "
+                                   f"{', '.join(c.value for c in CoordSys)}") from None
 
 
 # Notification providers and delivery tuning (README, "Notifications"): every NOTIFY_* variable.

@@ -41,9 +41,9 @@ def parse_geojson(text: str | None) -> dict | None:
 
 
 def default_coord_sys() -> CoordSys:
-    """The deployment's default for positions a client sends without saying (DEFAULT_COORD_SYS)."""
-    value = current_app.config.get("DEFAULT_COORD_SYS") if has_app_context() else None
-    return CoordSys(value or CoordSys.WGS84)
+    """The deployment's default for positions a client sends without saying (DEFAULT_COORD_SYS, parsed
+    once by create_app)."""
+    return current_app.config["DEFAULT_COORD_SYS"] if has_app_context() else CoordSys.WGS84
 
 
 def coord_sys_field(**kwargs) -> fields.Enum:

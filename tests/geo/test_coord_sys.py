@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import sqlalchemy as sa
 
-from backend.coords import from_wgs84, gcj02_to_wgs84
+from backend import create_app
+from backend.config import InvalidConfiguration, parse_settings
+from backend.coords import CoordSys, from_wgs84, gcj02_to_wgs84
 from backend.geo import point_latlon
 from backend.safety.models import Checkin
 from backend.visits.models import VisitStatus
@@ -43,10 +46,19 @@ def test_outcome_in_gcj02_at_the_door_is_on_site_and_the_same_numbers_as_wgs84_a
 
 def test_deployment_default_lets_an_amap_app_send_gcj02_without_saying(client, collector, make_visit,
                                                                       outcome_body, app, monkeypatch):
-    monkeypatch.setitem(app.config, "DEFAULT_COORD_SYS", "gcj02")
+    monkeypatch.setitem(app.config, "DEFAULT_COORD_SYS", CoordSys.GCJ02)
     user, headers = collector
     response = _report(client, _assigned(make_visit, user), headers, outcome_body(lat=CENTRE_GCJ[0], lon=CENTRE_GCJ[1]))
     assert response.json["on_site"] is True
+
+
+def test_an_unknown_deployment_default_stops_the_app_at_start_naming_the_setting():
+    with pytest.raises(InvalidConfiguration, match="DEFAULT_COORD_SYS is 'wgs72'"):
+        create_app({"TESTING": True, "DEFAULT_COORD_SYS": "wgs72",
+                    "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nowhere/none"})
+    config = {"DEFAULT_COORD_SYS": " GCJ02 "}
+    parse_settings(config)
+    assert config["DEFAULT_COORD_SYS"] is CoordSys.GCJ02
 
 
 def test_sync_outcome_in_bd09_is_converted_like_the_endpoint(client, collector, make_visit, outcome_body):
