@@ -1,7 +1,8 @@
 """The geocode job: pending text-only addresses → positions, in batches, on its own `geocode` queue."""
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -22,60 +23,105 @@ def submit_geocoding(session: Session, address_ids: list[int], *, actor_id: int 
     """Queue the geocode job for these addresses (commits the caller's transaction); its job id."""
     if not address_ids:
         return None
-    job = create_job(session, kind="geocode", queue="geocode", func=GEOCODE_FUNC,
-                     args={"address_ids": sorted(set(address_ids))}, created_by_id=actor_id)
+    return _submit(session, {"address_ids": sorted(set(address_ids))}, actor_id=actor_id)
+
+
+def _submit(session: Session, args: dict, *, actor_id: int | None) -> int:
+    job = create_job(session, kind="geocode", queue="geocode", func=GEOCODE_FUNC, args=args, created_by_id=actor_id)
     submit_job(session, job.id)
     return job.id
 
 
-def geocode_pending(session: Session, address_ids: list[int] | None = None, *, batch_size: int | None = None,
-                    progress=None) -> dict:
-    """Geocode pending addresses (all, or these ids) batch by batch, committing each batch."""
+def _pending():
+    return sa.and_(CaseAddress.geocode_status == GeocodeStatus.PENDING.value, CaseAddress.superseded_at.is_(None))
+
+
+def _pending_batches(session: Session, address_ids: list[int] | None, created_before: datetime | None,
+                     batch_size: int) -> Iterator[tuple[list[int], float]]:
+    """(ids still pending, share of the work done after them) batch by batch, in id order: the given ids
+    a batch at a time, or every pending address created before the moment, walked by id (a cursor, so
+    no list of them is held, and an address the provider failed on is passed, not asked again)."""
+    if address_ids is not None:
+        ids = sorted(set(address_ids))
+        for start in range(0, len(ids), batch_size):
+            chunk = ids[start:start + batch_size]
+            pending = session.scalars(sa.select(CaseAddress.id).where(_pending(), CaseAddress.id.in_(chunk))
+                                      .order_by(CaseAddress.id))
+            yield list(pending), min(1.0, (start + batch_size) / len(ids))
+        return
+    scope = sa.select(CaseAddress.id).where(_pending())
+    if created_before is not None:
+        scope = scope.where(CaseAddress.created_at < created_before)
+    total = session.scalar(sa.select(sa.func.count()).select_from(scope.subquery())) or 0
+    after, seen = 0, 0
+    while seen < total:
+        chunk = list(session.scalars(scope.where(CaseAddress.id > after).order_by(CaseAddress.id).limit(batch_size)))
+        if not chunk:
+            return
+        after, seen = chunk[-1], seen + len(chunk)
+        yield chunk, min(1.0, seen / total)
+
+
+def geocode_pending(session: Session, address_ids: list[int] | None = None, *, created_before: datetime | None = None,
+                    batch_size: int | None = None, progress=None) -> dict:
+    """Geocode pending addresses (these ids, or all created before a moment, or all) batch by batch,
+    committing each batch. Idempotent: only addresses still pending are asked about and written."""
     batch_size = batch_size or current_app.config["GEOCODE_BATCH_SIZE"]
     geocoder = current_geocoder()
-    query = sa.select(CaseAddress.id).where(CaseAddress.geocode_status == GeocodeStatus.PENDING.value,
-                                            CaseAddress.superseded_at.is_(None))
-    if address_ids is not None:
-        query = query.where(CaseAddress.id.in_(address_ids))
-    ids = list(session.scalars(query.order_by(CaseAddress.id)))
-    stats, located, not_found = BatchStats(), 0, 0
-    for start in range(0, len(ids), batch_size):
-        pending = CaseAddress.geocode_status == GeocodeStatus.PENDING.value
-        chunk = ids[start:start + batch_size]
-        texts = list(session.scalars(sa.select(CaseAddress.text).where(CaseAddress.id.in_(chunk), pending)))
-        # No address row is held while the provider is asked (minutes at 1 request/s): a dispatcher's
-        # correction meanwhile wins, since only rows still pending with the text asked about are written.
-        session.commit()
-        results, stats = geocode_texts(session, texts, geocoder=geocoder, stats=stats)
-        batch = session.scalars(sa.select(CaseAddress).where(CaseAddress.id.in_(chunk), pending)
-                                .with_for_update(skip_locked=True)).all()
-        for address in batch:
-            if address.normalised_text not in results:
-                continue  # the provider failed on it: stays pending for the next run
-            apply_geocode(address, results[address.normalised_text])
-            located += address.geocode_status == GeocodeStatus.LOCATED.value
-            not_found += address.geocode_status == GeocodeStatus.NOT_FOUND.value
-        session.commit()
+    stats, addresses, located, not_found = BatchStats(), 0, 0, 0
+    for chunk, done in _pending_batches(session, address_ids, created_before, batch_size):
+        if chunk:
+            addresses += len(chunk)
+            stats, outcomes = _geocode_batch(session, chunk, geocoder, stats)
+            located += outcomes.count(GeocodeStatus.LOCATED.value)
+            not_found += outcomes.count(GeocodeStatus.NOT_FOUND.value)
         if progress is not None:
-            progress(min(1.0, (start + batch_size) / max(len(ids), 1)))
-    return {"addresses": len(ids), "located": located, "not_found": not_found, "distinct_texts": stats.distinct,
+            progress(done)
+    return {"addresses": addresses, "located": located, "not_found": not_found, "distinct_texts": stats.distinct,
             "cache_hits": stats.cache_hits, "requests": stats.requests, "errors": stats.errors,
             "gazetteer": stats.gazetteer, "refused": stats.refused}
 
 
-def geocode_addresses(address_ids: list[int] | None = None, progress=None) -> dict:
-    """Job: geocode the given pending addresses."""
-    return geocode_pending(db.session, address_ids, progress=progress)
+def _geocode_batch(session: Session, ids: list[int], geocoder, stats: BatchStats) -> tuple[BatchStats, list[str]]:
+    """Geocode one batch of addresses and commit it; the statuses it wrote."""
+    pending = _pending()
+    texts = list(session.scalars(sa.select(CaseAddress.text).where(CaseAddress.id.in_(ids), pending)))
+    # No address row is held while the provider is asked (minutes at 1 request/s): a dispatcher's
+    # correction meanwhile wins, since only rows still pending with the text asked about are written.
+    session.commit()
+    results, stats = geocode_texts(session, texts, geocoder=geocoder, stats=stats)
+    batch = session.scalars(sa.select(CaseAddress).where(CaseAddress.id.in_(ids), pending)
+                            .with_for_update(skip_locked=True)).all()
+    outcomes = []
+    for address in batch:
+        if address.normalised_text not in results:
+            continue  # the provider failed on it: stays pending for the next run
+        apply_geocode(address, results[address.normalised_text])
+        outcomes.append(address.geocode_status)
+    session.commit()
+    return stats, outcomes
+
+
+def geocode_addresses(address_ids: list[int] | None = None, created_before: str | None = None,
+                      progress=None) -> dict:
+    """Job: geocode the given pending addresses, or (the sweep's) every one created before a moment."""
+    before = datetime.fromisoformat(created_before) if created_before is not None else None
+    return geocode_pending(db.session, address_ids, created_before=before, progress=progress)
 
 
 def retry_pending_geocoding(older_than_s: int = 600) -> dict:
-    """Sweep: addresses still pending (a provider was down, over quota) get a new job, unless one is at work."""
+    """Sweep: addresses still pending (a provider was down, over quota) get a new job, unless one is at work.
+
+    The job's argument is a moment, not the addresses: it walks the pending ones created before it in the
+    database, however many there are."""
     session = db.session
     busy = session.scalar(sa.select(sa.func.count()).select_from(BackgroundJob).where(
         BackgroundJob.kind == "geocode", BackgroundJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING])))
     if busy:
         return {"submitted": None, "pending": None}
-    ids = list(session.scalars(sa.select(CaseAddress.id).where(
-        CaseAddress.geocode_status == GeocodeStatus.PENDING.value, CaseAddress.superseded_at.is_(None),
-        CaseAddress.created_at < utcnow() - timedelta(seconds=older_than_s)).limit(100_000)))
-    return {"submitted": submit_geocoding(session, ids, actor_id=None), "pending": len(ids)}
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    pending = session.scalar(sa.select(sa.func.count()).select_from(CaseAddress).where(
+        _pending(), CaseAddress.created_at < cutoff)) or 0
+    if not pending:
+        return {"submitted": None, "pending": 0}
+    return {"submitted": _submit(session, {"created_before": cutoff.isoformat()}, actor_id=None), "pending": pending}
