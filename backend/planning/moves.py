@@ -3,9 +3,12 @@
 The dispatcher drags a stop on the map; the move is checked with the same rules a plan is
 (`routing.schedule.route_problems`: windows in lawful hours, shift end, capacity, skills, crew), and
 a move that breaks one is refused with the reason. The stop goes where it adds the least travel
-among the positions that break no rule; the other stops keep their order.
+among the positions that break no rule (routing.stability.cheapest_insertion, every position tried);
+the other stops keep their order.
 """
 from __future__ import annotations
+
+from typing import NoReturn
 
 import sqlalchemy as sa
 from flask import current_app
@@ -19,6 +22,7 @@ from backend.planning.models import Route, RouteStop
 from backend.planning.store import _forget_routes, lock_day, refresh_paths, routes_view
 from backend.routing.matrix import build_matrices
 from backend.routing.schedule import Collector, VisitTask, route_problems, shared_times, walk
+from backend.routing.stability import cheapest_insertion
 from backend.visits.models import Visit
 from backend.visits.service import assign_planned
 
@@ -78,20 +82,13 @@ def move_stop(session: Session, *, route_id: int, visit_id: int, collector_id: i
                                osrm_url=current_app.config.get("OSRM_URL"), cache={})
     j = t_index[visit_id]
     fixed_count = sum(1 for t in target_seq if inputs.tasks[t].id in order[1].fixed_visit_ids)
-    best, problems = None, []
-    for position in range(fixed_count, len(target_seq) + 1):
-        seq = target_seq[:position] + [j] + target_seq[position:]
-        w = walk(1, order[1], seq, inputs.tasks, dist, dur)
-        found = route_problems(order[1], seq, inputs.tasks, w)
-        if found:
-            problems = problems or found
-            continue
-        if best is None or w.distance_m < best[1].distance_m:
-            best = (seq, w)
-    if best is None:
-        reason = _reason_code(problems)
-        raise MoveRefused(reason, f"visit {visit_id} does not fit collector {collector_id}'s day: {problems[0]}",
-                          problems=problems)
+    prefix, movable = target_seq[:fixed_count], target_seq[fixed_count:]
+    # Every position is tried: one stop a dispatcher moves may fit only where it costs more.
+    found = cheapest_insertion(1, order[1], prefix, movable, j, inputs.tasks, dist, dur, positions=None)
+    if found is None:
+        _refuse_misfit(visit_id, collector_id, order[1], prefix + [j] + movable, inputs.tasks, dist, dur)
+    target_seq = prefix + found[1]
+    target_walk = walk(1, order[1], target_seq, inputs.tasks, dist, dur)
     source_walk = walk(0, order[0], source_seq, inputs.tasks, dist, dur)
     kept = [route.id]
     if source_seq:
@@ -106,7 +103,7 @@ def move_stop(session: Session, *, route_id: int, visit_id: int, collector_id: i
                        planned_by_id=actor_id)
         session.add(target)
     session.flush()
-    _store(session, target, order[1], best[0], best[1], inputs, dist, dur)
+    _store(session, target, order[1], target_seq, target_walk, inputs, dist, dur)
     session.flush()
     visit = session.get(Visit, visit_id, with_for_update=True)
     assign_planned([visit], collector_id, day)
@@ -121,6 +118,15 @@ def move_stop(session: Session, *, route_id: int, visit_id: int, collector_id: i
     _forget_routes(session)
     return {"visit_id": visit_id, "routes": routes_view(session, kept + [target.id]),
             "removed_route_ids": [] if kept else [route_id]}
+
+
+def _refuse_misfit(visit_id: int, collector_id: int, collector: Collector, seq: list[int], tasks, dist,
+                   dur) -> NoReturn:
+    """Raise MoveRefused naming what the stop breaks on the target's day (at its first open position:
+    when no position fits, every one breaks a rule)."""
+    problems = route_problems(collector, seq, tasks, walk(1, collector, seq, tasks, dist, dur)) or ["no position fits"]
+    raise MoveRefused(_reason_code(problems),
+                      f"visit {visit_id} does not fit collector {collector_id}'s day: {problems[0]}", problems=problems)
 
 
 def _sequence(route: Route, t_index: dict[int, int], exclude: int | None = None) -> list[int]:

@@ -94,7 +94,8 @@ def replan(collectors: Sequence[Collector], tasks: Sequence[VisitTask], standing
         if j in reasons or not can_serve(collectors[i], tasks[j]):
             continue
         if pos is None:
-            seqs[i] = _cheapest_insert(i, collectors[i], prefixes[i], seqs[i], j, tasks, dist, dur) or seqs[i] + [j]
+            found = cheapest_insertion(i, collectors[i], prefixes[i], seqs[i], j, tasks, dist, dur)
+            seqs[i] = found[1] if found else seqs[i] + [j]
         else:
             seqs[i].insert(min(max(0, pos - 1 - len(prefixes[i])), len(seqs[i])), j)
     locked = set(pinned)
@@ -192,24 +193,26 @@ def _insertion_costs(i: int, n_c: int, full: list[int], start: int, j: int, dist
     return dist[before, x] + dist[x, after] - dist[before, after]
 
 
-def _cheapest_insert(i: int, c: Collector, prefix: list[int], seq: list[int], j: int, tasks, dist, dur,
-                     ) -> list[int] | None:
-    found = _try_insert(i, c, prefix, seq, j, tasks, dist, dur)
-    return found[1] if found else None
+def cheapest_insertion(i: int, c: Collector, prefix: Sequence[int], seq: Sequence[int], j: int,
+                       tasks: Sequence[VisitTask], dist: np.ndarray, dur: np.ndarray, *,
+                       positions: int | None = POSITIONS) -> tuple[float, list[int]] | None:
+    """Return (extra metres, new movable sequence) of the cheapest insertion of task j into the
+    movable stops `seq` of collector c (row i of the matrices), after its fixed `prefix`, that breaks
+    no rule (routing.schedule.route_problems), or None when none does.
 
-
-def _try_insert(i: int, c: Collector, prefix: list[int], seq: list[int], j: int, tasks, dist, dur
-                ) -> tuple[float, list[int]] | None:
-    """Return (extra metres, new movable sequence) of the cheapest feasible insertion, or None."""
+    Positions are tried cheapest first (the lowest position on a tie), at most `positions` of them
+    (None: every one).
+    """
     if not can_serve(c, tasks[j]):
         return None
+    prefix, seq = list(prefix), list(seq)
     load = sum(tasks[k].demand for k in prefix + seq)
     if load + tasks[j].demand > c.max_visits:
         return None
     n_c = dist.shape[0] - len(tasks)
     full = prefix + seq
     costs = _insertion_costs(i, n_c, full, len(prefix), j, dist)
-    for p in np.argsort(costs, kind="stable")[:POSITIONS]:
+    for p in np.argsort(costs, kind="stable")[:positions]:
         cand = seq[:p] + [j] + seq[p:]
         if _ok(i, c, prefix + cand, tasks, dist, dur):
             return float(costs[p]), cand
@@ -242,7 +245,7 @@ def _best_insertion(j: int, collectors, prefixes, seqs, tasks, dist, dur, exclud
     order = [i for i in _nearest_collectors(j, n_c, prefixes, seqs, dist) if i in roomy][:CANDIDATES]
     best = None
     for i in order:
-        found = _try_insert(i, collectors[i], prefixes[i], seqs[i], j, tasks, dist, dur)
+        found = cheapest_insertion(i, collectors[i], prefixes[i], seqs[i], j, tasks, dist, dur)
         if found and (best is None or found[0] < best[0]):
             best = (found[0], i, found[1])
     return best
@@ -262,7 +265,7 @@ def _best_swap(j: int, collectors, prefixes, seqs, tasks, dist, dur, prizes, loc
                          and tasks[k].demand >= tasks[j].demand and not tasks[k].mandatory),
                         key=lambda k: prizes[k])[:POSITIONS]:
             rest = [x for x in seqs[i] if x != k]
-            found = _try_insert(i, c, prefixes[i], rest, j, tasks, dist, dur)
+            found = cheapest_insertion(i, c, prefixes[i], rest, j, tasks, dist, dur)
             if found is None:
                 continue
             extra = walk(i, c, prefixes[i] + found[1], tasks, dist, dur).distance_m - base

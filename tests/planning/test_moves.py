@@ -110,3 +110,29 @@ def test_collectors_may_not_move_stops(client, as_role, plan, create_user, make_
     _, headers = as_role(Role.COLLECTOR)
     response = _move(client, headers, routes[west.id]["id"], routes[west.id]["stops"][0]["visit_id"], east.id)
     assert response.status_code == 403
+
+
+def _pin(client, headers, visit_id, collector_id):
+    response = client.post(f"/api/v1/visits/{visit_id}/pin", json={"collector_id": collector_id}, headers=headers)
+    assert response.status_code == 200, response.json
+    return response
+
+
+def test_a_moved_stop_goes_where_it_adds_least(client, as_role, plan, create_user, make_visit):
+    """The target's stops lie north and south of its home; the moved stop lies between them and the
+    home, so going there between the two adds less than before the first or after the last."""
+    west = create_user(Role.COLLECTOR, home={"lat": 30.66, "lon": 104.02})
+    east = create_user(Role.COLLECTOR, home={"lat": 30.66, "lon": 104.12})
+    _, headers = as_role(Role.DISPATCHER)
+    north, south = make_visit(lat=30.70, lon=104.12), make_visit(lat=30.62, lon=104.12)
+    middle = make_visit(lat=30.66, lon=104.10)
+    for visit, holder in ((north, east), (south, east), (middle, west)):
+        _pin(client, headers, visit.id, holder.id)
+    routes = {r["collector_id"]: r for r in plan(collector_ids=[west.id, east.id]).json["routes"]}
+    assert sorted(s["visit_id"] for s in routes[east.id]["stops"]) == sorted([north.id, south.id])
+    assert client.delete(f"/api/v1/visits/{middle.id}/pin", headers=headers).status_code == 200
+    response = _move(client, headers, routes[west.id]["id"], middle.id, east.id)
+    assert response.status_code == 200, response.json
+    after = next(r for r in response.json["routes"] if r["collector_id"] == east.id)
+    assert [s["visit_id"] for s in after["stops"]][1] == middle.id
+    assert response.json["removed_route_ids"] == [routes[west.id]["id"]]
