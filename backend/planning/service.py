@@ -23,6 +23,7 @@ from backend.routing.schedule import PlanResult, validate
 from backend.routing.solver import Replan, Standing, plan, plan_stable
 from backend.timeutil import utcnow
 from backend.visits.models import Visit
+from backend.visits.service import assignable_collector, check_crew_and_skills
 from backend.visits.states import PLANNABLE
 
 log = logging.getLogger(__name__)
@@ -169,16 +170,8 @@ def pin_visit(session: Session, visit_id: int, *, collector_id: int, position: i
     if visit.status not in PLANNABLE:
         raise DomainError("visit_not_open", f"visit {visit_id} is {visit.status.value}; only open visits are pinned",
                           fields={"visit_id": visit.status.value})
-    collector = session.get(User, collector_id)
-    if collector is None:
-        raise NotFound("collector", collector_id, field="collector_id")
-    if collector.role is not Role.COLLECTOR or not collector.active:
-        raise InvalidInput("collector_id", f"user {collector_id} is not an active collector")
-    missing = set(visit.required_skills or ()) - set(collector.skills or ())
-    if missing:
-        raise InvalidInput("collector_id", f"collector lacks skills {sorted(missing)}")
-    if visit.requires_two and collector.team_size < 2:
-        raise InvalidInput("collector_id", "the visit needs a two-person crew")
+    # The assign path's checks: the same misfit is the same 409 (missing_skills, needs_two_person_crew).
+    check_crew_and_skills(visit, assignable_collector(session, collector_id))
     pin = session.get(VisitPin, visit_id) or VisitPin(visit_id=visit_id)
     pin.collector_id, pin.position, pin.pinned_by_id, pin.created_at = collector_id, position, actor_id, utcnow()
     session.add(pin)

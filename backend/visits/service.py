@@ -138,17 +138,18 @@ def approve_visit(session: Session, visit_id: int, *, actor_id: int) -> Visit:
     return visit
 
 
-def _assignable_collector(session: Session, collector_id: int) -> User:
+def assignable_collector(session: Session, collector_id: int) -> User:
+    """The active collector `collector_id` names: 404 for no user, 422 naming collector_id for anyone else."""
     collector = session.get(User, collector_id)
     if collector is None:
         raise NotFound("collector", collector_id, field="collector_id")
     if collector.role is not Role.COLLECTOR or not collector.active:
-        raise InvalidInput("collector_id", "not an active collector")
+        raise InvalidInput("collector_id", f"user {collector_id} is not an active collector")
     return collector
 
 
-def check_fit(session: Session, visit: Visit, collector: User, day: date) -> None:
-    """Refuse (409) a collector who lacks the crew, the skills or the room that day for the visit."""
+def check_crew_and_skills(visit: Visit, collector: User) -> None:
+    """Refuse (409) a collector who lacks the crew or the skills the visit needs, on any day."""
     if visit.requires_two and collector.team_size < 2:
         raise DomainError("needs_two_person_crew", "this address is hazard-flagged: a two-person crew must go",
                           fields={"collector_id": "team_size below 2"})
@@ -156,6 +157,11 @@ def check_fit(session: Session, visit: Visit, collector: User, day: date) -> Non
     if missing:
         raise DomainError("missing_skills", f"the collector lacks {', '.join(missing)}",
                           fields={"collector_id": f"missing skills: {', '.join(missing)}"})
+
+
+def check_fit(session: Session, visit: Visit, collector: User, day: date) -> None:
+    """Refuse (409) a collector who lacks the crew, the skills or the room that day for the visit."""
+    check_crew_and_skills(visit, collector)
     taken = session.scalar(sa.select(sa.func.count(Visit.id)).where(
         Visit.collector_id == collector.id, Visit.scheduled_date == day, Visit.status.in_(COUNTED),
         Visit.id != visit.id))
@@ -168,7 +174,7 @@ def check_fit(session: Session, visit: Visit, collector: User, day: date) -> Non
 def assign_visit(session: Session, visit_id: int, *, collector_id: int, day: date, actor_id: int) -> Visit:
     """Give a visit to an active collector for a day (their crew, skills and daily cap permitting)."""
     visit = get_visit(session, visit_id, lock=True)
-    collector = _assignable_collector(session, collector_id)
+    collector = assignable_collector(session, collector_id)
     local_today = utcnow().astimezone(ZoneInfo(collector.timezone)).date()
     if day < local_today:
         raise InvalidInput("date", "must not be in the past")

@@ -64,7 +64,7 @@ def test_pin_refuses_what_cannot_hold(client, as_role, create_user, make_visit):
     dispatcher = create_user(Role.DISPATCHER)
     legal = make_visit(required_skills=["legal"])
     refused = _pin(client, as_role, legal.id, collector_id=plain.id)
-    assert (refused.status_code, list(refused.json["error"]["fields"])) == (422, ["collector_id"])
+    assert (refused.status_code, list(refused.json["error"]["fields"])) == (409, ["collector_id"])
     not_collector = _pin(client, as_role, legal.id, collector_id=dispatcher.id)
     assert (not_collector.status_code, list(not_collector.json["error"]["fields"])) == (422, ["collector_id"])
     assert _pin(client, as_role, legal.id, collector_id=999999).status_code == 404
@@ -73,6 +73,25 @@ def test_pin_refuses_what_cannot_hold(client, as_role, create_user, make_visit):
     assert (bad_position.status_code, list(bad_position.json["error"]["fields"])) == (422, ["position"])
     done = make_visit(VisitStatus.DONE, collector=plain)
     assert _pin(client, as_role, done.id, collector_id=plain.id).status_code == 409
+
+
+def test_a_misfit_is_the_same_409_on_pin_and_assign(client, as_role, create_user, make_visit, session):
+    solo = create_user(Role.COLLECTOR)
+    two = make_visit()
+    two.requires_two = True
+    session.flush()
+    legal = make_visit(required_skills=["legal"])
+    _, headers = as_role(Role.DISPATCHER)
+    for visit, code in ((two, "needs_two_person_crew"), (legal, "missing_skills")):
+        pinned = _pin(client, as_role, visit.id, collector_id=solo.id)
+        assigned = client.post(f"/api/v1/visits/{visit.id}/assign",
+                               json={"collector_id": solo.id, "date": plan_day().isoformat()}, headers=headers)
+        for response in (pinned, assigned):
+            assert (response.status_code, response.json["error"]["code"]) == (409, code)
+            assert list(response.json["error"]["fields"]) == ["collector_id"]
+        assert pinned.json["error"]["message"] == assigned.json["error"]["message"]
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                          .where(AuditEvent.action == "visit.pin")) == 0
 
 
 def test_collectors_cannot_pin(client, create_user, make_visit, auth_headers):
