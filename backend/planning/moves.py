@@ -2,7 +2,8 @@
 
 The dispatcher drags a stop on the map; the move is checked with the same rules a plan is
 (`routing.schedule.route_problems`: windows in lawful hours, shift end, capacity, skills, crew), and
-a move that breaks one is refused with the reason. The stop goes where it adds the least travel
+a move that breaks one is refused with the reason. A pinned visit moves only to its pinned collector
+(a dispatcher unpins it first to send it elsewhere). The stop goes where it adds the least travel
 among the positions that break no rule (routing.stability.cheapest_insertion, every position tried);
 the other stops keep their order.
 """
@@ -18,7 +19,7 @@ from backend.audit.service import record_audit
 from backend.errors import DomainError, NotFound
 from backend.geo import make_point
 from backend.planning.inputs import PlanInputs, load_plan_inputs, routing_settings
-from backend.planning.models import Route, RouteStop
+from backend.planning.models import Route, RouteStop, VisitPin
 from backend.planning.store import _forget_routes, lock_day, refresh_paths, routes_view
 from backend.routing.matrix import build_matrices
 from backend.routing.schedule import Collector, VisitTask, route_problems, shared_times, walk
@@ -59,6 +60,8 @@ def move_stop(session: Session, *, route_id: int, visit_id: int, collector_id: i
         raise MoveRefused("stop_fixed", f"visit {visit_id} is done or under way; it stays on its route")
     if collector_id == route.collector_id:
         raise MoveRefused("same_collector", f"visit {visit_id} is already on collector {collector_id}'s route")
+    visit = session.get(Visit, visit_id, with_for_update=True)  # a pin set meanwhile waits for the move
+    _check_pin(session, visit_id, collector_id)
     day = route.plan_date
     target = session.query(Route).filter_by(collector_id=collector_id, plan_date=day).one_or_none()
     collector_ids = [route.collector_id, collector_id]
@@ -105,7 +108,6 @@ def move_stop(session: Session, *, route_id: int, visit_id: int, collector_id: i
     session.flush()
     _store(session, target, order[1], target_seq, target_walk, inputs, dist, dur)
     session.flush()
-    visit = session.get(Visit, visit_id, with_for_update=True)
     assign_planned([visit], collector_id, day)
     refresh_paths(session, kept + [target.id])
     if changed:
@@ -118,6 +120,16 @@ def move_stop(session: Session, *, route_id: int, visit_id: int, collector_id: i
     _forget_routes(session)
     return {"visit_id": visit_id, "routes": routes_view(session, kept + [target.id]),
             "removed_route_ids": [] if kept else [route_id]}
+
+
+def _check_pin(session: Session, visit_id: int, collector_id: int) -> None:
+    """Refuse (409) to move a pinned visit away from its pinned collector: every plan would put it back,
+    and the pin is a dispatcher's decision another dispatcher's drag should not undo unseen."""
+    pin = session.get(VisitPin, visit_id)
+    if pin is not None and pin.collector_id != collector_id:
+        raise MoveRefused("pinned", f"visit {visit_id} is pinned to collector {pin.collector_id}: move it to that "
+                          f"collector, or unpin it first (DELETE /visits/{visit_id}/pin)",
+                          pinned_collector_id=pin.collector_id)
 
 
 def _refuse_misfit(visit_id: int, collector_id: int, collector: Collector, seq: list[int], tasks, dist,

@@ -160,7 +160,8 @@ class MoveStopResource(MethodView):
     @blp.response(200, MoveResultSchema)
     def post(self, body, route_id, visit_id):
         """Move a stop to another collector's route of the day; both routes are re-timed, and a move
-        that breaks a rule (window, shift, capacity, skills, crew) is refused with the reason."""
+        that breaks a rule (window, shift, capacity, skills, crew) is refused with the reason, and so is a
+        pinned visit's move to anyone but its pinned collector (reason `pinned`)."""
         result = move_stop(db.session, route_id=route_id, visit_id=visit_id, collector_id=body["collector_id"],
                            actor_id=current_user().id)
         db.session.commit()

@@ -118,6 +118,31 @@ def _pin(client, headers, visit_id, collector_id):
     return response
 
 
+def test_a_pinned_visit_moves_only_to_its_pinned_collector(client, session, as_role, plan, create_user, make_visit):
+    west, east, routes = _two_routes(plan, create_user, make_visit)
+    _, headers = as_role(Role.DISPATCHER)
+    moved = routes[west.id]["stops"][0]["visit_id"]
+    _pin(client, headers, moved, west.id)
+    before = {r.id: (r.version, r.distance_m, [s.visit_id for s in r.stops]) for r in session.scalars(sa.select(Route))}
+    refused = _move(client, headers, routes[west.id]["id"], moved, east.id)
+    assert refused.status_code == 409
+    error = refused.json["error"]
+    assert (error["code"], error["reason"], error["pinned_collector_id"]) == ("move_refused", "pinned", west.id)
+    assert f"pinned to collector {west.id}" in error["message"]
+    session.expire_all()
+    assert {r.id: (r.version, r.distance_m, [s.visit_id for s in r.stops])
+            for r in session.scalars(sa.select(Route))} == before
+    assert session.get(Visit, moved).collector_id == west.id
+    # Pinned to the collector it goes to, the move keeps the pin: it goes.
+    _pin(client, headers, moved, east.id)
+    allowed = _move(client, headers, routes[west.id]["id"], moved, east.id)
+    assert allowed.status_code == 200, allowed.json
+    assert moved in [s["visit_id"] for r in allowed.json["routes"] if r["collector_id"] == east.id
+                     for s in r["stops"]]
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                          .where(AuditEvent.action == "routes.move_stop")) == 1
+
+
 def test_a_moved_stop_goes_where_it_adds_least(client, as_role, plan, create_user, make_visit):
     """The target's stops lie north and south of its home; the moved stop lies between them and the
     home, so going there between the two adds less than before the first or after the last."""
