@@ -25,9 +25,9 @@ from backend.routing.schedule import Collector, VisitTask
 from backend.routing.stability import Standing
 from backend.safety.lodgings import lodging_start_for
 from backend.timeutil import utcnow
-from backend.visits.absences import absent_collector_ids
 from backend.visits.hazards import active_hazards
 from backend.visits.models import Visit, VisitStatus
+from backend.visits.service import absent_collector_ids
 from backend.visits.states import FIXED, PLANNABLE
 
 ADDRESS_NOT_LOCATED = "address_not_located"

@@ -1,5 +1,5 @@
 """A collector off for a day: their open visits that day go back to the pool in one call, and plans
-leave them out (planning asks absent_collector_ids)."""
+leave them out (planning asks visits.service.absent_collector_ids)."""
 from __future__ import annotations
 
 from datetime import date
@@ -13,12 +13,7 @@ from backend.errors import DomainError, InvalidInput, NotFound
 from backend.signals import visit_released
 from backend.visits.models import CollectorAbsence, Visit, VisitStatus
 from backend.visits.notices import notify_visits_released_by_departure
-from backend.visits.states import move
-
-
-def absent_collector_ids(session: Session, day: date) -> set[int]:
-    """The collectors recorded absent on day."""
-    return set(session.scalars(sa.select(CollectorAbsence.collector_id).where(CollectorAbsence.day == day)))
+from backend.visits.service import return_to_pool
 
 
 def _collector(session: Session, collector_id: int) -> User:
@@ -38,8 +33,7 @@ def release_day(session: Session, collector_id: int, day: date | None) -> list[i
     visits = list(session.scalars(query.order_by(Visit.id).with_for_update()))
     for visit in visits:
         visit_released.send(visit, session=session)
-        move(visit, VisitStatus.SCHEDULED)
-        visit.collector_id, visit.scheduled_date = None, None
+    return_to_pool(visits, {collector_id}, day)
     session.flush()
     return [visit.id for visit in visits]
 

@@ -17,8 +17,14 @@ from backend.errors import DomainError, Forbidden, InvalidInput, NotFound
 from backend.geo import point_latlon
 from backend.signals import visit_released
 from backend.timeutil import utcnow
-from backend.visits.absences import absent_collector_ids
-from backend.visits.models import OPEN_STATUSES, HazardFlag, Visit, VisitOutcome, VisitStatus
+from backend.visits.models import (
+    OPEN_STATUSES,
+    CollectorAbsence,
+    HazardFlag,
+    Visit,
+    VisitOutcome,
+    VisitStatus,
+)
 from backend.visits.states import FIXED, check_transition, move
 
 # Statuses that take one of a collector's visits for the day.
@@ -138,6 +144,11 @@ def approve_visit(session: Session, visit_id: int, *, actor_id: int) -> Visit:
     return visit
 
 
+def absent_collector_ids(session: Session, day: date) -> set[int]:
+    """The collectors recorded absent on day (visits.absences records them; plans leave them out)."""
+    return set(session.scalars(sa.select(CollectorAbsence.collector_id).where(CollectorAbsence.day == day)))
+
+
 def assignable_collector(session: Session, collector_id: int) -> User:
     """The active collector `collector_id` names: 404 for no user, 422 naming collector_id for anyone else."""
     collector = session.get(User, collector_id)
@@ -227,11 +238,12 @@ def assign_planned(visits: list[Visit], collector_id: int, day: date) -> None:
         visit.collector_id, visit.scheduled_date = collector_id, day
 
 
-def return_to_pool(visits: list[Visit], planned_collector_ids: set[int], day: date) -> None:
-    """A planned collector's visit of the day left off the new plan goes back to the pool."""
+def return_to_pool(visits: list[Visit], collector_ids: set[int], day: date | None) -> None:
+    """These collectors' assigned (not started) visits of the day (None: of any day) go back to the pool:
+    left off a new plan, or released by an absence or a departure (visits.absences.release_day)."""
     for visit in visits:
-        if (visit.status is VisitStatus.ASSIGNED and visit.collector_id in planned_collector_ids
-                and visit.scheduled_date == day):
+        if (visit.status is VisitStatus.ASSIGNED and visit.collector_id in collector_ids
+                and (day is None or visit.scheduled_date == day)):
             move(visit, VisitStatus.SCHEDULED)
             visit.collector_id, visit.scheduled_date = None, None
 

@@ -10,9 +10,8 @@ from backend.auth.models import Role
 from backend.notify.models import Notification
 from backend.planning.inputs import load_plan_inputs
 from backend.planning.models import RouteStop
-from backend.visits.absences import absent_collector_ids
 from backend.visits.models import VisitStatus
-from backend.visits.service import get_visit
+from backend.visits.service import absent_collector_ids, get_visit
 from tests.visits.conftest import plan_day
 
 
