@@ -21,8 +21,11 @@ ON_THE_DAY = (VisitStatus.ASSIGNED, VisitStatus.IN_PROGRESS, VisitStatus.DONE, V
 
 
 def _day_rows(session: Session, collector_id: int, day: date):
-    """The collector's visits of the day with their stop (if planned), in route order."""
-    route_id = session.scalar(sa.select(Route.id).where(Route.collector_id == collector_id, Route.plan_date == day))
+    """The collector's route of the day (id, version; (None, None) when unplanned) and their visits of the
+    day with their stop (if planned), in route order."""
+    route = session.execute(sa.select(Route.id, Route.version)
+                            .where(Route.collector_id == collector_id, Route.plan_date == day)).one_or_none()
+    route_id, version = route if route is not None else (None, None)
     geometry = sa.func.geometry(CaseAddress.location)
     query = (sa.select(Visit, Case.debtor_name, Case.amount_due, Case.currency, CaseAddress.text,
                        sa.func.ST_Y(geometry), sa.func.ST_X(geometry), RouteStop.eta)
@@ -30,7 +33,7 @@ def _day_rows(session: Session, collector_id: int, day: date):
              .outerjoin(RouteStop, sa.and_(RouteStop.visit_id == Visit.id, RouteStop.route_id == route_id))
              .where(Visit.collector_id == collector_id, Visit.scheduled_date == day, Visit.status.in_(ON_THE_DAY))
              .order_by(RouteStop.sequence.asc().nulls_last(), Visit.due_by, Visit.id))
-    return route_id, session.execute(query).all()
+    return route_id, version, session.execute(query).all()
 
 
 def _last_outcomes(session: Session, case_ids: list[int]) -> dict[int, dict]:
@@ -46,7 +49,7 @@ def _last_outcomes(session: Session, case_ids: list[int]) -> dict[int, dict]:
 
 def mobile_route(session: Session, *, collector: User, day: date) -> dict:
     """Return the collector's ordered stops for the day."""
-    route_id, rows = _day_rows(session, collector.id, day)
+    route_id, version, rows = _day_rows(session, collector.id, day)
     hazards = active_hazards(session, [row[0].address_id for row in rows])
     last = _last_outcomes(session, sorted({row[0].case_id for row in rows}))
     stops = []
@@ -58,5 +61,4 @@ def mobile_route(session: Session, *, collector: User, day: date) -> dict:
             "hazards": [hazard_view(flag) for flag in hazards.get(visit.address_id, [])],
             "requires_two": visit.requires_two, "debtor_name": name, "amount_due": amount, "currency": currency,
             "last_outcome": last.get(visit.case_id)})
-    version = session.scalar(sa.select(Route.version).where(Route.id == route_id)) if route_id else None
     return {"date": day, "route_id": route_id, "version": version, "stops": stops}

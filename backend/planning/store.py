@@ -105,6 +105,7 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
     routed = [s.task_id for r in result.routes for s in r.stops if s.task_id not in changed]
     remove_visits_from_routes(session, routed)
     route_ids = []
+    planned_holders: dict[int, int] = {}  # visit id -> collector id of the open stops stored below
     for planned in result.routes:
         stops = [s for s in planned.stops if s.task_id not in changed]
         if not stops:
@@ -124,6 +125,7 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
         session.add(route)
         session.flush()
         route_ids.append(route.id)
+        planned_holders.update((s.task_id, planned.collector_id) for s in stops if s.task_id not in fixed_ids)
         assign_planned([visits[s.task_id] for s in stops], planned.collector_id, inputs.plan_date)
     refresh_paths(session, route_ids)
     # Visits of a collector no longer working (in the pool, not planned) go back too.
@@ -138,7 +140,12 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
                  collectors=inputs.planned_collector_ids)
     session.flush()
     _forget_routes(session)
-    changes = change_summary(session, inputs, before, dict(unassigned), moves or {})
+    # The day's holders now, from what was written: the planned collectors' routes replaced, routed
+    # and orphaned visits taken off any other route.
+    gone, replaced = set(routed) | set(orphaned), set(inputs.planned_collector_ids)
+    after = {vid: cid for vid, (cid, _) in before.items() if cid not in replaced and vid not in gone}
+    after.update(planned_holders)
+    changes = change_summary(session, inputs, before, after, dict(unassigned), moves or {})
     notify_route_changes(session, inputs.plan_date, changes, {holder for holder, _ in before.values()})
     return {"date": inputs.plan_date.isoformat(), "solver": result.solver_name,
             "routes": routes_view(session, route_ids), "changes": changes,
@@ -158,10 +165,12 @@ def _day_holders(session: Session, plan_date: date) -> dict[int, tuple[int, tupl
     return {vid: (cid, (rid, seq)) for vid, cid, rid, seq in rows}
 
 
-def change_summary(session: Session, inputs: PlanInputs, before: dict, reasons: dict[int, str],
-                   moves: dict[int, str]) -> list[dict]:
-    """Per collector touched by the plan: visits added, removed and moved (with why), and the version."""
-    after = {vid: cid for vid, (cid, _) in _day_holders(session, inputs.plan_date).items()}
+def change_summary(session: Session, inputs: PlanInputs, before: dict, after: dict[int, int],
+                   reasons: dict[int, str], moves: dict[int, str]) -> list[dict]:
+    """Per collector touched by the plan: visits added, removed and moved (with why), and the version.
+
+    `before` is _day_holders before the plan, `after` visit id -> collector id once it is stored.
+    """
     considered = {t.id for t in inputs.tasks} | set(inputs.seen) | set(reasons)
     per: dict[int, dict] = {}
 
