@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from backend.auth.models import User
 from backend.notify.models import Channel, Notification, NotificationPreference, NotificationStatus
 from backend.notify.templates import normalize_locale, render
+from backend.policy.hours import after_quiet_period
 from backend.policy.service import default_policy
 from backend.timeutil import utcnow
 
@@ -138,21 +139,6 @@ def _hhmm(value) -> time | None:
     return time(int(hours), int(minutes))
 
 
-def end_of_quiet_period(moment: datetime, tz_name: str, start: time | None, end: time | None) -> datetime:
-    """`moment`, or when the user's own quiet period (local time) ends if it covers moment."""
-    if start is None or end is None or start == end:
-        return moment
-    local = moment.astimezone(ZoneInfo(tz_name))
-    now_t = local.time()
-    inside = (now_t >= start or now_t < end) if start > end else (start <= now_t < end)
-    if not inside:
-        return moment
-    candidate = datetime.combine(local.date(), end, local.tzinfo)
-    if candidate <= local:
-        candidate = datetime.combine(local.date() + timedelta(days=1), end, local.tzinfo)
-    return candidate
-
-
 def load_preferences(session: Session, user_ids) -> dict[int, NotificationPreference]:
     """The stored settings of these users (one query; users without a row are absent)."""
     ids = list(set(user_ids))
@@ -175,7 +161,7 @@ def to_user(session: Session, user: User, *, channels: list[str] | tuple[str, ..
     accepted = set(prefs.channels) if prefs else set(DEFAULT_CHANNELS)
     not_before = now
     if honour_quiet and prefs is not None:
-        not_before = end_of_quiet_period(now, user.timezone, prefs.quiet_start, prefs.quiet_end)
+        not_before = after_quiet_period(now, user.timezone, prefs.quiet_start, prefs.quiet_end)
     out = []
     for channel in channels:
         if only_accepted and channel not in accepted:

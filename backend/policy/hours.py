@@ -4,6 +4,11 @@
 outcome's quiet-hours flag) and planning (arrival windows) all ask it, or a helper built on it, with
 the channel in question, so `contact.quiet_hours_channels`, `contact.quiet_start` and
 `contact.quiet_end` of the case's portfolio are honoured the same way everywhere.
+
+The window arithmetic under it is here once too (`in_daily_window`, `quiet_period_end`,
+`next_local_time`): a staff member's own quiet period (notify), a dispatcher's shift and a collector's
+curfew and night's rest (safety) are daily windows and wall-clock times of the same kind, possibly
+across midnight.
 """
 from __future__ import annotations
 
@@ -17,6 +22,41 @@ from backend.timeutil import parse_hhmm
 VISIT = "visit"
 
 
+def in_daily_window(local: time, start: time, end: time) -> bool:
+    """Whether a local time of day falls in the daily window [start, end).
+
+    start > end crosses midnight (22:00-08:00: 23:00 and 07:59 are in, 08:00 is not); start == end is
+    an empty window.
+    """
+    if start > end:
+        return local >= start or local < end
+    return start <= local < end
+
+
+def next_local_time(local: datetime, at: time) -> datetime:
+    """The first moment after `local` (an aware local datetime) whose wall clock reads `at`: today's
+    if it is still ahead, else tomorrow's; in local's zone."""
+    candidate = datetime.combine(local.date(), at, local.tzinfo)
+    if candidate <= local:
+        candidate = datetime.combine(local.date() + timedelta(days=1), at, local.tzinfo)
+    return candidate
+
+
+def quiet_period_end(local: datetime, start: time | None, end: time | None) -> datetime | None:
+    """When the daily quiet period [start, end) that covers `local` (an aware local datetime) ends, in
+    local's zone; None when local is outside it or no period is set (start or end None, or equal).
+    Across midnight (22:00-08:00) 23:00 ends at 08:00 tomorrow, 07:00 at 08:00 today."""
+    if start is None or end is None or not in_daily_window(local.time(), start, end):
+        return None
+    return next_local_time(local, end)
+
+
+def after_quiet_period(moment: datetime, tz_name: str, start: time | None, end: time | None) -> datetime:
+    """`moment`, or when the daily quiet period [start, end) of tz_name's local time covering it ends."""
+    ends = quiet_period_end(moment.astimezone(ZoneInfo(tz_name)), start, end)
+    return moment if ends is None else ends
+
+
 def quiet_bounds(policy: Mapping) -> tuple[time, time]:
     """Return (quiet_start, quiet_end) local times from the policy."""
     return parse_hhmm(policy["contact.quiet_start"]), parse_hhmm(policy["contact.quiet_end"])
@@ -27,18 +67,11 @@ def quiet_hours_apply(channel, policy: Mapping) -> bool:
     return str(getattr(channel, "value", channel)) in policy["contact.quiet_hours_channels"]
 
 
-def _in_quiet_window(local: time, policy: Mapping) -> bool:
-    start, end = quiet_bounds(policy)
-    if start > end:  # spans midnight: 22:00-08:00
-        return local >= start or local < end
-    return start <= local < end
-
-
 def is_quiet_time(moment: datetime, tz_name: str, policy: Mapping, channel=VISIT) -> bool:
     """Whether contact on channel at moment falls in the quiet hours of the debtor's timezone."""
     if not quiet_hours_apply(channel, policy):
         return False
-    return _in_quiet_window(moment.astimezone(ZoneInfo(tz_name)).time(), policy)
+    return in_daily_window(moment.astimezone(ZoneInfo(tz_name)).time(), *quiet_bounds(policy))
 
 
 def lawful_windows(day: date, tz_name: str, policy: Mapping, channel=VISIT) -> list[tuple[datetime, datetime]]:
@@ -56,14 +89,9 @@ def lawful_windows(day: date, tz_name: str, policy: Mapping, channel=VISIT) -> l
 
 def next_lawful_time(moment: datetime, tz_name: str, policy: Mapping, channel=VISIT) -> datetime:
     """Return moment if contact on channel is allowed then, else when the quiet hours end."""
-    if not is_quiet_time(moment, tz_name, policy, channel):
+    if not quiet_hours_apply(channel, policy):
         return moment
-    _, end = quiet_bounds(policy)
-    local = moment.astimezone(ZoneInfo(tz_name))
-    candidate = datetime.combine(local.date(), end, local.tzinfo)
-    if candidate <= local:
-        candidate = datetime.combine(local.date() + timedelta(days=1), end, local.tzinfo)
-    return candidate
+    return after_quiet_period(moment, tz_name, *quiet_bounds(policy))
 
 
 def local_day_bounds(moment: datetime, tz_name: str) -> tuple[datetime, datetime]:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from backend.auth.models import User
 from backend.errors import InvalidInput
 from backend.geo import make_point, point_geojson, point_latlon
+from backend.policy.hours import next_local_time
 from backend.policy.service import default_policy
 from backend.safety.alerts import resolve_missed_alerts
 from backend.safety.models import AlertKind, AlertState, Checkin, CheckinKind, SafetyAlert, SafetyShift
@@ -29,26 +30,16 @@ def visit_checkin_minutes_for(session: Session, visit) -> int:
 
 def next_curfew(moment: datetime, tz_name: str) -> datetime:
     """The first nightly curfew (policy, collector's local time) after moment, in UTC."""
-    zone = ZoneInfo(tz_name)
     curfew = parse_hhmm(default_policy()["safety.lodging_curfew"])
-    local = moment.astimezone(zone)
-    candidate = datetime.combine(local.date(), curfew, tzinfo=zone)
-    if candidate <= local:
-        candidate = datetime.combine(local.date() + timedelta(days=1), curfew, tzinfo=zone)
-    return candidate.astimezone(moment.tzinfo)
+    return next_local_time(moment.astimezone(ZoneInfo(tz_name)), curfew).astimezone(moment.tzinfo)
 
 
 def rest_ends(moment: datetime, tz_name: str) -> datetime:
     """When a rest begun at moment (a lodging check-in) ends: the next policy morning time, local to
     the collector, or after safety.max_rest_hours, whichever comes first."""
     policy = default_policy()
-    zone = ZoneInfo(tz_name)
-    morning = parse_hhmm(policy["safety.morning_checkin"])
-    local = moment.astimezone(zone)
-    candidate = datetime.combine(local.date(), morning, tzinfo=zone)
-    if candidate <= local:
-        candidate = datetime.combine(local.date() + timedelta(days=1), morning, tzinfo=zone)
-    return min(candidate.astimezone(moment.tzinfo), moment + timedelta(hours=policy["safety.max_rest_hours"]))
+    morning = next_local_time(moment.astimezone(ZoneInfo(tz_name)), parse_hhmm(policy["safety.morning_checkin"]))
+    return min(morning.astimezone(moment.tzinfo), moment + timedelta(hours=policy["safety.max_rest_hours"]))
 
 
 def open_shift(session: Session, collector_id: int) -> SafetyShift | None:

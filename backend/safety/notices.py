@@ -27,6 +27,7 @@ from backend.errors import DomainError
 from backend.geo import point_latlon
 from backend.notify.service import Outgoing, enqueue, load_preferences, new_ack_code, to_user
 from backend.notify.templates import ALERT_WORDS, normalize_locale
+from backend.policy.hours import in_daily_window
 from backend.policy.service import default_policy
 from backend.safety.models import AlertEvent, AlertKind, AlertState, SafetyAlert
 from backend.timeutil import utcnow
@@ -74,12 +75,8 @@ def on_duty_dispatchers(session: Session, now: datetime) -> list[User]:
     """Active dispatchers inside their shift hours (local time); all of them if none is."""
     dispatchers = list(session.scalars(sa.select(User).where(User.role == Role.DISPATCHER, User.active.is_(True))
                                        .order_by(User.id)))
-    on_duty = []
-    for user in dispatchers:
-        local = now.astimezone(ZoneInfo(user.timezone)).time()
-        start, end = user.shift_start, user.shift_end
-        if (start <= local < end) if start <= end else (local >= start or local < end):
-            on_duty.append(user)
+    on_duty = [user for user in dispatchers
+               if in_daily_window(now.astimezone(ZoneInfo(user.timezone)).time(), user.shift_start, user.shift_end)]
     return on_duty or dispatchers
 
 
