@@ -3,11 +3,12 @@
 Two per promise: one working day before the due date (`promise.reminder_due_at`) and on the due
 day, each at the first lawful moment of the debtor's day. The reminder is a contact attempt like
 any other: it is logged (channel sms), so caps apply and it counts as a reminder if ignored, and it
-goes out only when `check_attempt` allows it now: never to a do-not-contact debtor, never in the
-quiet hours of the debtor's timezone (held until they end: the sweep sends it then), never past a cap
-(tried again on a later sweep while the due date has not passed). Only the debtor's own numbers
-are used and the text names the creditor and the date, never the amount, so a phone read by
-someone else discloses no debt.
+goes out only when `check_attempt` allows it now: never to a do-not-contact debtor, never past a cap
+(tried again on a later sweep while the due date has not passed). It is never sent in the quiet hours
+of the debtor's timezone as policy/hours decides them for a REMINDER (under
+`notify.reminders_in_lawful_hours` even where ordinary SMS ignore them): held until they end, the
+sweep sends it then. Only the debtor's own numbers are used and the text names the creditor and the
+date, never the amount, so a phone read by someone else discloses no debt.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from backend.contacts.models import AttemptResult, Channel, Promise, PromiseStat
 from backend.contacts.rules import check_attempt
 from backend.notify.models import Notification
 from backend.notify.service import Outgoing, enqueue
-from backend.policy.hours import first_lawful_moment, next_lawful_time
+from backend.policy.hours import REMINDER, first_lawful_moment, next_lawful_time
 from backend.policy.service import get_policy
 from backend.timeutil import local_time, utcnow
 
@@ -31,20 +32,12 @@ log = logging.getLogger(__name__)
 KINDS = ("before", "due")
 
 
-def reminder_policy(policy):
-    """The portfolio's policy with SMS inside the quiet hours when `notify.reminders_in_lawful_hours`
-    (a reminder SMS at night is unlawful under some rule sets and unkind under all)."""
-    if not policy["notify.reminders_in_lawful_hours"] or "sms" in policy["contact.quiet_hours_channels"]:
-        return policy
-    return {**policy, "contact.quiet_hours_channels": [*policy["contact.quiet_hours_channels"], "sms"]}
-
-
 def reminder_kind(promise: Promise, case: Case, policy, now: datetime) -> str | None:
     """Which reminder is due now: the due-day one once its moment came, else the one before, else none."""
     local_today = local_time(now, case.timezone).date()
     if local_today > promise.due_date:
         return None
-    if now >= first_lawful_moment(promise.due_date, case.timezone, policy, channel="sms"):
+    if now >= first_lawful_moment(promise.due_date, case.timezone, policy, channel=REMINDER):
         return "due"
     if now >= promise.reminder_due_at:
         return "before"
@@ -78,12 +71,12 @@ def send_promise_reminders(session: Session, *, now: datetime | None = None, lim
         [f"promise:{p.id}:{kind}" for p in promises for kind in KINDS]))))
     for promise in promises:
         case = promise.case
-        policy = reminder_policy(get_policy(session, case.portfolio_id))
+        policy = get_policy(session, case.portfolio_id)
         kind = reminder_kind(promise, case, policy, now)
         key = f"promise:{promise.id}:{kind}"
         if kind is None or key in sent:
             continue
-        if next_lawful_time(now, case.timezone, policy, "sms") > now:
+        if next_lawful_time(now, case.timezone, policy, REMINDER) > now:
             counts["held_quiet_hours"] += 1  # a later sweep sends it when the quiet hours end
             continue
         number = debtor_mobile(case)

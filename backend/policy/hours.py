@@ -3,7 +3,9 @@
 `is_quiet_time` is THE quiet-hours decision: contacts (rules, next contact, reminders), visits (the
 outcome's quiet-hours flag) and planning (arrival windows) all ask it, or a helper built on it, with
 the channel in question, so `contact.quiet_hours_channels`, `contact.quiet_start` and
-`contact.quiet_end` of the case's portfolio are honoured the same way everywhere.
+`contact.quiet_end` of the case's portfolio are honoured the same way everywhere. A promise reminder
+asks as `REMINDER`: its SMS keeps the quiet hours under `notify.reminders_in_lawful_hours` even
+where ordinary SMS do not (`quiet_hours_apply`).
 
 The window arithmetic under it is here once too (`in_daily_window`, `quiet_period_end`,
 `next_local_time`): a staff member's own quiet period (notify), a dispatcher's shift and a collector's
@@ -20,6 +22,9 @@ from backend.timeutil import parse_hhmm
 
 # The channel the field and the planner act on; contact attempts name theirs.
 VISIT = "visit"
+# A promise-to-pay reminder: an SMS the debtor did not ask for (backend/contacts/reminders.py).
+REMINDER = "reminder"
+REMINDER_CHANNEL = "sms"
 
 
 def in_daily_window(local: time, start: time, end: time) -> bool:
@@ -63,8 +68,16 @@ def quiet_bounds(policy: Mapping) -> tuple[time, time]:
 
 
 def quiet_hours_apply(channel, policy: Mapping) -> bool:
-    """Whether the quiet hours govern this channel (calls and visits; a letter is never 'at night')."""
-    return str(getattr(channel, "value", channel)) in policy["contact.quiet_hours_channels"]
+    """Whether the quiet hours govern this channel (calls and visits; a letter is never 'at night').
+
+    A promise reminder (REMINDER) is an SMS: governed when SMS are, and always while
+    `notify.reminders_in_lawful_hours` (cn_default leaves ordinary SMS out of the quiet hours, but
+    not the reminders the system sends on its own).
+    """
+    name = str(getattr(channel, "value", channel))
+    if name == REMINDER:
+        return bool(policy["notify.reminders_in_lawful_hours"]) or quiet_hours_apply(REMINDER_CHANNEL, policy)
+    return name in policy["contact.quiet_hours_channels"]
 
 
 def is_quiet_time(moment: datetime, tz_name: str, policy: Mapping, channel=VISIT) -> bool:

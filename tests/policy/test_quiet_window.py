@@ -12,16 +12,20 @@ import pytest
 
 from backend.policy.defaults import DEFAULTS
 from backend.policy.hours import (
+    REMINDER,
     after_quiet_period,
     in_daily_window,
     is_quiet_time,
     next_lawful_time,
     next_local_time,
+    quiet_hours_apply,
     quiet_period_end,
 )
+from backend.policy.service import effective_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")
+US = effective_settings("us_fdcpa", None)
 NIGHT = (time(22), time(8))  # crosses midnight
 LUNCH = (time(12), time(13, 30))  # inside one day
 
@@ -97,3 +101,15 @@ def test_the_debtors_quiet_hours_use_the_same_arithmetic():
     assert is_quiet_time(night, "Asia/Shanghai", DEFAULTS, "call")
     assert next_lawful_time(night, "Asia/Shanghai", DEFAULTS, "call") == local("2026-11-11", "08:00")
     assert next_lawful_time(night, "Asia/Shanghai", DEFAULTS, "letter") is night
+
+
+def test_a_promise_reminder_keeps_the_quiet_hours_even_where_ordinary_sms_do_not():
+    night = datetime(2026, 11, 10, 15, 30, tzinfo=UTC)  # 23:30 in Shanghai
+    # cn_default: an SMS is not quiet-governed, a reminder SMS is (notify.reminders_in_lawful_hours).
+    assert not is_quiet_time(night, "Asia/Shanghai", DEFAULTS, "sms")
+    assert is_quiet_time(night, "Asia/Shanghai", DEFAULTS, REMINDER)
+    assert next_lawful_time(night, "Asia/Shanghai", DEFAULTS, REMINDER) == local("2026-11-11", "08:00")
+    # Without the flag a reminder follows the SMS channel: free under cn_default, quiet under us_fdcpa.
+    assert quiet_hours_apply(REMINDER, {**DEFAULTS, "notify.reminders_in_lawful_hours": False}) is False
+    assert quiet_hours_apply(REMINDER, {**US, "notify.reminders_in_lawful_hours": False}) is True
+    assert quiet_hours_apply(REMINDER, US) is True
