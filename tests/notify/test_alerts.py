@@ -1,14 +1,15 @@
 """Safety alerts reach people: who is told at each level, acknowledgement, duress, failures."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from backend.auth.models import Role
 from backend.notify.jobs import deliver_due
-from backend.notify.models import Notification
+from backend.notify.models import Notification, NotificationPreference
+from backend.notify.service import to_user
 from backend.policy.defaults import DEFAULTS
 from backend.safety.alerts import raise_sos
 from backend.safety.jobs import sweep_checkins
@@ -56,6 +57,27 @@ def test_sos_reaches_every_level_2_and_3_recipient_in_one_delivery_run(session, 
     assert all(m.status.value == "sent" and m.attempts == 1 for m in messages(session, alert.id))
     # The collector's own phone is not a recipient of their SOS.
     assert user.id not in {m["to"]["user_id"] for m in webhook.delivered}
+
+
+def test_an_sos_reaches_on_duty_staff_at_once_even_inside_their_own_quiet_period(session, webhook, staff, collector):
+    """Staff quiet periods hold notices, never an SOS: everyone resting in theirs is told now."""
+    user, _ = collector
+    everyone = staff["dispatchers"] + staff["supervisors"]
+    for person in everyone:  # 08:00-12:00 covers T0 (08:55 in Chengdu), inside the dispatchers' shift
+        session.add(NotificationPreference(user_id=person.id, channels=["email"], email=f"s{person.id}@example.cn",
+                                           quiet_start=time(8, 0), quiet_end=time(12, 0)))
+    session.flush()
+    # The quiet period is real: a staff notice would wait for its end, 12:00 local.
+    [held] = to_user(session, everyone[0], channels=["email"], template="alert_staff", params={}, honour_quiet=True,
+                     now=T0, only_accepted=True)
+    assert held.not_before == T0 + timedelta(hours=3, minutes=5)
+    alert = raise_sos(session, collector=user, lat=30.65, lon=104.06, recorded_at=T0, now=T0)
+    session.commit()
+    rows = messages(session, alert.id)
+    assert {m.user_id for m in rows} == {p.id for p in everyone} and {m.not_before for m in rows} == {T0}
+    deliver_due(now=T0 + timedelta(seconds=1))
+    assert {(to, level) for to, _, level in delivered_to(webhook, alert.id)} == {
+        *((d.id, 2) for d in staff["dispatchers"]), *((s.id, 3) for s in staff["supervisors"])}
 
 
 def test_staff_text_names_collector_phone_and_place_never_the_debt(session, webhook, staff, collector):

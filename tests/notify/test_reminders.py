@@ -1,16 +1,19 @@
 """Promise-to-pay reminders: SMS to the debtor only, in lawful hours, never to do-not-contact, counted."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import logging
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from backend.contacts.attempts import set_do_not_contact
+from backend.contacts import reminders
+from backend.contacts.attempts import log_attempt, set_do_not_contact
 from backend.contacts.models import ContactAttempt
 from backend.contacts.promises import record_promise
 from backend.contacts.reminders import send_promise_reminders
 from backend.notify.jobs import deliver_due
 from backend.notify.models import Notification
+from backend.policy.defaults import DEFAULTS
 
 # Wednesday 2026-06-10, 23:00 in Chengdu (UTC+8): the promise is made late at night for Thursday.
 WED_2300 = datetime(2026, 6, 10, 15, 0, tzinfo=UTC)
@@ -78,3 +81,50 @@ def test_promises_already_reminded_never_crowd_out_those_still_owed_one(session,
     assert send_promise_reminders(session, now=thu_1000, limit=1)["queued"] == 1
     assert send_promise_reminders(session, now=thu_1000, limit=1)["queued"] == 1
     assert [len(_reminders(session, p.id)) for p in (first, second)] == [1, 1]
+
+
+def test_a_promise_is_reminded_the_working_day_before_and_again_on_its_due_day(session, create_case):
+    """Two reminders: the working day before (Wednesday for Thursday) and the due day itself, each once and
+    from the debtor's first lawful moment (08:00 in Chengdu)."""
+    tue_1000 = datetime(2026, 6, 9, 2, 0, tzinfo=UTC)
+    wed_0800, wed_1800 = datetime(2026, 6, 10, 0, 0, tzinfo=UTC), datetime(2026, 6, 10, 10, 0, tzinfo=UTC)
+    case = create_case(phones=("+8613812345680",))
+    promise = record_promise(session, case_id=case.id, amount="600.00", due_date=date(2026, 6, 11), source="manual",
+                             promised_at=tue_1000)
+    assert send_promise_reminders(session, now=tue_1000)["queued"] == 0
+    assert send_promise_reminders(session, now=wed_0800)["queued"] == 1
+    for moment in (wed_1800, THU_0759):  # the day before is served; the due day's has not come yet
+        assert send_promise_reminders(session, now=moment) == {"queued": 0, "held_quiet_hours": 0, "refused": 0,
+                                                               "no_number": 0}
+    assert send_promise_reminders(session, now=THU_0800)["queued"] == 1
+    assert send_promise_reminders(session, now=THU_0800)["queued"] == 0
+    rows = sorted(_reminders(session, promise.id), key=lambda row: row.id)
+    assert [(row.dedupe_key, row.not_before, row.to_phone) for row in rows] == [
+        (f"promise:{promise.id}:before", wed_0800, "+8613812345680"),
+        (f"promise:{promise.id}:due", THU_0800, "+8613812345680")]
+    attempts = session.scalars(sa.select(ContactAttempt).where(ContactAttempt.case_id == case.id)
+                               .order_by(ContactAttempt.started_at)).all()
+    assert [(a.started_at, a.source) for a in attempts] == [(wed_0800, "reminder"), (THU_0800, "reminder")]
+
+
+def test_a_reminder_past_the_debtors_contact_cap_is_refused_not_sent(session, webhook, create_case, caplog,
+                                                                    monkeypatch):
+    """cn_default caps answered calls and SMS with the debtor at 3 a day: after three conversations today the
+    reminder SMS is refused (counted and logged with the rule), nothing is queued and no attempt is logged."""
+    monkeypatch.setattr(reminders.log, "disabled", False)  # alembic's fileConfig silenced it when the DB was built
+    case = create_case(phones=("+8613812345681",))
+    promise = _promise(session, case)
+    cap = DEFAULTS["contact.debtor_answered_calls_per_day"]
+    for n in range(cap):
+        log_attempt(session, case_id=case.id, party="debtor", channel="call", result="answered",
+                    started_at=THU_0800 + timedelta(minutes=10 * n), now=THU_0800 + timedelta(minutes=10 * n))
+    later = THU_0800 + timedelta(hours=2)
+    with caplog.at_level(logging.INFO, logger="backend.contacts.reminders"):
+        assert send_promise_reminders(session, now=later) == {"queued": 0, "held_quiet_hours": 0, "refused": 1,
+                                                              "no_number": 0}
+    assert f"promise {promise.id} reminder not sent: debtor_call_cap" in caplog.text
+    assert _reminders(session, promise.id) == []
+    logged = session.scalars(sa.select(ContactAttempt).where(ContactAttempt.case_id == case.id)).all()
+    assert len(logged) == cap and all(a.source != "reminder" for a in logged)
+    deliver_due(now=later)
+    assert webhook.delivered == []

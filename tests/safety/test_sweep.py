@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from backend.audit.models import AuditEvent
 from backend.auth.models import Role
+from backend.notify.models import Notification
 from backend.policy.defaults import DEFAULTS
 from backend.queues import enqueue
 from backend.safety.checkins import record_checkin
@@ -52,6 +53,40 @@ def test_unacknowledged_alert_escalates_level_by_level(checkin, collector, sessi
     assert [(e.action, e.level, e.actor_id) for e in events] == [
         ("raised", 1, None), ("escalated", 2, None), ("escalated", 3, None), ("renotified", 3, None)]
     assert [e.at for e in events] == [RAISED + timedelta(minutes=m) for m in (0, 5, 15, 30)]
+
+
+def test_the_top_level_is_told_again_every_interval_until_someone_acknowledges(
+        client, checkin, collector, create_user, auth_headers, session):
+    """safety.escalation_minutes [5, 10, 15]: the last wait repeats at the top level, each time with new
+    messages to the supervisors, for as long as the alert is open; an acknowledgement ends the repeats."""
+    supervisor = create_user(Role.SUPERVISOR, phone="+8613900000031")
+    _, headers = collector
+    checkin(headers, "shift_start")
+    sweep_checkins(now=RAISED)
+    [alert] = alerts(session)
+    intervals = DEFAULTS["safety.escalation_minutes"]
+    top = RAISED + timedelta(minutes=intervals[0] + intervals[1])
+    for moment in (RAISED + timedelta(minutes=intervals[0]), top):
+        sweep_checkins(now=moment)
+    repeats = [top + timedelta(minutes=intervals[-1] * n) for n in (1, 2, 3)]
+    for moment in repeats:
+        sweep_checkins(now=moment - timedelta(seconds=1))  # not before the interval is over
+        sweep_checkins(now=moment)
+
+    def told(action):
+        session.expire_all()
+        events = session.scalars(sa.select(AlertEvent).where(AlertEvent.alert_id == alert.id,
+                                                             AlertEvent.action == action)).all()
+        batches = session.scalars(sa.select(Notification.created_at).distinct().where(
+            Notification.alert_id == alert.id, Notification.user_id == supervisor.id, Notification.level == 3))
+        return [(e.at, e.level) for e in events], sorted(batches)
+
+    assert told("renotified") == ([(moment, 3) for moment in repeats], [top, *repeats])
+    acked = client.post(f"{ALERTS}/{alert.id}/ack", headers=auth_headers(supervisor))
+    assert acked.status_code == 200 and acked.json["state"] == "acknowledged"
+    for n in (4, 5):
+        sweep_checkins(now=top + timedelta(minutes=intervals[-1] * n))
+    assert told("renotified") == ([(moment, 3) for moment in repeats], [top, *repeats])
 
 
 def test_alert_carries_position_and_visit_address_never_the_debt(
