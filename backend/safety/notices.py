@@ -174,21 +174,35 @@ def notify_alerts(session: Session, alert_ids: list[int], *, now: datetime | Non
 
 
 def on_notification_failed(_sender, *, session: Session, failed: list[dict], now: datetime) -> None:
-    """An alert message could not be delivered: raise the alert's next level at once (once per level)."""
-    for row in failed:
-        if row.get("alert_id") is None:
-            continue
-        alert = session.scalar(sa.select(SafetyAlert).where(SafetyAlert.id == row["alert_id"]).with_for_update())
-        if alert is None or alert.state is not AlertState.OPEN:
+    """Alert messages could not be delivered: an open alert still at the level a failed message was for
+    rises to the next level at once (once per level); any other failure is recorded on its open alert.
+
+    The alerts of the whole batch are locked in one statement, in id order: a concurrent acknowledgement
+    or sweep is waited for (an alert acknowledged meanwhile is left alone), and two delivery jobs failing
+    messages of the same alerts queue behind each other instead of deadlocking.
+    """
+    rows = [row for row in failed if row.get("alert_id") is not None]
+    if not rows:
+        return
+    alerts = {alert.id: alert for alert in session.scalars(
+        sa.select(SafetyAlert).where(SafetyAlert.id.in_({row["alert_id"] for row in rows}),
+                                     SafetyAlert.state == AlertState.OPEN)
+        .order_by(SafetyAlert.id).with_for_update()
+        # The sweep moves levels with plain SQL: the locked rows, not the identity map's.
+        .execution_options(populate_existing=True))}
+    escalated: dict[int, None] = {}
+    for row in rows:
+        alert = alerts.get(row["alert_id"])
+        if alert is None:
             continue
         note = f"delivery failed: {row['channel']} to user {row.get('user_id')}: {row.get('error', '')}"[:500]
         if alert.level == row["level"] and alert.level < TOP_LEVEL:
             alert.level, alert.notified_at = alert.level + 1, now
             session.add(AlertEvent(alert_id=alert.id, action="escalated", level=alert.level, actor_id=None,
                                    at=now, note=note))
-            session.flush()
-            notify_alerts(session, [alert.id], now=now)
+            escalated[alert.id] = None
         else:
             session.add(AlertEvent(alert_id=alert.id, action="delivery_failed", level=row["level"] or alert.level,
                                    actor_id=None, at=now, note=note))
     session.flush()
+    notify_alerts(session, list(escalated), now=now)

@@ -13,8 +13,8 @@ from backend.notify.service import to_user
 from backend.policy.defaults import DEFAULTS
 from backend.safety.alerts import raise_sos
 from backend.safety.jobs import sweep_checkins
-from backend.safety.models import AlertEvent, SafetyAlert
-from backend.safety.notices import ack_token
+from backend.safety.models import AlertEvent, AlertState, SafetyAlert
+from backend.safety.notices import ack_token, on_notification_failed
 from tests.safety.conftest import T0
 
 DEADLINE = T0 + timedelta(minutes=120)
@@ -204,6 +204,44 @@ def test_provider_down_for_good_fails_and_raises_the_next_level_at_once(
                                                         AlertEvent.action == "escalated")).one()
     assert event.note.startswith("delivery failed: push")
     assert {(d.id, ch, 2) for d in staff["dispatchers"] for ch in ("push", "sms")} <= delivered_to(webhook, alert.id)
+
+
+def test_failures_in_one_batch_raise_an_alert_once_and_record_the_rest(session, staff, collector, checkin):
+    """The delivery job reports a batch: an alert two of whose level-1 messages failed rises one level (the
+    first failure), the other is recorded; a failure at the top level is recorded; a closed alert is left."""
+    user, headers = collector
+    checkin(headers, "shift_start")
+    sweep_checkins(now=RAISED)
+    [missed] = session.scalars(sa.select(SafetyAlert).where(SafetyAlert.kind == "missed_checkin")).all()
+    sos = raise_sos(session, collector=user, lat=30.65, lon=104.06, recorded_at=RAISED, now=RAISED)
+    closed = raise_sos(session, collector=user, lat=30.65, lon=104.06, recorded_at=RAISED, now=RAISED,
+                       duress=True)
+    closed.state = AlertState.ACKNOWLEDGED
+    session.flush()
+    supervisor = staff["supervisors"][0]
+    now = RAISED + timedelta(seconds=30)
+
+    def failure(alert, level, channel, to):
+        return {"alert_id": alert.id, "level": level, "channel": channel, "user_id": to.id, "error": "down"}
+
+    on_notification_failed(None, session=session, now=now, failed=[
+        failure(missed, 1, "push", user), failure(missed, 1, "sms", user), failure(sos, 3, "voice", supervisor),
+        failure(closed, 3, "sms", supervisor), {"alert_id": None, "level": None, "channel": "sms", "user_id": None}])
+    session.expire_all()
+    assert (missed.level, missed.notified_at, sos.level, closed.level) == (2, now, 3, 3)
+
+    def events(alert):
+        return [(e.action, e.level, e.note.split(":")[1].strip()) for e in session.scalars(
+            sa.select(AlertEvent).where(AlertEvent.alert_id == alert.id, AlertEvent.at == now)
+            .order_by(AlertEvent.id))]
+
+    assert events(missed) == [("escalated", 2, "push to user " + str(user.id)),
+                              ("delivery_failed", 1, "sms to user " + str(user.id))]
+    assert events(sos) == [("delivery_failed", 3, f"voice to user {supervisor.id}")]
+    assert events(closed) == []
+    level2 = {(m.user_id, m.channel.value) for m in messages(session, missed.id) if m.level == 2}
+    assert level2 == {(d.id, ch) for d in staff["dispatchers"] for ch in ("push", "sms")}
+    assert {m.not_before for m in messages(session, missed.id) if m.level == 2} == {now}
 
 
 def test_alert_payload_shows_each_delivery(client, session, webhook, staff, collector, as_role):
