@@ -183,9 +183,11 @@ def _finish(job_id: int, status: JobStatus, *, result=None, error: tuple[str, st
               "error_code": code}
     if status is JobStatus.DONE:
         values.update(progress=1.0, result=result if isinstance(result, dict) else None)
-    db.session.execute(sa.update(BackgroundJob).where(BackgroundJob.id == job_id).values(**values)
-                       .execution_options(synchronize_session=False))
-    job = db.session.get(BackgroundJob, job_id, populate_existing=True)  # the row as just updated: one SELECT
+    # The row as updated, from the UPDATE itself (RETURNING): no second read. The UPDATE's row lock is held
+    # until the commit below, so what the receivers see is what commits.
+    job = db.session.scalars(sa.update(BackgroundJob).where(BackgroundJob.id == job_id).values(**values)
+                             .returning(BackgroundJob)
+                             .execution_options(synchronize_session=False, populate_existing=True)).one_or_none()
     if job is not None:
         # Whoever waits on it hears of the outcome, with it (a receiver's message commits with the row).
         job_finished.send(job, session=db.session, status=status.value, error=message)
