@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.request
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,6 +23,7 @@ from backend.console.routes import build_headers
 from backend.demo.seed import seed_demo
 from backend.extensions import db
 from backend.policy.defaults import DEFAULTS
+from backend.timeutil import utcnow
 from tests.conftest import _clear_redis
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -30,6 +33,8 @@ SCREENSHOTS = ROOT / "var" / "screenshots"
 # tiles are the only requests that may leave the origin.
 TILE_HOST = "tiles.fieldtrace.invalid"
 TILE_URL = f"http://{TILE_HOST}/{{z}}/{{x}}/{{y}}.png"
+LODGING = {"lat": 30.712345, "lon": 104.098765, "name": "测试旅馆 LODGING-MARK"}
+SECRETS = ("30.71234", "104.09876", "LODGING-MARK")
 
 # The fast planning numbers, applied in the worker process as in this one.
 FAST_PLANNING = {"routing.sync_max_visits": 5, "routing.time_limit_s": 1, "routing.sync_time_limit_s": 0.5}
@@ -94,6 +99,16 @@ def browser_ready() -> str | None:
     if not (ROOT / "console" / "static" / "vendor" / "BUILT").exists():
         return "console vendor files not built (cd console && npm ci && node build.mjs)"
     return None
+
+
+def require_browser() -> None:
+    """Skip the calling test module when the browser cannot run here (called at module level)."""
+    if browser_ready():
+        # The test command installs the browser and builds the console: there a missing part is a failure,
+        # never a quiet skip. A bare pytest elsewhere may skip.
+        if os.environ.get("FIELDTRACE_REQUIRE_BROWSER"):
+            raise RuntimeError(f"browser tests cannot run: {browser_ready()}")
+        pytest.skip(browser_ready(), allow_module_level=True)
 
 
 @pytest.fixture(scope="session")
@@ -162,3 +177,50 @@ def login(page, base: str, username: str, screen: str) -> None:
 def shot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+def call(base: str, method: str, path: str, token: str | None = None, body: dict | None = None,
+         headers: dict | None = None) -> dict:
+    """The API as another client calls it (a collector's phone, a second dispatcher)."""
+    request = urllib.request.Request(base + "/api/v1" + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json",
+                                              **({"Authorization": f"Bearer {token}"} if token else {}),
+                                              **(headers or {})})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"null")
+
+
+def token(base: str, username: str) -> str:
+    return call(base, "POST", "/auth/token", body={"username": username, "password": "fieldtrace-demo"})["access_token"]
+
+
+@pytest.fixture(scope="module")
+def lodging(live_server):
+    """collector01 sleeps away from home tonight: tomorrow's route starts there, and nobody may see it."""
+    now = utcnow()
+    call(live_server, "POST", "/safety/lodgings", token(live_server, "collector01"),
+         {**LODGING, "address": "LODGING-MARK 路 1 号", "check_in": (now - timedelta(hours=1)).isoformat(),
+          "check_out": (now + timedelta(days=1, hours=4)).isoformat()})
+    return LODGING
+
+
+@pytest.fixture(scope="module")
+def homes(app, demo) -> list[tuple[str, str]]:
+    """Every collector's home as the first five decimals of latitude and longitude: found as a pair, a home."""
+    with app.app_context():
+        rows = db.session.execute(sa.text(
+            "SELECT ST_Y(home::geometry), ST_X(home::geometry) FROM users WHERE home IS NOT NULL")).all()
+    return [(_five(lat), _five(lon)) for lat, lon in rows]
+
+
+def _five(value: float) -> str:
+    whole, _, decimals = f"{value:.9f}".partition(".")
+    return f"{whole}.{decimals[:5]}"
+
+
+def assert_no_lodging(page, recorder, homes=()) -> None:
+    """No lodging and no collector's home in the page or in any answer the console received."""
+    seen = page.content() + "".join(recorder.bodies)
+    assert [s for s in SECRETS if s in seen] == []
+    assert [home for home in homes if home[0] in seen and home[1] in seen] == []

@@ -2,14 +2,9 @@
 review and cases; no lodging coordinate ever reaches the page, nothing but tiles leaves the origin."""
 from __future__ import annotations
 
-import json
-import os
 import re
-import urllib.request
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 import sqlalchemy as sa
 
 from backend.auth.models import User
@@ -19,62 +14,10 @@ from backend.fieldday.models import OutcomeReview
 from backend.planning.models import Route, RouteStop
 from backend.timeutil import utcnow
 from backend.visits.models import Visit, VisitStatus
-from tests.console.conftest import browser_ready, login, shot
+from tests.console.conftest import assert_no_lodging, call, login, require_browser, shot, token
 from tests.tracing.conftest import add_case, as_csv, scenario_rows
 
-if browser_ready():
-    # The test command installs the browser and builds the console: there a missing part is a failure,
-    # never a quiet skip. A bare pytest elsewhere may skip.
-    if os.environ.get("FIELDTRACE_REQUIRE_BROWSER"):
-        raise RuntimeError(f"browser tests cannot run: {browser_ready()}")
-    pytest.skip(browser_ready(), allow_module_level=True)
-
-LODGING = {"lat": 30.712345, "lon": 104.098765, "name": "测试旅馆 LODGING-MARK"}
-SECRETS = ("30.71234", "104.09876", "LODGING-MARK")
-
-
-def call(base: str, method: str, path: str, token: str | None = None, body: dict | None = None) -> dict:
-    request = urllib.request.Request(base + "/api/v1" + path, method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json",
-                                              **({"Authorization": f"Bearer {token}"} if token else {})})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read() or b"null")
-
-
-def token(base: str, username: str) -> str:
-    return call(base, "POST", "/auth/token", body={"username": username, "password": "fieldtrace-demo"})["access_token"]
-
-
-@pytest.fixture(scope="module")
-def lodging(live_server):
-    """collector01 sleeps away from home tonight: tomorrow's route starts there, and nobody may see it."""
-    now = utcnow()
-    call(live_server, "POST", "/safety/lodgings", token(live_server, "collector01"),
-         {**LODGING, "address": "LODGING-MARK 路 1 号", "check_in": (now - timedelta(hours=1)).isoformat(),
-          "check_out": (now + timedelta(days=1, hours=4)).isoformat()})
-    return LODGING
-
-
-@pytest.fixture(scope="module")
-def homes(app, demo) -> list[tuple[str, str]]:
-    """Every collector's home as the first five decimals of latitude and longitude: found as a pair, a home."""
-    with app.app_context():
-        rows = db.session.execute(sa.text(
-            "SELECT ST_Y(home::geometry), ST_X(home::geometry) FROM users WHERE home IS NOT NULL")).all()
-    return [(_five(lat), _five(lon)) for lat, lon in rows]
-
-
-def _five(value: float) -> str:
-    whole, _, decimals = f"{value:.9f}".partition(".")
-    return f"{whole}.{decimals[:5]}"
-
-
-def assert_no_lodging(page, recorder, homes=()) -> None:
-    """No lodging and no collector's home in the page or in any answer the console received."""
-    seen = page.content() + "".join(recorder.bodies)
-    assert [s for s in SECRETS if s in seen] == []
-    assert [home for home in homes if home[0] in seen and home[1] in seen] == []
+require_browser()
 
 
 def route_etas(page) -> dict[str, str]:
@@ -216,19 +159,11 @@ def plant_off_site_report(app, live_server) -> tuple[int, str, str]:
         day = utcnow().astimezone(ZoneInfo(collector.timezone)).date().isoformat()
     call(live_server, "POST", f"/visits/{visit_id}/assign", token(live_server, "dispatcher"),
          {"collector_id": collector_id, "date": day})
-    outcome = call_with(live_server, f"/visits/{visit_id}/outcome", token(live_server, "collector02"),
-                        {"outcome": "not_home", "recorded_at": utcnow().isoformat(), "lat": lat + 0.027,
-                         "lon": lon, "accuracy_m": 8}, {"Idempotency-Key": f"console-review-{visit_id}"})
+    outcome = call(live_server, "POST", f"/visits/{visit_id}/outcome", token(live_server, "collector02"),
+                   {"outcome": "not_home", "recorded_at": utcnow().isoformat(), "lat": lat + 0.027, "lon": lon,
+                    "accuracy_m": 8}, {"Idempotency-Key": f"console-review-{visit_id}"})
     assert outcome["on_site"] is False
     return outcome["id"], day, name
-
-
-def call_with(base: str, path: str, token: str, body: dict, headers: dict) -> dict:
-    request = urllib.request.Request(base + "/api/v1" + path, method="POST", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}",
-                                              **headers})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
 
 
 def test_review_and_cases_screens(console, live_server, lodging, homes, app):
