@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from backend.auth.models import Role, User
 from backend.auth.service import create_user
-from backend.cases.models import Case
+from backend.cases.addresses import current_addresses, propose_position
+from backend.cases.models import AddressPositionProposal, Case
 from backend.cases.service import import_cases
 from backend.demo.city import CITY_NAME, CITY_TIMEZONE, DISTRICTS, random_address, random_point
 from backend.policy.models import Portfolio
@@ -27,6 +28,12 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英�
 RELATIONS = (("spouse", "爱人"), ("parent", "母亲"), ("parent", "父亲"), ("sibling", "哥哥"),
              ("sibling", "妹妹"), ("friend", "朋友"), ("colleague", "同事"))
 MOBILE_PREFIXES = ("138", "139", "135", "136", "137", "150", "151", "158", "186", "187", "189", "177")
+# Cases whose creditor sent the address as text alone: they wait for the geocoder (or a dispatcher).
+TEXT_ONLY = (("DEMO-T001", "四川省成都市武侯区科华北路65号3栋2单元"), ("DEMO-T002", "成都市锦江区春熙路1号"),
+             ("DEMO-T003", "四川省成都市青羊区人民中路一段18号"), ("DEMO-T004", "四川省 成都市 成华区 建设路55号2栋"),
+             ("DEMO-T005", "成都市金牛区一环路北三段1号附3号"))
+# A collector's fix at the first one's door (lat, lon, accuracy in metres), waiting for a dispatcher.
+PROPOSED_DOOR = (30.63297, 104.07912, 6.0)
 
 
 def _name(rng: random.Random) -> str:
@@ -103,6 +110,8 @@ def seed_demo(session: Session, *, n_cases: int = 300, n_collectors: int = 12, s
              f"portfolios: default, {', '.join(code for code, _, _ in PORTFOLIOS)}",
              f"cases: {report.created} created, {report.updated} updated, {report.rejected_rows} rejected"]
     lines.extend(_seed_feature_extras(session, rng))
+    # Its own generator: a second run draws the same names whatever the steps before it skipped.
+    lines.extend(_seed_address_work(session, random.Random(seed + 1), region))
     return lines
 
 
@@ -117,3 +126,23 @@ def _seed_feature_extras(session: Session, rng: random.Random) -> list[str]:
         request_visit(session, case_id=case_id, kind=kind, reason="demo: raised by the dispatcher",
                       priority=rng.randint(1, 5), source="demo")
     return [f"visits: {len(chosen)} requested"]
+
+
+def _seed_address_work(session: Session, rng: random.Random, region: str) -> list[str]:
+    """Text-only addresses awaiting a position and one door position a collector proposed, so the
+    console's address review has work in it (no geocode job is queued: they stay pending)."""
+    rows = [{**_case(rng, 0, None), "external_ref": ref, "addresses": [{"kind": "home", "text": text}]}
+            for ref, text in TEXT_ONLY]
+    report = import_cases(session, rows, region=region, source="demo")
+    session.flush()
+    lines = [f"text-only addresses: {report.created} cases created"]
+    if session.scalar(sa.select(sa.func.count()).select_from(AddressPositionProposal)):
+        return lines
+    case_id = session.scalar(sa.select(Case.id).where(Case.external_ref == TEXT_ONLY[0][0]))
+    collector_id = session.scalar(sa.select(User.id).where(User.username == "collector01"))
+    address = current_addresses(session, case_id)[0]
+    lat, lon, accuracy_m = PROPOSED_DOOR
+    if propose_position(session, address_id=address.id, lat=lat, lon=lon, accuracy_m=accuracy_m,
+                        proposed_by_id=collector_id, source_ref="demo") is not None:
+        lines.append(f"address proposals: 1 pending ({TEXT_ONLY[0][1]})")
+    return lines
