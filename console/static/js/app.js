@@ -8,6 +8,8 @@ const SCREENS = {
   safety: { roles: ["dispatcher", "supervisor"], load: () => import("./safety.js") },
   review: { roles: ["supervisor", "admin"], load: () => import("./review.js") },
   tracing: { roles: ["tracer"], load: () => import("./tracing.js") },
+  absences: { roles: ["dispatcher", "supervisor"], load: () => import("./absences.js") },
+  address_review: { roles: ["dispatcher", "supervisor", "admin"], load: () => import("./addresses.js") },
   cases: { roles: ["dispatcher", "supervisor", "admin", "tracer"], load: () => import("./cases.js") },
 };
 

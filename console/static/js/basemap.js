@@ -63,7 +63,7 @@ export function showExtent(map, latlngs) {
   const bounds = L.latLngBounds(latlngs).pad(0.05);
   L.rectangle(bounds, { color: "#64748b", weight: 1, dashArray: "6 4", fill: false, interactive: false,
     className: "extent" }).addTo(map._extentLayer);
-  map.fitBounds(bounds, { animate: false });
+  map.fitBounds(bounds, { animate: false, maxZoom: 16 });
 }
 
 export { L };

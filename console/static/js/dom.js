@@ -50,3 +50,12 @@ export function toCsv(rows, columns) {
   };
   return [columns.join(","), ...rows.map((r) => columns.map((c) => cell(r[c])).join(","))].join("\n") + "\n";
 }
+
+// An API error as the user reads it: the server's message, and the fields it names when the message
+// does not already say them (a 422 names its field, a 409 its rule).
+export function problem(error) {
+  const fields = Object.entries((error && error.fields) || {})
+    .map(([field, why]) => `${field}: ${Array.isArray(why) ? why.join(", ") : why}`)
+    .filter((text) => !String(error.message).includes(text));
+  return [error.message, ...fields].join(" · ");
+}

@@ -1,11 +1,13 @@
 // Map & plan (dispatchers, supervisors): open visits by kind and urgency, hazards, filters, box
 // select, a visit's masked case summary; plan a day, watch the job, routes with numbered stops and
-// ETAs, unassigned visits with reasons, move a stop to another collector, approve outsourced visits.
+// ETAs, unassigned visits with reasons, move a stop to another collector, pin a visit to a collector,
+// approve outsourced visits.
 import * as api from "./api.js";
 import { L, createMap, showExtent, toMap } from "./basemap.js";
 import { append, clear, h, toast } from "./dom.js";
 import { clock, dateTime, hours, km, tomorrow, withDebtorTime } from "./fmt.js";
 import { t, tv } from "./i18n.js";
+import { PIN, pinControls, pinOf } from "./pins.js";
 
 const KIND_COLOURS = { confirm: "#2563eb", locate: "#7c3aed", broken_promise: "#ea580c" };
 const ROUTE_COLOURS = ["#e11d48", "#0891b2", "#16a34a", "#9333ea", "#ca8a04", "#db2777", "#0d9488", "#4f46e5",
@@ -130,8 +132,14 @@ export async function render(root) {
         dashArray: v.status === "needs_approval" ? "3 3" : null, className: `visit visit-${v.id}${s.selected.has(v.id) ? " selected" : ""}`,
       });
       marker.on("click", () => showVisit(v));
-      marker.bindTooltip(`#${v.id} ${tv(v.kind)} · ${tv(v.status)} · ${t("due")} ${dateTime(v.due_by)}`);
+      const pin = pinOf(v.id);
+      marker.bindTooltip(`#${v.id} ${tv(v.kind)} · ${tv(v.status)} · ${t("due")} ${dateTime(v.due_by)}`
+        + (pin ? ` · ${PIN} ${nameOf(pin.collector_id)}` : ""));
       marker.addTo(visitLayer);
+      if (pin) {
+        L.marker(toMap(v.lat, v.lon), { icon: L.divIcon({ className: `pin-icon pin-${v.id}`, html: h("span", {}, PIN),
+          iconSize: [16, 16], iconAnchor: [20, 18] }), interactive: false, keyboard: false }).addTo(visitLayer);
+      }
       if (v.hazard || v.requires_two) {
         L.marker(toMap(v.lat, v.lon), { icon: L.divIcon({ className: "hazard-icon", html: "⚠", iconSize: [16, 16], iconAnchor: [-4, 18] }),
           interactive: false, keyboard: false }).addTo(visitLayer);
@@ -154,7 +162,7 @@ export async function render(root) {
           h("dt", {}, t("due")), h("dd", { class: v.late ? "late" : "" }, withDebtorTime(v.due_by, c.timezone, t("debtor_local"))),
           h("dt", {}, t("phones")), h("dd", {}, (c.phones || []).map((p) => p.number).join(", ") || "—", c.masked ? ` ${t("masked")}` : ""),
           h("dt", {}, t("hazard")), h("dd", {}, v.hazard || v.requires_two ? `⚠ ${t("two_person")}` : t("none"))),
-        h("a", { href: `#/cases/${c.id}` }, `${t("cases")} →`));
+        h("a", { href: `#/cases/${c.id}` }, `${t("cases")} →`), pinsFor(v.id));
     } catch (e) { clear(summary); append(summary, h("p", { class: "error" }, e.message)); }
   }
 
@@ -245,9 +253,14 @@ export async function render(root) {
           h("span", { class: "muted" }, ` ${r.stops.length} · ${km(r.distance_m)} · ${hours(r.duration_s)}`)),
         h("ol", { class: "stops" }, ...r.stops.map((st) => h("li", { dataset: { visitId: st.visit_id } },
           h("button", { type: "button", class: "link", onclick: () => stopPanel(r, st) }, `#${st.visit_id}`),
-          h("span", { class: "eta" }, ` ${t("eta")} ${clock(st.eta)}`))))));
+          h("span", { class: "eta" }, ` ${t("eta")} ${clock(st.eta)}`),
+          pinOf(st.visit_id) ? h("span", { class: "pin-label" }, ` ${PIN} ${nameOf(pinOf(st.visit_id).collector_id)}`) : null)))));
       void first; void last;
     }
+  }
+
+  function pinsFor(visitId) {
+    return pinControls(visitId, [...s.collectors.values()], nameOf, () => { drawVisits(); drawRoutes(); });
   }
 
   function drawUnassigned() {
@@ -278,7 +291,7 @@ export async function render(root) {
     };
     append(summary, h("h3", {}, `${nameOf(route.collector_id)} · ${t("stop")} ${stop.sequence} · #${stop.visit_id}`),
       h("p", {}, `${t("eta")} ${dateTime(stop.eta)}`),
-      h("div", { class: "row" }, t("move_to"), " ", target, moveBtn), result);
+      h("div", { class: "row" }, t("move_to"), " ", target, moveBtn), result, pinsFor(stop.visit_id));
     const v = s.visits.find((x) => x.id === stop.visit_id);
     if (v) api.get(`/cases/${v.case_id}`).then((c) => append(summary, h("p", { class: "muted" },
       `${c.debtor_name} · ${withDebtorTime(stop.eta, c.timezone, t("debtor_local"))}`))).catch(() => {});

@@ -1,0 +1,224 @@
+"""The dispatcher's day operations in a real browser, against the real API: pin a visit to a collector
+(and see the pin hold in a plan), record and remove a collector's absence, and review addresses (door
+positions collectors proposed; text-only addresses placed on the map). Refusals reach the user."""
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from backend.auth.models import User
+from backend.cases.addresses import current_addresses, propose_position
+from backend.cases.models import AddressPositionProposal, Case, CaseAddress
+from backend.demo.seed import TEXT_ONLY
+from backend.extensions import db
+from backend.planning.models import VisitPin
+from backend.timeutil import utcnow
+from backend.visits.models import CollectorAbsence, Visit, VisitStatus
+from tests.console.conftest import assert_no_lodging, call, login, require_browser, shot, token
+
+require_browser()
+
+
+def plain_visits(app, n: int) -> list[int]:
+    """n open visits any collector may take (no crew, no skill), from the end of the list."""
+    with app.app_context():
+        ids = list(db.session.scalars(
+            sa.select(Visit.id).where(Visit.status.in_([VisitStatus.REQUESTED, VisitStatus.SCHEDULED,
+                                                         VisitStatus.ASSIGNED]),
+                                      Visit.requires_two.is_(False),
+                                      sa.func.coalesce(sa.func.cardinality(Visit.required_skills), 0) == 0)
+            .order_by(Visit.id.desc()).limit(n)))
+        db.session.remove()
+    assert len(ids) == n
+    return ids
+
+
+def collector(app, username: str) -> tuple[int, str]:
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        db.session.remove()
+        return user.id, user.name
+
+
+def later_in_chengdu(days: int) -> str:
+    return (utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=days)).isoformat()
+
+
+def open_visit(page, visit_id: int) -> None:
+    """Click a visit on the map and wait for its summary with the pin form."""
+    page.locator(f"path.visit-{visit_id}").dispatch_event("click")
+    page.wait_for_selector(f"#visit-summary #pin-form[data-visit-id='{visit_id}']")
+
+
+def test_dispatcher_pins_and_unpins_a_visit(console, live_server, lodging, app, homes):
+    page, recorder = console
+    pinned, closed, skilled = plain_visits(app, 3)
+    collector_id, name = collector(app, "collector02")
+    with app.app_context():  # a skill nobody has: pinning it to anyone is a 409
+        db.session.get(Visit, skilled).required_skills = ["no-such-skill"]
+        db.session.commit()
+        db.session.remove()
+    login(page, live_server, "dispatcher", "map")
+    page.wait_for_selector(f"path.visit-{closed}")
+
+    open_visit(page, pinned)
+    page.select_option("#pin-form select[name=pin-collector]", str(collector_id))
+    page.fill("#pin-form input[name=pin-position]", "1")
+    page.click("#pin")
+    page.wait_for_selector("#pin-result.ok")
+    assert name in page.inner_text("#pin-label")
+    page.wait_for_selector(f".pin-icon.pin-{pinned}")
+    with app.app_context():
+        pin = db.session.get(VisitPin, pinned)
+        assert (pin.collector_id, pin.position) == (collector_id, 1)
+        db.session.remove()
+
+    # The plan keeps the pin: the visit is on collector02's route, labelled as pinned.
+    page.click("#plan")
+    stop = page.locator(f"#route-list .route[data-collector-id='{collector_id}'] li[data-visit-id='{pinned}']")
+    stop.wait_for(timeout=30000)
+    assert name in stop.locator(".pin-label").inner_text()
+    shot(page, "10-map-pinned")
+
+    # Refusals are shown with the API's words: a visit closed meanwhile and a skill nobody has (409),
+    # a stop number out of range (422 naming it).
+    call(live_server, "POST", f"/visits/{closed}/cancel", token(live_server, "supervisor"), {"reason": "debtor paid"})
+    open_visit(page, closed)
+    page.click("#pin")
+    page.wait_for_selector("#pin-result.error")
+    assert "409" in page.inner_text("#pin-result") and "only open visits are pinned" in page.inner_text("#pin-result")
+    open_visit(page, skilled)
+    page.click("#pin")
+    page.wait_for_selector("#pin-result.error")
+    assert "409" in page.inner_text("#pin-result") and "no-such-skill" in page.inner_text("#pin-result")
+    page.fill("#pin-form input[name=pin-position]", "0")
+    page.click("#pin")
+    page.wait_for_selector("#pin-result.error")
+    assert "422" in page.inner_text("#pin-result") and "position" in page.inner_text("#pin-result")
+    with app.app_context():
+        assert db.session.scalars(sa.select(VisitPin.visit_id)).all() == [pinned]
+        db.session.remove()
+
+    open_visit(page, pinned)
+    page.click("#unpin")
+    page.wait_for_selector("#pin-result.ok")
+    page.locator(f".pin-icon.pin-{pinned}").wait_for(state="detached")
+    assert page.inner_text("#pin-label") == ""
+    with app.app_context():
+        assert db.session.get(VisitPin, pinned) is None
+        db.session.remove()
+    page.click("#unpin")  # nothing left to remove: the API's 404, said
+    page.wait_for_selector("#pin-result.error")
+    assert "404" in page.inner_text("#pin-result")
+    assert_no_lodging(page, recorder, homes)
+
+
+def test_dispatcher_records_and_removes_an_absence(console, live_server, lodging, app, homes):
+    page, recorder = console
+    visit_id = plain_visits(app, 1)[0]
+    collector_id, name = collector(app, "collector03")
+    day = later_in_chengdu(2)  # not the day the map's plan (tomorrow) filled
+    call(live_server, "POST", f"/visits/{visit_id}/assign", token(live_server, "dispatcher"),
+         {"collector_id": collector_id, "date": day})
+    login(page, live_server, "dispatcher", "map")
+    page.click("#nav-absences")
+    page.wait_for_selector("main[data-ready=absences]")
+    page.click(f"a.collector[data-collector-id='{collector_id}']")
+    page.wait_for_selector("#absence-form")
+    assert name in page.inner_text("#absence-detail h2")
+    page.fill("#absence-form input[name=date]", day)
+    page.fill("#absence-form input[name=reason]", "病假（医院证明）")
+    page.click("#record-absence")
+    page.wait_for_selector("#absence-result.ok")
+    assert f"#{visit_id}" in page.inner_text("#absence-result")  # the visit that went back to the pool
+    page.wait_for_selector(f"tr.absence[data-date='{day}']")
+    shot(page, "11-absences")
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        assert (visit.status, visit.collector_id) == (VisitStatus.SCHEDULED, None)
+        db.session.remove()
+
+    page.fill("#absence-form input[name=reason]", "再登记一次")
+    page.click("#record-absence")
+    page.wait_for_selector("#absence-result.error")
+    assert "409" in page.inner_text("#absence-result") and "already absent" in page.inner_text("#absence-result")
+
+    page.click(f"tr.absence[data-date='{day}'] button.remove")
+    page.locator(f"tr.absence[data-date='{day}']").wait_for(state="detached")
+    assert "下次排程" in page.inner_text("#absence-result")  # released visits stay in the pool
+    with app.app_context():
+        assert db.session.scalars(sa.select(CollectorAbsence).where(
+            CollectorAbsence.collector_id == collector_id)).all() == []
+        assert db.session.get(Visit, visit_id).status is VisitStatus.SCHEDULED
+        db.session.remove()
+    page.click("#lang")
+    page.wait_for_selector("main[data-ready=absences]")
+    assert "Absences" in page.inner_text("#nav")
+    assert_no_lodging(page, recorder, homes)
+
+
+def address_of(ref: str) -> CaseAddress:
+    case_id = db.session.scalar(sa.select(Case.id).where(Case.external_ref == ref))
+    return current_addresses(db.session, case_id)[0]
+
+
+def test_dispatcher_reviews_proposed_and_text_only_addresses(console, live_server, lodging, app, homes):
+    page, recorder = console
+    (first_ref, first_text), (second_ref, _), (placed_ref, placed_text), (raced_ref, _), _ = TEXT_ONLY
+    collector_id, name = collector(app, "collector02")
+    with app.app_context():
+        demo = db.session.scalar(sa.select(AddressPositionProposal.id).where(
+            AddressPositionProposal.address_id == address_of(first_ref).id))
+        second, raced = (propose_position(db.session, address_id=address_of(ref).id, lat=30.655 + k / 100,
+                                          lon=104.08, accuracy_m=9, proposed_by_id=collector_id, source_ref="test").id
+                         for k, ref in enumerate((second_ref, raced_ref)))
+        db.session.commit()
+        db.session.remove()
+    login(page, live_server, "dispatcher", "map")
+    page.click("#nav-address_review")
+    page.wait_for_selector("main[data-ready=address_review]")
+    card = page.locator(f".proposal-item[data-proposal-id='{demo}']")
+    card.wait_for()
+    assert first_text in card.inner_text() and "外访员" in card.inner_text()  # who proposed it, by name
+    assert page.locator(f"path.proposal-{demo}").count() == 1
+    assert page.locator(f".unlocated-item:has-text('{placed_text}')").count() == 1
+    shot(page, "12-address-review")
+
+    # Decided behind the page by another dispatcher: this page's reject is refused, and says so.
+    call(live_server, "POST", f"/address-proposals/{raced}/confirm", token(live_server, "supervisor"))
+    page.locator(f".proposal-item[data-proposal-id='{raced}'] button.reject").click()
+    page.wait_for_selector(f".proposal-item[data-proposal-id='{raced}'] .result.error")
+    assert "409" in page.locator(f".proposal-item[data-proposal-id='{raced}'] .result").inner_text()
+
+    card.locator("button.confirm").click()
+    card.locator(".result.confirmed").wait_for()
+    page.locator(f".proposal-item[data-proposal-id='{second}'] button.reject").click()
+    page.locator(f".proposal-item[data-proposal-id='{second}'] .result.rejected").wait_for()
+    page.locator(f".unlocated-item:has-text('{first_text}')").wait_for(state="detached")  # located now
+    with app.app_context():
+        confirmed = address_of(first_ref)
+        assert (confirmed.geocode_status, confirmed.precision, confirmed.source) == ("located", "rooftop", "collector")
+        assert address_of(second_ref).geocode_status == "pending"  # a rejected fix leaves it as it was
+        db.session.remove()
+
+    row = page.locator(f".unlocated-item:has-text('{placed_text}')")
+    row.locator("button.place").click()
+    page.wait_for_selector("#place-hint:not([hidden])")
+    page.locator("#address-map").click(position={"x": 300, "y": 500})
+    page.wait_for_selector("path.draft")
+    row.locator("button.save").click()
+    row.locator(".result.ok").wait_for()
+    with app.app_context():
+        placed = address_of(placed_ref)
+        assert (placed.geocode_status, placed.source) == ("located", "dispatcher")
+        lat, lon = db.session.execute(sa.select(sa.func.ST_Y(sa.func.geometry(CaseAddress.location)),
+                                                sa.func.ST_X(sa.func.geometry(CaseAddress.location)))
+                                      .where(CaseAddress.id == placed.id)).one()
+        db.session.remove()
+    assert 29 < lat < 32 and 103 < lon < 106  # where the map showed Chengdu, not null island
+    page.click("#lang")
+    page.wait_for_selector("main[data-ready=address_review]")
+    assert "Door positions proposed by collectors" in page.inner_text("main")
+    assert_no_lodging(page, recorder, homes)
