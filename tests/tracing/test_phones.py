@@ -203,3 +203,66 @@ def test_many_matches_one_by_one(monkeypatch, plain_keys_min):
     one, batch = Normalizer("CN"), Normalizer("CN")
     assert batch.many(raws[:4]) + batch.many(raws)[4:] == [one(raw) for raw in raws]
     assert (batch.raw_cache, batch.clean_cache, batch.parsed) == (one.raw_cache, one.clean_cache, one.parsed)
+
+
+def test_trunk_and_179_keys_typed_on_their_digits_match_the_library():
+    import random
+
+    from backend.tracing.engine.phones import cn_phone, library_phone
+
+    rng = random.Random(6)
+    keys = [f"179{rng.randrange(10 ** 8):08d}" for _ in range(300)]
+    keys += [f"179{xx:02d}00{rng.randrange(10 ** 4):04d}" for xx in range(100)]  # an international call: library
+    for area in range(10, 100):
+        for length in (10, 11, 12):
+            keys += [f"0{area}{fill * (length - 3)}" for fill in "09"]
+            keys += [f"0{area}{rng.randrange(10 ** (length - 3)):0{length - 3}d}" for _ in range(3)]
+    kinds = set()
+    for key in keys:
+        expected = library_phone(key, "CN")
+        phone = cn_phone(key)
+        if phone is None:
+            assert key.startswith("179") and key[5:7] == "00", key
+        else:
+            assert phone == expected, key
+        kinds.add(expected.kind)
+    assert {FIXED, INVALID, SERVICE} <= kinds
+
+
+def test_plain_mobile_kinds_by_prefix_match_the_full_classification():
+    from backend.tracing.engine.phones import _CN_MOBILE_TYPES, _plain_kinds, classify_cn, classify_plain_cn
+
+    table = _plain_kinds()
+    assert len(table) > 6_000
+    for prefix, kind in table.items():
+        for sixth in "0123456789":
+            for fill in ("00000", "58213", "99999"):
+                assert classify_cn(prefix + sixth + fill, _CN_MOBILE_TYPES) == kind, prefix + sixth + fill
+    assert classify_plain_cn("14012345678") == INVALID and classify_plain_cn("17400012345") == MOBILE
+
+
+def test_quick_key_is_clean_then_canonical_or_nothing():
+    import random
+    import unicodedata
+
+    from backend.tracing.engine import phones
+    from backend.tracing.engine.phones import clean, cn_canonical, quick_cn_key
+
+    for char, mapped in phones._QUICK.items():  # the table does what NFKC and the separators would
+        nfkc = unicodedata.normalize("NFKC", chr(char))
+        assert nfkc == mapped if mapped is not None else phones._SEPARATORS.fullmatch(nfkc.strip() or " ")
+    rng = random.Random(7)
+    alphabet = "0123456789０１２３４５６７８９ -()+＋（）.转x#٣"
+    raws = ["13812345678", "+86 138 1234 5678", "0086-138-1234-5678", "８６１３８１２３４５６７８", "1795113812345678",
+            "+13812345678", "86 179 1234 5678", "１３８　１２３４　５６７８", "138-1234-5678转1"]
+    for _ in range(4000):
+        body = rng.choice("3456789") + "".join(rng.choice("0123456789") for _ in range(9))
+        raws.append(rng.choice(("", "+86", "86", "0086", "+", "＋８６")) + "1" + "".join(
+            ch + rng.choice(alphabet) if rng.random() < 0.1 else ch for ch in body))
+    quick = 0
+    for raw in raws:
+        key = quick_cn_key(raw)
+        if key is not None:
+            quick += 1
+            assert key == cn_canonical(clean(raw)), raw
+    assert quick > 1000

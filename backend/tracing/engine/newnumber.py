@@ -95,6 +95,7 @@ class NewNumberFinder:
         self.denominator = sum(self.old_weight[x] * self.hub[x] for x in self.circle)
         self.ruled_out: dict[str, int] = {}
         self._old_names: dict[str, set[str]] = {}
+        self._as_debtor_of: dict[str, str | None] = {}
         self.labels = {x: ctx.display(x) for x in self.circle}  # shown for every number the circle talks to
         # number → (owner, entry) in the books' order: book_evidence() runs for every number in the pool,
         # most of which no book saves.
@@ -143,25 +144,32 @@ class NewNumberFinder:
         ctx, strengths, reasons, saved, other_person = self.ctx, {}, [], [], False
         w = self.policy["new_number_weights"]
         for owner, (name, label) in self.saved_in.get(number, ()):
-            saved.append({"book": "debtor" if owner in ctx.own else owner, "name": name})
-            where = "the debtor's phone book" if owner in ctx.own else f"{ctx.display(owner)}'s phone book"
-            old_names = self.old_names(owner)
-            as_debtor = inverse_relationship(ctx.owner_relationship.get(owner))
             mine = owner in ctx.own
+            saved.append({"book": "debtor" if mine else owner, "name": name})
+            as_debtor = self._as_debtor(owner)
             if label.debtor_match or (label.new_marker and (label.category == PLAIN
                                                              or not mine and label.relationship == as_debtor)):
                 strengths["saved_as_debtor"] = w["saved_as_debtor"]
                 marked = f" ({label.cue}: the name marks a new or second number)" if label.cue else ""
-                reasons.append(f"saved as {name} in {where}{marked}")
-            elif not mine and core_name(name) in old_names:
+                reasons.append(f"saved as {name} in {self._book_words(owner)}{marked}")
+            elif not mine and core_name(name) in self.old_names(owner):
                 strengths["same_name_as_old"] = w["same_name_as_old"]
-                reasons.append(f"saved in {where} under the same name ({name}) as the old number")
-            elif not mine and label.category == KIN and label.relationship == as_debtor and not old_names:
+                reasons.append(f"saved in {self._book_words(owner)} under the same name ({name}) as the old number")
+            elif not mine and label.category == KIN and label.relationship == as_debtor and not self.old_names(owner):
                 strengths["kin_name"] = w["kin_name"]
-                reasons.append(f"saved as {name} in {where}, what the debtor is to them")
+                reasons.append(f"saved as {name} in {self._book_words(owner)}, what the debtor is to them")
             else:
                 other_person = True
         return strengths, reasons, saved, other_person
+
+    def _as_debtor(self, owner: str) -> str | None:
+        """What the debtor is to a book's owner (this runs for every saved entry of every number in the pool)."""
+        if owner not in self._as_debtor_of:
+            self._as_debtor_of[owner] = inverse_relationship(self.ctx.owner_relationship.get(owner))
+        return self._as_debtor_of[owner]
+
+    def _book_words(self, owner: str) -> str:
+        return "the debtor's phone book" if owner in self.ctx.own else f"{self.ctx.display(owner)}'s phone book"
 
     def old_names(self, owner: str) -> set[str]:
         """Return the names an owner's book saves the debtor's old number(s) under, new-number marks removed."""

@@ -125,7 +125,9 @@ class RowBuilder:
         """Validate a chunk of records given as raw columns, in row order; bad maps a bad record to its sample."""
         blank = [None] * len(rows)
         owners, numbers = columns.get("owner_number", blank), columns.get("number", blank)
-        phones = [self.normalizer(raw) for raw in numbers]  # each distinct string is parsed once anyway
+        # Each distinct string is parsed once anyway; many() takes the quick way for plain mobiles.
+        phones = (self.normalizer.many(numbers) if None not in numbers
+                  else [self.normalizer(raw) for raw in numbers])
         reject, append = self.stats.reject, self._call if self.kind == "calls" else self._contact
         for at, row in enumerate(rows):
             if at in bad:
