@@ -210,10 +210,11 @@ def _plain_kinds() -> dict[str, str]:
     return _PLAIN_KINDS
 
 
-def classify_cn(national: str, types: NumberTypes | None = None) -> str:
+def classify_cn(national: str, types: NumberTypes | None = None, *, trunk: bool = False) -> str:
     """classify() of a number the library reads as +86 and these national digits, without building a
-    PhoneNumber."""
-    if CN_SERVICE.fullmatch(national):
+    PhoneNumber. `trunk`: it was written with the trunk 0, so it is a landline and never a 106 bulk-SMS
+    sender (Beijing's 010-6xxx xxxx would otherwise read as one)."""
+    if CN_SERVICE.fullmatch(national) and not (trunk and national.startswith("106")):
         return SERVICE
     kind = _kind_of_type((types or _cn_types(len(national)))(national))
     if kind is not None:
@@ -281,7 +282,7 @@ def cn_phone(key: str) -> Phone | None:
     if _CN_PLAIN_MOBILE.fullmatch(key):
         return Phone("+86" + key, classify_plain_cn(key), "CN")
     if _CN_TRUNK.fullmatch(key):
-        return Phone("+86" + key[1:], classify_cn(key[1:]), "CN")
+        return Phone("+86" + key[1:], classify_cn(key[1:], trunk=True), "CN")
     if _CN_179.fullmatch(key):
         return Phone("+86" + key, classify_cn(key), "CN")
     return None
