@@ -53,7 +53,15 @@ def get_policy(session: Session, portfolio_id: int | None) -> Policy:
     portfolio = session.get(Portfolio, portfolio_id)
     if portfolio is None:
         raise NotFound("portfolio", portfolio_id)
-    return Policy(effective_settings(portfolio.profile, portfolio.overrides), portfolio.profile, portfolio.id)
+    return portfolio_policy(portfolio.id, portfolio.profile, portfolio.overrides)
+
+
+def portfolio_policy(portfolio_id: int | None, profile: str | None, overrides: dict | None) -> Policy:
+    """The effective policy from a portfolio's stored profile and overrides, for a caller that read them
+    with its other rows in one query (agency defaults when there is no portfolio)."""
+    if portfolio_id is None:
+        return default_policy()
+    return Policy(effective_settings(profile, overrides), profile, portfolio_id)
 
 
 # A time-of-day setting ("22:00"); its override must be one too, or the rules cannot read it.

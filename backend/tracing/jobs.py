@@ -11,16 +11,15 @@ from flask import current_app
 from psycopg.types.json import Jsonb
 
 from backend.audit.service import record_audit
-from backend.cases.models import Case, CasePhone
+from backend.cases.models import Case
 from backend.dbtypes import driver
 from backend.extensions import db
 from backend.jobs.models import BackgroundJob, JobStatus
 from backend.jobs.service import commit_job_work
-from backend.policy.service import get_policy
+from backend.policy.service import get_policy, portfolio_policy
 from backend.timeutil import utcnow
 from backend.tracing.engine import TraceResult, run_trace
 from backend.tracing.models import CandidateStatus, TracingCandidate, TracingRequest, TracingUpload
-from backend.tracing.service import rejected_numbers
 
 log = logging.getLogger(__name__)
 # Never proposed as people to contact, whatever the engine returns: lenders and collectors.
@@ -56,7 +55,7 @@ def run_tracing_request(request_id: int, progress=None) -> dict:
     """Trace one request (the background job). Running it again after it finished changes nothing."""
     inputs = _load_inputs(request_id)
     if inputs is None:
-        return _summary(db.session.get(TracingRequest, request_id))
+        return _summary_of(db.session.get(TracingRequest, request_id))
     try:
         result = run_trace(inputs.contacts, inputs.calls, debtor_numbers=inputs.debtor_numbers,
                            debtor_name=inputs.debtor_name, default_region=current_app.config["DEFAULT_REGION"],
@@ -77,37 +76,42 @@ def run_tracing_request(request_id: int, progress=None) -> dict:
     return _store(request_id, inputs, result)
 
 
+# Everything a trace needs, in one round trip: the request, its case and portfolio policy, the case's numbers,
+# the numbers rejected on its earlier requests and the raw files (binary: tens of megabytes as hex text would
+# take twice as long). An everyday trace spent more on six separate reads than on some of its engine steps.
+_LOAD_INPUTS = f"""
+    SELECT r.traced_at, c.id, c.debtor_name, c.timezone, p.id, p.profile, p.overrides,
+           ARRAY(SELECT cp.number_e164 FROM case_phones cp WHERE cp.case_id = c.id ORDER BY cp.id),
+           ARRAY(SELECT t.number_e164 FROM tracing_candidates t
+                 WHERE t.case_id = c.id AND t.status = '{CandidateStatus.REJECTED.value}' AND t.request_id <> r.id),
+           (SELECT u.data FROM tracing_uploads u WHERE u.request_id = r.id AND u.kind = 'contacts'),
+           (SELECT u.data FROM tracing_uploads u WHERE u.request_id = r.id AND u.kind = 'calls')
+    FROM tracing_requests r JOIN cases c ON c.id = r.case_id LEFT JOIN portfolios p ON p.id = c.portfolio_id
+    WHERE r.id = %s"""
+
+
 def _load_inputs(request_id: int) -> TraceInputs | None:
     """Read the request, case and raw files, then give the connection back; None when already traced."""
     session = db.session
-    request = session.get(TracingRequest, request_id)
-    if request is None:
+    with driver(session).cursor(binary=True) as cursor:
+        row = cursor.execute(_LOAD_INPUTS, (request_id,)).fetchone()
+    if row is None:
         raise TracingInputError(f"tracing request {request_id} does not exist")
-    if request.traced_at is not None:
+    traced_at, case_id, debtor_name, timezone, portfolio_id, profile, overrides, phones, rejected, contacts, calls = row
+    if traced_at is not None:
+        session.commit()
         return None
-    case = session.get(Case, request.case_id)
-    files = _raw_files(session, request_id)
-    if not files:
+    if contacts is None and calls is None:
         raise TracingInputError("the uploaded files are no longer held; submit them again")
-    policy = get_policy(session, case.portfolio_id)
+    policy = portfolio_policy(portfolio_id, profile, overrides)
     inputs = TraceInputs(
-        case_id=case.id, contacts=files.get("contacts"), calls=files.get("calls"),
-        debtor_numbers=list(session.scalars(sa.select(CasePhone.number_e164).where(CasePhone.case_id == case.id)
-                                            .order_by(CasePhone.id))),
-        debtor_name=case.debtor_name, timezone=case.timezone,
-        excluded=rejected_numbers(session, case.id, except_request_id=request_id),
-        max_rows=policy["tracing.max_rows"], retention_days=policy["tracing.raw_retention_days"])
+        case_id=case_id, contacts=None if contacts is None else bytes(contacts),
+        calls=None if calls is None else bytes(calls), debtor_numbers=list(phones), debtor_name=debtor_name,
+        timezone=timezone, excluded=frozenset(rejected), max_rows=policy["tracing.max_rows"],
+        retention_days=policy["tracing.raw_retention_days"])
     # Ending the transaction hands the connection back to the pool for as long as the engine computes.
     session.commit()
     return inputs
-
-
-def _raw_files(session, request_id: int) -> dict[str, bytes]:
-    """Fetch the raw files in binary format: tens of megabytes as hex text would take twice as long."""
-    connection = driver(session)
-    with connection.cursor(binary=True) as cursor:
-        cursor.execute("SELECT kind, data FROM tracing_uploads WHERE request_id = %s", (request_id,))
-        return {kind: bytes(data) for kind, data in cursor}
 
 
 def _require_complete(result: TraceResult, max_rows: int) -> None:
@@ -126,28 +130,40 @@ def _proposable(candidates: list[dict], stats: dict) -> list[dict]:
     return kept
 
 
+# The stored writes of a finished trace go in one round trip (psycopg's pipeline): replace any earlier
+# attempt's candidates, delete the raw files (retention permitting) and record the outcome on the request.
+_LOCK_REQUEST = "SELECT traced_at, candidate_count, stats, raw_deleted_at FROM tracing_requests WHERE id = %s FOR UPDATE"
+_RECORD_TRACED = """
+    UPDATE tracing_requests SET stats = %(stats)s, traced_at = %(now)s, candidate_count = %(count)s,
+           raw_deleted_at = CASE WHEN %(raw_deleted)s THEN %(now)s ELSE raw_deleted_at END
+    WHERE id = %(request_id)s RETURNING legal_basis, requested_by_id, raw_deleted_at IS NOT NULL"""
+
+
 def _store(request_id: int, inputs: TraceInputs, result: TraceResult) -> dict:
     """In one transaction: replace any earlier attempt's candidates, keep the stats, delete the raw files."""
     session = db.session
-    request = session.get(TracingRequest, request_id, with_for_update=True, populate_existing=True)
-    if request.traced_at is not None:  # another attempt finished while this one computed
+    connection = driver(session)
+    with connection.cursor() as cursor:
+        traced_at, count, stats, raw_deleted_at = cursor.execute(_LOCK_REQUEST, (request_id,)).fetchone()
+    if traced_at is not None:  # another attempt finished while this one computed
         session.commit()
-        return _summary(request)
+        return _summary(request_id, count, stats, raw_deleted_at is not None)
     candidates = _proposable(result.candidates, result.stats)
-    session.execute(sa.delete(TracingCandidate).where(TracingCandidate.request_id == request_id))
-    if candidates:
-        _insert_candidates(session, request_id, inputs.case_id, candidates)
-    if inputs.retention_days <= 0:
-        _delete_raw(session, request)
-    request.stats, request.traced_at = stats_without_raw_values(result.stats), utcnow()
-    request.candidate_count = len(candidates)
+    stats, now = stats_without_raw_values(result.stats), utcnow()
+    with connection.pipeline(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM tracing_candidates WHERE request_id = %s", (request_id,))
+        if candidates:
+            _insert_candidates(cursor, request_id, inputs.case_id, candidates, now)
+        if inputs.retention_days <= 0:
+            cursor.execute("DELETE FROM tracing_uploads WHERE request_id = %s", (request_id,))
+        cursor.execute(_RECORD_TRACED, {"stats": Jsonb(stats), "now": now, "count": len(candidates),
+                                        "raw_deleted": inputs.retention_days <= 0, "request_id": request_id})
+        legal_basis, requested_by_id, raw_deleted = cursor.fetchone()  # the pipeline's one wait
     record_audit(session, actor_id=None, action="tracing.request.traced", subject_type="tracing_request",
-                 subject_id=request_id, case_id=inputs.case_id, legal_basis=request.legal_basis,
-                 requested_by_id=request.requested_by_id, candidates=len(candidates),
-                 raw_files_deleted=request.raw_deleted_at is not None)
-    summary = _summary(request)  # read before the commit expires the request
+                 subject_id=request_id, case_id=inputs.case_id, legal_basis=legal_basis,
+                 requested_by_id=requested_by_id, candidates=len(candidates), raw_files_deleted=raw_deleted)
     commit_job_work(session)  # the job's durable finish comes right after and flushes it
-    return summary
+    return _summary(request_id, len(candidates), stats, raw_deleted)
 
 
 # The candidates arrive as one JSON array: one statement whose text never changes (so psycopg and the server
@@ -163,16 +179,14 @@ _INSERT_CANDIDATES = """
                                                  flags varchar[])"""
 
 
-def _insert_candidates(session, request_id: int, case_id: int, candidates: list[dict]) -> None:
+def _insert_candidates(cursor, request_id: int, case_id: int, candidates: list[dict], now) -> None:
     """Insert the ranked candidates in the session's transaction, on its driver connection."""
     rows = [{"rank": rank, "number_e164": c["number_e164"], "kind": c["kind"], "relationship": c.get("relationship"),
              "score": min(max(float(c["score"]), 0.0), 1.0), "evidence": c.get("evidence") or {},
              "flags": list(c.get("flags") or [])}
             for rank, c in enumerate(candidates, start=1)]
-    with driver(session).cursor() as cursor:
-        cursor.execute(_INSERT_CANDIDATES, {"request_id": request_id, "case_id": case_id, "now": utcnow(),
-                                            "status": CandidateStatus.PROPOSED.value,
-                                            "candidates": Jsonb(rows)})
+    cursor.execute(_INSERT_CANDIDATES, {"request_id": request_id, "case_id": case_id, "now": now,
+                                        "status": CandidateStatus.PROPOSED.value, "candidates": Jsonb(rows)})
 
 
 def _end_failed(request_id: int, inputs: TraceInputs, exc: Exception) -> None:
@@ -239,9 +253,13 @@ def _delete_raw(session, request: TracingRequest) -> None:
     request.raw_deleted_at = utcnow()
 
 
-def _summary(request: TracingRequest) -> dict:
-    return {"request_id": request.id, "candidates": request.candidate_count,
-            "by_kind": (request.stats or {}).get("candidates", {}), "raw_files_deleted": request.raw_deleted_at is not None}
+def _summary(request_id: int, candidates: int, stats: dict | None, raw_deleted: bool) -> dict:
+    return {"request_id": request_id, "candidates": candidates, "by_kind": (stats or {}).get("candidates", {}),
+            "raw_files_deleted": raw_deleted}
+
+
+def _summary_of(request: TracingRequest) -> dict:
+    return _summary(request.id, request.candidate_count, request.stats, request.raw_deleted_at is not None)
 
 
 def purge_expired_uploads() -> dict:

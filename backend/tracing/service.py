@@ -185,12 +185,3 @@ def _view(request: TracingRequest, counts: dict, requested_by: str | None, case_
         "started_at": job.started_at if job else None, "finished_at": job.finished_at if job else None,
         "traced_at": request.traced_at,
     }
-
-
-def rejected_numbers(session: Session, case_id: int, *, except_request_id: int | None = None) -> frozenset[str]:
-    """Return the numbers a specialist rejected on the case's earlier requests: never proposed again."""
-    query = sa.select(TracingCandidate.number_e164).where(
-        TracingCandidate.case_id == case_id, TracingCandidate.status == CandidateStatus.REJECTED)
-    if except_request_id is not None:
-        query = query.where(TracingCandidate.request_id != except_request_id)
-    return frozenset(session.scalars(query))

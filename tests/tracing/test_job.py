@@ -94,6 +94,29 @@ def test_running_the_job_twice_leaves_one_set_of_candidates(session, submit, deb
     assert len(numbers) == len(set(numbers)) == first["candidates"] > 0
 
 
+def test_an_attempt_that_finishes_second_keeps_the_first_attempts_candidates(session, submit, debtor_case,
+                                                                              family_files, monkeypatch):
+    from backend.tracing import jobs
+
+    request_id = submit(debtor_case().id, *family_files).json["id"]
+    real_trace, finished_meanwhile = jobs.run_trace, []
+
+    def trace_while_another_attempt_finishes(*args, **kwargs):
+        result = real_trace(*args, **kwargs)
+        monkeypatch.setattr(jobs, "run_trace", real_trace)
+        finished_meanwhile.append(run_tracing_request(request_id))  # a retry that ran to the end meanwhile
+        return result
+
+    monkeypatch.setattr(jobs, "run_trace", trace_while_another_attempt_finishes)
+    assert run_tracing_request(request_id) == finished_meanwhile[0]
+    numbers = session.scalars(sa.select(TracingCandidate.number_e164)
+                              .where(TracingCandidate.request_id == request_id)).all()
+    assert len(numbers) == len(set(numbers)) == finished_meanwhile[0]["candidates"] > 0
+    traced = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "tracing.request.traced",
+                                                         AuditEvent.subject_id == str(request_id))).all()
+    assert len(traced) == 1
+
+
 def test_candidates_of_an_interrupted_attempt_are_replaced(session, submit, debtor_case, family_files):
     case = debtor_case()
     request_id = submit(case.id, *family_files).json["id"]
