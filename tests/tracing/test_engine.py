@@ -292,6 +292,31 @@ def test_undirected_edges_alike_in_python_and_polars(monkeypatch):
     assert kept[0]["tie"].to_list() == [0.5, 0.2, 0.3, 0.6]
 
 
+def test_timelines_alike_in_python_and_polars(monkeypatch):
+    from backend.tracing.engine import newnumber
+
+    seen = {}
+    real = newnumber.timelines
+
+    def keep(ctx, numbers, since, grace_start):
+        found = real(ctx, numbers, since, grace_start)
+        seen.setdefault(newnumber.TIMELINES_PYTHON_MAX, []).append(found)
+        return found
+
+    monkeypatch.setattr(newnumber, "timelines", keep)
+    records = family()  # with a second SIM: active on days before the old number went silent
+    records.talk(MOTHER, SECOND_SIM, START, END, 4, (19, 21), (120, 600))
+    records.call(OLD, SECOND_SIM, START + timedelta(days=30), 5, True)
+    traced = {}
+    for limit in (0, 10**9):  # polars, then the Python loop
+        monkeypatch.setattr(newnumber, "TIMELINES_PYTHON_MAX", limit)
+        result = trace(records)
+        traced[limit] = (result.candidates, {k: v for k, v in result.stats.items() if k != "seconds"})
+    assert seen[0] == seen[10**9] and traced[0] == traced[10**9]
+    lines = seen[0][0]
+    assert any(line["days_before"] for line in lines.values()) and any(line["after"] for line in lines.values())
+
+
 def test_debtor_counterparts_alike_in_python_and_polars(monkeypatch, result):
     from backend.tracing.engine import people
 

@@ -62,23 +62,54 @@ def spans(ctx: Context, pool: set[str]) -> dict[str, dict]:
     return found
 
 
+# Up to this many calls (an everyday trace has ~3,000), timelines() counts in Python: its polars query's
+# fixed costs were more than the loop (tests check that the two agree).
+TIMELINES_PYTHON_MAX = 20_000
+
+
 def timelines(ctx: Context, numbers: set[str], since: int | None, grace_start: int | None) -> dict[str, dict]:
     """Return active days before the silence and calls per contact after it, per number."""
     if not numbers:
         return {}
     ids = [ctx.ids[n] for n in numbers if n in ctx.ids]
+    number = list(ctx.ids)  # id → E.164
+    if ctx.calls.height <= TIMELINES_PYTHON_MAX:
+        return _timelines_rows(ctx.calls, set(ids), number, since, grace_start)
     calls = ctx.calls.lazy().filter(pl.col("oid").is_in(ids) | pl.col("nid").is_in(ids))
     ends = pl.concat([calls.select(n="nid", x="oid", ts="ts", day="day"),
                       calls.select(n="oid", x="nid", ts="ts", day="day")]).filter(pl.col("n").is_in(ids)).collect()
     before = pl.col("ts") < (grace_start if grace_start is not None else 0)
     summary = ends.group_by("n").agg(days_before=pl.col("day").filter(before).n_unique())
-    number = list(ctx.ids)  # id → E.164
     found = {number[n]: {"days_before": days, "after": {}} for n, days in summary.iter_rows()}
     if since is not None:
         after = ends.filter(pl.col("ts") > since).group_by("n", "x").len()
         for n, x, count in after.iter_rows():
             found[number[n]]["after"][number[x]] = count
     return found
+
+
+def _timelines_rows(calls: pl.DataFrame, ids: set[int], number: list[str], since: int | None,
+                    grace_start: int | None) -> dict[str, dict]:
+    """timelines() for a call frame small enough to loop over."""
+    cutoff = grace_start if grace_start is not None else 0
+    days: dict[int, set] = {}
+    after: dict[int, dict[int, int]] = {}
+    for oid, nid, ts, day in zip(*(calls.get_column(name).to_list() for name in ("oid", "nid", "ts", "day")),
+                                 strict=True):
+        for n, x in ((nid, oid), (oid, nid)):
+            if n not in ids:
+                continue
+            seen = days.get(n)
+            if seen is None:
+                seen = days[n] = set()
+            if ts < cutoff:
+                seen.add(day)
+            if since is not None and ts > since:
+                counts = after.setdefault(n, {})
+                counts[x] = counts.get(x, 0) + 1
+    return {number[n]: {"days_before": len(seen),
+                        "after": {number[x]: count for x, count in after.get(n, {}).items()}}
+            for n, seen in days.items()}
 
 
 class NewNumberFinder:
