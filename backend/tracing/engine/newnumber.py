@@ -134,6 +134,18 @@ class NewNumberFinder:
         for owner, book in ctx.books.items():
             for number, entry in book.items():
                 self.saved_in.setdefault(number, []).append((owner, entry))
+        # The same for the calls: number → (circle member, edge) in circle order, and number → calls with the
+        # old number(s), indexed once instead of looking every member and old number up for every number.
+        self.circle_edges: dict[str, list[tuple[str, dict]]] = {}
+        for x in self.circle:
+            for number, edge in graph.edges.get(x, {}).items():
+                self.circle_edges.setdefault(number, []).append((x, edge))
+        self.old_calls: dict[str, dict] = {}
+        for o in ctx.own:
+            for number, row in graph.edges.get(o, {}).items():
+                calls = self.old_calls.setdefault(number, {"n": 0, "talk": 0, "short": 0})
+                calls["n"], calls["talk"], calls["short"] = (calls["n"] + row["n"], calls["talk"] + row["talk"],
+                                                             calls["short"] + row["short"])
 
     def _old_weight(self, x: str) -> float:
         """Return how close a circle member is to the old number(s)."""
@@ -210,24 +222,15 @@ class NewNumberFinder:
 
     def direct(self, number: str) -> dict:
         """Return the calls between the number and the debtor's old number(s)."""
-        n = talk = short = 0  # summed in a loop: this runs for every number in the pool
-        for o in self.ctx.own:
-            row = self.graph.edges.get(o, {}).get(number)
-            if row:
-                n, talk, short = n + row["n"], talk + row["talk"], short + row["short"]
-        return {"n": n, "talk": talk, "short": short}
+        return dict(self.old_calls.get(number) or {"n": 0, "talk": 0, "short": 0})
 
     def circle_evidence(self, number: str) -> tuple[float, bool, list[tuple[str, dict]]]:
         """Return the weighted overlap with the old number's circle, whether any tie is two-way, and who
         (member, edge); shared_contacts() words it for the numbers that are kept."""
-        shared, overlap, two_way = [], 0.0, False
-        for x in self.circle:
-            edge = self.graph.edges.get(x, {}).get(number)
-            if not edge:
-                continue
+        shared, overlap, two_way = self.circle_edges.get(number, []), 0.0, False
+        for x, edge in shared:
             two_way |= edge["n_in"] > 0 and edge["n_out"] > 0
             overlap += min(self.old_weight[x], edge["tie"]) * self.hub[x]
-            shared.append((x, edge))
         return (overlap / self.denominator if self.denominator else 0.0), two_way, shared
 
     def shared_contacts(self, shared: list[tuple[str, dict]]) -> list[dict]:
