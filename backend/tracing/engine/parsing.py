@@ -153,8 +153,11 @@ class RowBuilder:
     def _contact(self, _row: int, at: int, columns: dict[str, list], owner: str, phone: Phone) -> None:
         """Append one phone-book entry."""
         name = columns["name"][at] if "name" in columns else None
-        for column, value in zip(self.columns, (owner, (name or "").strip(), phone.e164, phone.kind), strict=True):
-            column.append(value)
+        owners, names, numbers, kinds = self.columns
+        owners.append(owner)
+        names.append((name or "").strip())
+        numbers.append(phone.e164)
+        kinds.append(phone.kind)
 
     def _call(self, row: int, at: int, columns: dict[str, list], owner: str, phone: Phone) -> None:
         """Parse the call fields of one record and append it, or reject it."""
