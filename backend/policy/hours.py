@@ -15,7 +15,7 @@ across midnight.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from backend.timeutil import parse_hhmm
@@ -40,10 +40,16 @@ def in_daily_window(local: time, start: time, end: time) -> bool:
 
 def next_local_time(local: datetime, at: time) -> datetime:
     """The first moment after `local` (an aware local datetime) whose wall clock reads `at`: today's
-    if it is still ahead, else tomorrow's; in local's zone."""
+    if it is still ahead, else tomorrow's; in local's zone.
+
+    In the hour a fall-back repeats, `local` may be on its second pass (fold 1) while today's `at`
+    read on the first pass is already over: the wall clock reads `at` again, on the second pass.
+    """
     candidate = datetime.combine(local.date(), at, local.tzinfo)
-    if candidate <= local:
-        candidate = datetime.combine(local.date() + timedelta(days=1), at, local.tzinfo)
+    if candidate <= local:  # same tzinfo: Python compares the wall clocks
+        return datetime.combine(local.date() + timedelta(days=1), at, local.tzinfo)
+    if candidate.astimezone(UTC) <= local.astimezone(UTC):
+        return candidate.replace(fold=1)
     return candidate
 
 

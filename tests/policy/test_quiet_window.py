@@ -5,7 +5,7 @@ collector's curfew and rest (safety) all use these functions; the cases below pi
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -94,6 +94,25 @@ def test_a_quiet_period_ends_at_the_local_wall_clock_across_a_daylight_saving_ch
 def test_next_local_time_is_strictly_after():
     assert next_local_time(local("2026-11-10", "22:29"), time(22, 30)) == local("2026-11-10", "22:30")
     assert next_local_time(local("2026-11-10", "22:30"), time(22, 30)) == local("2026-11-11", "22:30")
+
+
+def test_in_the_hour_a_fall_back_repeats_the_end_is_never_in_the_past():
+    # New York falls back on 2026-11-01 at 02:00 EDT: 01:00-01:59 is read twice. At 01:30 on the second pass
+    # (EST, 06:30 UTC) a period ending 01:45 ends at 01:45 EST, not at the 01:45 EDT already gone.
+    second_pass = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+    assert second_pass.astimezone(NEW_YORK).fold == 1
+    ends = datetime(2026, 11, 1, 6, 45, tzinfo=UTC)
+    # (Compared in UTC: Python never finds a datetime in a repeated hour equal to one of another zone.)
+    assert next_local_time(second_pass.astimezone(NEW_YORK), time(1, 45)).astimezone(UTC) == ends
+    assert after_quiet_period(second_pass, "America/New_York", time(23), time(1, 45)).astimezone(UTC) == ends
+    # On the first pass (EDT) nothing changes: 01:45 EDT is ahead.
+    first_pass = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
+    assert (next_local_time(first_pass.astimezone(NEW_YORK), time(1, 45)).astimezone(UTC)
+            == datetime(2026, 11, 1, 5, 45, tzinfo=UTC))
+    for minute in range(0, 120):  # every minute of both passes: strictly after, and reading 01:45
+        moment = datetime(2026, 11, 1, 5, 0, tzinfo=UTC) + timedelta(minutes=minute)
+        found = next_local_time(moment.astimezone(NEW_YORK), time(1, 45))
+        assert found > moment and found.astimezone(NEW_YORK).time() == time(1, 45)
 
 
 def test_the_debtors_quiet_hours_use_the_same_arithmetic():
