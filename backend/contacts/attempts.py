@@ -71,16 +71,20 @@ def require_case_access(session: Session, user: User, case_id: int, *, now: date
     raise Forbidden("collectors may act only on cases of visits assigned to them")
 
 
-def refusal(check: RuleCheck) -> DomainError:
-    """The 409 a refused attempt gets: the first rule's code, every violation, when to try again."""
-    first = check.violations[0]
-    fields = {}
-    for violation in check.violations:
-        fields.setdefault("started_at" if violation.code == "quiet_hours" else "party", violation.message)
-    extra = {"violations": [v.as_dict() for v in check.violations]}
-    if check.next_allowed_at is not None:
-        extra["next_allowed_at"] = check.next_allowed_at.isoformat()
-    return DomainError(first.code, first.message, status=409, fields=fields, extra=extra)
+class AttemptRefused(DomainError):
+    """The 409 a refused attempt gets: the first rule's code, every violation, when to try again; `check`
+    keeps the whole decision for a caller that handles the refusal itself (the reminder sweep)."""
+
+    def __init__(self, check: RuleCheck):
+        first = check.violations[0]
+        fields = {}
+        for violation in check.violations:
+            fields.setdefault("started_at" if violation.code == "quiet_hours" else "party", violation.message)
+        extra = {"violations": [v.as_dict() for v in check.violations]}
+        if check.next_allowed_at is not None:
+            extra["next_allowed_at"] = check.next_allowed_at.isoformat()
+        super().__init__(first.code, first.message, status=409, fields=fields, extra=extra)
+        self.check = check
 
 
 _LOCK_PARTY = "SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 0))"
@@ -133,7 +137,8 @@ def log_attempt(session: Session, *, case_id: int, party, channel: Channel | str
                 asked_not_to_be_contacted: bool = False, actor_id: int | None = None, source: str = "manual",
                 visit_id: int | None = None, visit_outcome_id: int | None = None, enforce: bool = True,
                 now: datetime | None = None) -> ContactAttempt:
-    """Check an attempt against the rules and store it; refuse (409) unless late or not enforced.
+    """Check an attempt against the rules and store it; refuse (AttemptRefused, 409) unless late or not
+    enforced. The check runs once, under the party's lock, and nothing is written before it.
 
     A late entry (or a visit that already happened, enforce=False) is stored with its violations.
     The attempt of a visit outcome is stored once: the outcome delivered again returns the first.
@@ -147,7 +152,7 @@ def log_attempt(session: Session, *, case_id: int, party, channel: Channel | str
     _lock_party(session, case.id, contact.id if contact else None)
     check = check_attempt(session, case=case, contact=contact, channel=channel, at=started_at, policy=policy)
     if enforce and not late_entry and not check.allowed:
-        raise refusal(check)
+        raise AttemptRefused(check)
     result = AttemptResult(result)
     attempt = ContactAttempt(
         case_id=case.id, contact_id=contact.id if contact else None, channel=Channel(channel), started_at=started_at,

@@ -3,8 +3,9 @@
 Two per promise: one working day before the due date (`promise.reminder_due_at`) and on the due
 day, each at the first lawful moment of the debtor's day. The reminder is a contact attempt like
 any other: it is logged (channel sms), so caps apply and it counts as a reminder if ignored, and it
-goes out only when `check_attempt` allows it now: never to a do-not-contact debtor, never past a cap
-(tried again on a later sweep while the due date has not passed). It is never sent in the quiet hours
+goes out only when the contact rules allow it now (`log_attempt`'s one check, under the debtor's
+lock): never to a do-not-contact debtor, never past a cap (tried again on a later sweep while the
+due date has not passed). It is never sent in the quiet hours
 of the debtor's timezone as policy/hours decides them for a REMINDER (under
 `notify.reminders_in_lawful_hours` even where ordinary SMS ignore them): held until they end, the
 sweep sends it then. Only the debtor's own numbers are used and the text names the creditor and the
@@ -19,9 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from backend.cases.models import Case
-from backend.contacts.attempts import log_attempt
+from backend.contacts.attempts import AttemptRefused, log_attempt
 from backend.contacts.models import AttemptResult, Channel, Promise, PromiseStatus
-from backend.contacts.rules import check_attempt
 from backend.notify.models import Notification
 from backend.notify.service import Outgoing, enqueue
 from backend.policy.hours import REMINDER, first_lawful_moment, next_lawful_time
@@ -83,14 +83,15 @@ def send_promise_reminders(session: Session, *, now: datetime | None = None, lim
         if number is None:
             counts["no_number"] += 1
             continue
-        check = check_attempt(session, case=case, contact=None, channel=Channel.SMS, at=now, policy=policy)
-        if not check.allowed:
+        try:  # the rules are checked once, under the debtor's lock, before anything is written
+            attempt = log_attempt(session, case_id=case.id, party="debtor", channel=Channel.SMS, started_at=now,
+                                  result=AttemptResult.NO_ANSWER, notes=f"promise reminder ({kind}) by SMS",
+                                  source="reminder", now=now)
+        except AttemptRefused as refused:
             counts["refused"] += 1
-            log.info("promise %s reminder not sent: %s", promise.id, ", ".join(v.code for v in check.violations))
+            log.info("promise %s reminder not sent: %s", promise.id,
+                     ", ".join(v.code for v in refused.check.violations))
             continue
-        attempt = log_attempt(session, case_id=case.id, party="debtor", channel=Channel.SMS, started_at=now,
-                              result=AttemptResult.NO_ANSWER, notes=f"promise reminder ({kind}) by SMS",
-                              source="reminder", now=now)
         enqueue(session, [Outgoing(
             channel="sms", template="promise_reminder", to_phone=number, promise_id=promise.id,
             locale=policy["notify.debtor_locale"],

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from backend.contacts import reminders
+from backend.contacts import reminders, rules
 from backend.contacts.attempts import log_attempt, set_do_not_contact
 from backend.contacts.models import ContactAttempt
 from backend.contacts.promises import record_promise
@@ -128,3 +128,25 @@ def test_a_reminder_past_the_debtors_contact_cap_is_refused_not_sent(session, we
     assert len(logged) == cap and all(a.source != "reminder" for a in logged)
     deliver_due(now=later)
     assert webhook.delivered == []
+
+
+def test_a_reminder_is_checked_against_the_contact_rules_once(session, create_case, monkeypatch):
+    """One check per reminder, the one log_attempt makes under the debtor's lock: sent or refused, the
+    counters behind the caps are read once (they used to be read twice, the first time unlocked)."""
+    reads = []
+    real = rules.count_attempts
+
+    def counted(*args, **kwargs):
+        reads.append(kwargs["case_id"])
+        return real(*args, **kwargs)
+
+    sent, capped = create_case(phones=("+8613812345682",)), create_case(phones=("+8613812345683",))
+    for case in (sent, capped):
+        _promise(session, case)
+    for n in range(DEFAULTS["contact.debtor_answered_calls_per_day"]):
+        log_attempt(session, case_id=capped.id, party="debtor", channel="call", result="answered",
+                    started_at=THU_0800 + timedelta(minutes=10 * n), now=THU_0800 + timedelta(minutes=10 * n))
+    monkeypatch.setattr(rules, "count_attempts", counted)
+    counts = send_promise_reminders(session, now=THU_0800 + timedelta(hours=2))
+    assert (counts["queued"], counts["refused"]) == (1, 1)
+    assert sorted(reads) == sorted([sent.id, capped.id])
