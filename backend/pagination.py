@@ -62,9 +62,3 @@ def paginate(session: Session, statement: Select, page: int, page_size: int, *,
 def pop_page(query: dict) -> tuple[int, int]:
     """Take `page` and `page_size` out of a list's parsed query; what remains are its filters."""
     return query.pop("page"), query.pop("page_size")
-
-
-def bounds(page: int, page_size: int) -> dict:
-    """The page as `limit`/`offset` keyword arguments, for services that take those."""
-    return {"limit": page_size, "offset": (page - 1) * page_size}
-

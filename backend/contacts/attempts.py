@@ -16,6 +16,7 @@ from backend.contacts.rules import RuleCheck, check_attempt, classify_party
 from backend.contacts.status import StatusFacts, facts_of, recompute_status, with_facts
 from backend.dbtypes import driver
 from backend.errors import DomainError, Forbidden, InvalidInput, NotFound
+from backend.pagination import paginate
 from backend.policy.service import get_policy
 from backend.signals import contact_attempt_recorded
 from backend.timeutil import utcnow
@@ -217,13 +218,11 @@ def mark_volunteered(session: Session, *, case: Case, contact: CaseContact, acto
     return contact
 
 
-def list_attempts(session: Session, *, case_id: int, limit: int = 100, offset: int = 0):
-    """A case's contact log, newest first, with the total."""
-    query = sa.select(ContactAttempt).where(ContactAttempt.case_id == case_id)
-    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = session.scalars(query.order_by(ContactAttempt.started_at.desc(), ContactAttempt.id.desc())
-                           .limit(limit).offset(offset))
-    return list(rows), total
+def list_attempts(session: Session, *, case_id: int, page: int = 1,
+                  page_size: int = 100) -> tuple[list[ContactAttempt], int]:
+    """One page of a case's contact log, newest first, and how many attempts it holds."""
+    return paginate(session, sa.select(ContactAttempt).where(ContactAttempt.case_id == case_id)
+                    .order_by(ContactAttempt.started_at.desc(), ContactAttempt.id.desc()), page, page_size)
 
 
 def party_view(case: Case, contact: CaseContact | None, policy) -> dict:

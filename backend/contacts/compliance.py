@@ -10,6 +10,7 @@ from backend.cases.models import Case, CaseContact, ContactStatus
 from backend.contacts.attempts import party_view
 from backend.contacts.models import Channel, ContactAttempt
 from backend.contacts.rules import check_attempt
+from backend.pagination import paginate
 from backend.policy.models import Portfolio
 from backend.policy.service import get_policy
 from backend.timeutil import utcnow
@@ -72,8 +73,10 @@ def _thresholds(session: Session, portfolio_id: int | None):
 
 
 def followup_report(session: Session, *, now: datetime | None = None, portfolio_id: int | None = None,
-                    contact_status: ContactStatus | None = None, limit: int = 100, offset: int = 0):
-    """Cases below their minimum cadence (reachable: per week; semi_lost and lost: per month), worst first.
+                    contact_status: ContactStatus | None = None, page: int = 1,
+                    page_size: int = 100) -> tuple[list[dict], int]:
+    """One page of the cases below their minimum cadence (reachable: per week; semi_lost and lost: per
+    month), worst first, and how many there are.
 
     A case younger than its window is not yet behind.
     """
@@ -99,14 +102,16 @@ def followup_report(session: Session, *, now: datetime | None = None, portfolio_
                     Case.created_at <= now - sa.case((reachable, WEEK), else_=MONTH)))
     if contact_status is not None:
         query = query.where(Case.contact_status == contact_status)
-    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = session.execute(query.order_by((required - done).desc(), Case.id).limit(limit).offset(offset))
+    rows, total = paginate(session, query.order_by((required - done).desc(), Case.id), page, page_size,
+                           scalars=False)
     return [dict(row._mapping) for row in rows], total
 
 
 def flagged_attempts(session: Session, *, since: datetime | None = None, until: datetime | None = None,
-                     portfolio_id: int | None = None, limit: int = 100, offset: int = 0):
-    """Late entries and attempts that broke a rule (e.g. a visit at night), newest first, with the total."""
+                     portfolio_id: int | None = None, page: int = 1,
+                     page_size: int = 100) -> tuple[list[tuple[ContactAttempt, Case]], int]:
+    """One page of late entries and attempts that broke a rule (e.g. a visit at night), newest first, each
+    with its case, and how many there are."""
     a = ContactAttempt
     query = (sa.select(a, Case).join(Case, Case.id == a.case_id)
              .where(sa.or_(a.late_entry, a.violations != sa.text("'[]'::jsonb"))))
@@ -116,6 +121,6 @@ def flagged_attempts(session: Session, *, since: datetime | None = None, until: 
         query = query.where(a.recorded_at < until)
     if portfolio_id is not None:
         query = query.where(Case.portfolio_id == portfolio_id)
-    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = session.execute(query.order_by(a.recorded_at.desc(), a.id.desc()).limit(limit).offset(offset))
+    rows, total = paginate(session, query.order_by(a.recorded_at.desc(), a.id.desc()), page, page_size,
+                           scalars=False)
     return [(attempt, case) for attempt, case in rows], total

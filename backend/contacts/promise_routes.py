@@ -25,7 +25,7 @@ from backend.contacts.schemas import (
 )
 from backend.extensions import db
 from backend.openapi import takes_idempotency_key
-from backend.pagination import PageQuerySchema, bounds, envelope, page_schema, pop_page
+from backend.pagination import PageQuerySchema, envelope, page_schema
 from backend.sync.http import respond_once
 
 OFFICE = (Role.DISPATCHER, Role.SUPERVISOR)
@@ -101,9 +101,8 @@ class RemindersDueResource(MethodView):
     @blp.response(200, ReminderPageSchema)
     def get(self, query):
         """Open promises whose reminder (one working day before the due date) is due now."""
-        page, page_size = pop_page(query)
-        items, total = promises.due_reminders(db.session, **bounds(page, page_size), **query)
-        return envelope(items, total, page, page_size)
+        items, total = promises.due_reminders(db.session, **query)
+        return envelope(items, total, query["page"], query["page_size"])
 
 
 @blp.route("/compliance/follow-up")
@@ -113,9 +112,8 @@ class FollowUpResource(MethodView):
     @blp.response(200, FollowUpPageSchema)
     def get(self, query):
         """Cases below the minimum follow-up (reachable: per week; semi_lost and lost: per month)."""
-        page, page_size = pop_page(query)
-        items, total = followup_report(db.session, **bounds(page, page_size), **query)
-        return envelope(items, total, page, page_size)
+        items, total = followup_report(db.session, **query)
+        return envelope(items, total, query["page"], query["page_size"])
 
 
 @blp.route("/compliance/late-entries")
@@ -125,6 +123,5 @@ class LateEntriesResource(MethodView):
     @blp.response(200, FlaggedPageSchema)
     def get(self, query):
         """Late entries and attempts that broke a rule, with their violations (supervisor report)."""
-        page, page_size = pop_page(query)
-        rows, total = flagged_attempts(db.session, **bounds(page, page_size), **query)
-        return envelope([attempt for attempt, _ in rows], total, page, page_size)
+        rows, total = flagged_attempts(db.session, **query)
+        return envelope([attempt for attempt, _ in rows], total, query["page"], query["page_size"])

@@ -155,15 +155,15 @@ def _broken_promise_visit(session: Session, promise: Promise, now: datetime):
         return None
 
 
-def due_reminders(session: Session, *, now: datetime | None = None, limit: int = 100, offset: int = 0):
-    """Open promises whose reminder is due now (and whose due date has not passed); with the total."""
+def due_reminders(session: Session, *, now: datetime | None = None, page: int = 1,
+                  page_size: int = 100) -> tuple[list[Promise], int]:
+    """One page of the open promises whose reminder is due now (and whose due date has not passed), and
+    how many there are."""
     now = now or utcnow()
-    query = (sa.select(Promise).join(Case, Case.id == Promise.case_id)
-             .where(Promise.status == PromiseStatus.OPEN, Promise.reminder_due_at <= now,
-                    sa.func.timezone(Case.timezone, sa.cast(Promise.due_date + 1, sa.DateTime)) > now))
-    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = session.scalars(query.order_by(Promise.reminder_due_at, Promise.id).limit(limit).offset(offset))
-    return list(rows), total
+    return paginate(session, sa.select(Promise).join(Case, Case.id == Promise.case_id)
+                    .where(Promise.status == PromiseStatus.OPEN, Promise.reminder_due_at <= now,
+                           sa.func.timezone(Case.timezone, sa.cast(Promise.due_date + 1, sa.DateTime)) > now)
+                    .order_by(Promise.reminder_due_at, Promise.id), page, page_size)
 
 
 def list_promises(session: Session, case_id: int, *, page: int = 1, page_size: int = 100) -> tuple[list[Promise], int]:

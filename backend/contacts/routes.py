@@ -28,7 +28,7 @@ from backend.contacts.status import status_history
 from backend.contacts.submit import ATTEMPT
 from backend.extensions import db
 from backend.openapi import takes_idempotency_key
-from backend.pagination import bounds, envelope, pop_page
+from backend.pagination import envelope
 from backend.sync.http import submit
 
 
@@ -53,12 +53,11 @@ class ContactAttemptsResource(MethodView):
     def get(self, query, case_id):
         """The case's contact log, newest first (every read is audited)."""
         case = service.get_case(db.session, case_id)
-        page, page_size = pop_page(query)
-        items, total = service.list_attempts(db.session, case_id=case.id, **bounds(page, page_size), **query)
+        items, total = service.list_attempts(db.session, case_id=case.id, **query)
         record_audit(db.session, actor_id=current_user().id, action="contact_log.read", subject_type="case",
                      subject_id=case.id, returned=len(items))
         db.session.commit()
-        return envelope(items, total, page, page_size)
+        return envelope(items, total, query["page"], query["page_size"])
 
 
 @blp.route("/cases/<int:case_id>/next-contact")
