@@ -25,7 +25,7 @@ from backend.routing.matrix import build_matrices
 from backend.routing.schedule import Collector, VisitTask, route_problems, shared_times, walk
 from backend.routing.stability import cheapest_insertion
 from backend.visits.models import Visit
-from backend.visits.service import assign_planned
+from backend.visits.service import assign_planned, assignable_collector
 
 # route_problems' words → the code the API answers with.
 _REASONS = (("window missed", "window_missed"), ("shift exceeded", "shift_exceeded"),
@@ -60,13 +60,15 @@ def move_stop(session: Session, *, route_id: int, visit_id: int, collector_id: i
         raise MoveRefused("stop_fixed", f"visit {visit_id} is done or under way; it stays on its route")
     if collector_id == route.collector_id:
         raise MoveRefused("same_collector", f"visit {visit_id} is already on collector {collector_id}'s route")
+    # The target first (404 / 422 naming collector_id, as assign and pin answer), then the rules (409).
+    assignable_collector(session, collector_id)
     visit = session.get(Visit, visit_id, with_for_update=True)  # a pin set meanwhile waits for the move
     _check_pin(session, visit_id, collector_id)
     day = route.plan_date
     target = session.query(Route).filter_by(collector_id=collector_id, plan_date=day).one_or_none()
     collector_ids = [route.collector_id, collector_id]
     inputs = load_plan_inputs(session, plan_date=day, collector_ids=collector_ids, visit_ids=[visit_id],
-                              actor_id=actor_id)  # 404/422 for an unknown or inactive collector
+                              actor_id=actor_id)  # 422 when the route's own collector left meanwhile
     collectors = {c.id: c for c in inputs.collectors}
     if collector_id not in collectors:
         raise MoveRefused("no_start_location", f"collector {collector_id} has no start location for {day}")

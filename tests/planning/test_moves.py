@@ -161,3 +161,18 @@ def test_a_moved_stop_goes_where_it_adds_least(client, as_role, plan, create_use
     after = next(r for r in response.json["routes"] if r["collector_id"] == east.id)
     assert [s["visit_id"] for s in after["stops"]][1] == middle.id
     assert response.json["removed_route_ids"] == [routes[west.id]["id"]]
+
+
+def test_a_pinned_visit_sent_to_no_collector_is_told_so_before_the_pin(client, as_role, plan, create_user,
+                                                                       make_visit):
+    """Input first, rules after: a move naming an unknown or non-collector user answers 404 / 422 naming
+    collector_id (as assign and pin do), pinned visit or not; only a real collector meets the pin's 409."""
+    west, east, routes = _two_routes(plan, create_user, make_visit)
+    _, headers = as_role(Role.DISPATCHER)
+    moved = routes[west.id]["stops"][0]["visit_id"]
+    _pin(client, headers, moved, west.id)
+    dispatcher = create_user(Role.DISPATCHER)
+    for collector_id, status in ((999999, 404), (dispatcher.id, 422)):
+        response = _move(client, headers, routes[west.id]["id"], moved, collector_id)
+        assert (response.status_code, list(response.json["error"]["fields"])) == (status, ["collector_id"])
+    assert _move(client, headers, routes[west.id]["id"], moved, east.id).json["error"]["reason"] == "pinned"
