@@ -183,7 +183,9 @@ def pin_visit(session: Session, visit_id: int, *, collector_id: int, position: i
 
 def unpin_visit(session: Session, visit_id: int, *, actor_id: int | None) -> dict:
     """Remove a visit's pin (404 when it has none) and return what it was; the next plan may move it."""
-    pin = session.get(VisitPin, visit_id)
+    # The visit's row first, as pin_visit and a stop move take it: a pin set meanwhile waits for this one.
+    session.get(Visit, visit_id, with_for_update=True)
+    pin = session.get(VisitPin, visit_id, populate_existing=True)
     if pin is None:
         raise NotFound("pin", visit_id)
     removed = {"visit_id": pin.visit_id, "collector_id": pin.collector_id, "position": pin.position,
