@@ -18,7 +18,7 @@ from backend.auth.models import Role, User
 from backend.cases.models import NOT_LOCATED_PRECISIONS, Case, CaseAddress
 from backend.errors import InvalidInput, NotFound
 from backend.geo import point_latlon
-from backend.planning.models import Route, RouteStop, VisitPin
+from backend.planning.models import Route, RouteStop
 from backend.policy.hours import VISIT, lawful_windows
 from backend.policy.service import default_policy, get_policy
 from backend.routing.schedule import Collector, VisitTask
@@ -26,7 +26,7 @@ from backend.routing.stability import Standing
 from backend.safety.lodgings import lodging_start_for
 from backend.timeutil import utcnow
 from backend.visits.hazards import active_hazards
-from backend.visits.models import Visit, VisitStatus
+from backend.visits.models import Visit, VisitPin, VisitStatus
 from backend.visits.service import absent_collector_ids
 from backend.visits.states import FIXED, PLANNABLE
 

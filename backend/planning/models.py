@@ -60,18 +60,6 @@ class RouteStop(db.Model):
     )
 
 
-class VisitPin(db.Model):
-    """A dispatcher's decision that a visit goes to this collector (at this stop number): plans obey it."""
-
-    __tablename__ = "visit_pins"
-
-    visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True)
-    collector_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    position: Mapped[int | None] = mapped_column(sa.Integer)
-    pinned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-
-
 class RoutePlan(db.Model):
     """One plan of a day: its settings, its progress and, once stored, what it changed per collector."""
 

@@ -19,12 +19,12 @@ from backend.audit.service import record_audit
 from backend.errors import DomainError, NotFound
 from backend.geo import make_point
 from backend.planning.inputs import PlanInputs, load_plan_inputs, routing_settings
-from backend.planning.models import Route, RouteStop, VisitPin
+from backend.planning.models import Route, RouteStop
 from backend.planning.store import _forget_routes, lock_day, refresh_paths, routes_view
 from backend.routing.matrix import build_matrices
 from backend.routing.schedule import Collector, VisitTask, route_problems, shared_times, walk
 from backend.routing.stability import cheapest_insertion
-from backend.visits.models import Visit
+from backend.visits.models import Visit, VisitPin
 from backend.visits.service import assign_planned, assignable_collector
 
 # route_problems' words → the code the API answers with.

@@ -23,7 +23,6 @@ from backend.planning.schemas import (
     MoveResultSchema,
     MoveStopSchema,
     PinRequestSchema,
-    PinSchema,
     PlanJobSchema,
     PlanRequestSchema,
     PlanSchema,
@@ -32,6 +31,7 @@ from backend.planning.schemas import (
     RouteSchema,
 )
 from backend.timeutil import utcnow
+from backend.visits.schemas import PinSchema
 
 blp = Blueprint("planning", __name__, url_prefix="/api/v1", description="Route planning")
 

@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from backend.geo import CoordSysQuerySchema
 from backend.pagination import PageQuerySchema
 from backend.validation import day_field, id_field
+from backend.visits.schemas import PinSchema
 
 
 class DistrictRegionSchema(Schema):
@@ -54,6 +55,7 @@ class StopSchema(Schema):
     lat = fields.Float()
     lon = fields.Float()
     fixed = fields.Boolean()
+    pin = fields.Nested(PinSchema, allow_none=True, metadata={"description": "null when the visit is not pinned"})
 
 
 class RouteSchema(Schema):
@@ -112,14 +114,6 @@ class PinRequestSchema(Schema):
     collector_id = id_field(required=True, strict=True)
     position = fields.Integer(load_default=None, allow_none=True, strict=True,
                               validate=validate.Range(min=1, max=1000))
-
-
-class PinSchema(Schema):
-    visit_id = fields.Integer()
-    collector_id = fields.Integer()
-    position = fields.Integer(allow_none=True)
-    pinned_by_id = fields.Integer(allow_none=True)
-    created_at = fields.DateTime()
 
 
 class RegionProgressSchema(Schema):

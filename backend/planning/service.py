@@ -16,13 +16,13 @@ from backend.errors import DomainError, Forbidden, InvalidInput, NotFound
 from backend.jobs.models import BackgroundJob
 from backend.pagination import paginate
 from backend.planning.inputs import PlanInputs, load_plan_inputs, routing_settings
-from backend.planning.models import Route, RoutePlan, RouteStop, VisitPin
+from backend.planning.models import Route, RoutePlan, RouteStop
 from backend.planning.store import lock_day, routes_view, store_plan
 from backend.routing.matrix import build_matrices
 from backend.routing.schedule import PlanResult, validate
 from backend.routing.solver import Replan, Standing, plan, plan_stable
 from backend.timeutil import utcnow
-from backend.visits.models import Visit
+from backend.visits.models import Visit, VisitPin
 from backend.visits.service import assignable_collector, check_crew_and_skills
 from backend.visits.states import PLANNABLE
 

@@ -14,8 +14,8 @@ from backend.planning.inputs import PlanInputs
 from backend.planning.models import Route, RouteStop
 from backend.planning.notices import notify_route_changes
 from backend.routing.schedule import PlanResult
-from backend.visits.models import Visit
-from backend.visits.service import assign_planned, return_to_pool
+from backend.visits.models import Visit, VisitPin
+from backend.visits.service import assign_planned, pin_view, return_to_pool
 from backend.visits.states import PLANNABLE
 
 
@@ -202,21 +202,23 @@ def _lat_lon(column):
 
 
 def routes_view(session: Session, route_ids: list[int], *, viewer_id: int | None = None) -> list[dict]:
-    """Routes as the API shows them: ordered stops, ETAs, distance, duration (never the start point).
+    """Routes as the API shows them: ordered stops (each with its visit's pin), ETAs, distance, duration
+    (never the start point).
     Totals start at the first stop; the ETAs are the collector's own only on their own route, everyone
     else sees the day walked from the first stop."""
     if not route_ids:
         return []
     routes = {r.id: r for r in session.scalars(sa.select(Route).where(Route.id.in_(route_ids)))}
     stops: dict[int, list[dict]] = {rid: [] for rid in routes}
-    rows = session.execute(sa.select(RouteStop, *_lat_lon(RouteStop.location))
+    rows = session.execute(sa.select(RouteStop, VisitPin, *_lat_lon(RouteStop.location))
+                           .outerjoin(VisitPin, VisitPin.visit_id == RouteStop.visit_id)
                            .where(RouteStop.route_id.in_(route_ids)).order_by(RouteStop.route_id, RouteStop.sequence))
-    for stop, lat, lon in rows:
+    for stop, pin, lat, lon in rows:
         own = viewer_id is not None and routes[stop.route_id].collector_id == viewer_id
         stops[stop.route_id].append({"sequence": stop.sequence, "visit_id": stop.visit_id,
                                      "eta": stop.eta if own else stop.shared_eta,
                                      "departure": stop.departure if own else stop.shared_departure,
-                                     "lat": lat, "lon": lon, "fixed": stop.fixed})
+                                     "lat": lat, "lon": lon, "fixed": stop.fixed, "pin": pin_view(pin)})
     return [{"id": r.id, "collector_id": r.collector_id, "date": r.plan_date, "solver": r.solver,
              "stops": stops[r.id], "distance_m": r.distance_m, "duration_s": r.duration_s,
              "created_at": r.created_at, "version": r.version} for r in (routes[rid] for rid in route_ids if rid in routes)]

@@ -73,6 +73,8 @@ class Visit(db.Model):
 
     case = relationship("Case")
     address = relationship("CaseAddress", foreign_keys=[address_id])
+    # Read only: planning writes pins (planning.service.pin_visit); visit payloads show them.
+    pin: Mapped[VisitPin | None] = relationship(viewonly=True)
 
     __table_args__ = (
         sa.CheckConstraint("priority between 1 and 5", name="priority_range"),
@@ -80,6 +82,21 @@ class Visit(db.Model):
                            name="window_order"),
         sa.Index("ix_visits_collector_date", "collector_id", "scheduled_date"),
     )
+
+
+class VisitPin(db.Model):
+    """A dispatcher's decision that a visit goes to this collector (at this stop number): plans obey it.
+
+    Planning sets, removes and obeys pins; the row lives on the visits floor because every payload
+    that shows a visit to a dispatcher (GET /visits, the map, route stops) shows its pin."""
+
+    __tablename__ = "visit_pins"
+
+    visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True)
+    collector_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    position: Mapped[int | None] = mapped_column(sa.Integer)
+    pinned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
 
 class OutcomeKind(enum.StrEnum):

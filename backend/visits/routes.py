@@ -40,7 +40,8 @@ READERS = (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN, Role.COLLECTOR)
 
 
 def _filters(query: dict) -> dict:
-    filters = {k: query.get(k) for k in ("status", "kind", "date", "bbox", "not_located", "case_id", "overdue")}
+    filters = {k: query.get(k) for k in ("status", "kind", "date", "bbox", "not_located", "case_id", "overdue",
+                                        "pinned")}
     filters["collector_id"] = service.scope_for(current_user(), query.get("collector_id"))
     return filters
 
@@ -76,7 +77,8 @@ class VisitsGeoJsonResource(MethodView):
     @blp.response(200)
     @blp.alt_response(200, schema=FeatureCollectionPageSchema, success=True,
                       description="one Point feature per visit (properties: id, case_id, kind, status, priority, "
-                                  "due_by, collector_id, scheduled_date, requires_two, outsourced)")
+                                  "due_by, collector_id, scheduled_date, requires_two, outsourced, hazard, pin: "
+                                  "the visit's pin as in GET /visits, or null)")
     def get(self, query):
         """The same filters and pages as GET /visits, as a FeatureCollection of points: `?page=` and
         `?page_size=` page it, and `total`, `page`, `page_size` sit beside `features` (RFC 7946 §6.1);

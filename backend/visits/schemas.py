@@ -57,6 +57,7 @@ class VisitQuerySchema(PageQuerySchema):
     bbox = BboxField(metadata={"description": "minlon,minlat,maxlon,maxlat"})
     not_located = fields.Boolean(metadata={"description": "visits whose address cannot be routed to yet"})
     overdue = fields.Boolean(metadata={"description": "true: open visits past their due time; false: the rest"})
+    pinned = fields.Boolean(metadata={"description": "true: visits a dispatcher pinned to a collector; false: the rest"})
 
 
 class VisitGeoQuerySchema(VisitQuerySchema, CoordSysQuerySchema):
@@ -69,6 +70,16 @@ class AddressPointSchema(Schema):
     lon = fields.Float(allow_none=True)
     precision = fields.String(allow_none=True)
     geocode_status = fields.String()
+
+
+class PinSchema(Schema):
+    """A visit's pin: every plan gives the visit to this collector (at this stop number, when set)."""
+
+    visit_id = fields.Integer()
+    collector_id = fields.Integer()
+    position = fields.Integer(allow_none=True, metadata={"description": "the stop number, or none"})
+    pinned_by_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime(metadata={"description": "when it was pinned"})
 
 
 class VisitSchema(Schema):
@@ -98,6 +109,7 @@ class VisitSchema(Schema):
     updated_at = fields.DateTime()
     address_moved_at = fields.DateTime(allow_none=True, metadata={"description": "the case moved; visit re-targeted"})
     moved_from_address_id = fields.Integer(allow_none=True)
+    pin = fields.Nested(PinSchema, allow_none=True, metadata={"description": "null when the visit is not pinned"})
 
 
 class VisitPageSchema(Schema):

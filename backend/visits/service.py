@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from geoalchemy2 import Geography
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from backend.audit.service import record_audit
 from backend.auth.models import Role, User
@@ -23,6 +23,7 @@ from backend.visits.models import (
     HazardFlag,
     Visit,
     VisitOutcome,
+    VisitPin,
     VisitStatus,
 )
 from backend.visits.states import FIXED, check_transition, move
@@ -55,9 +56,12 @@ def scope_for(viewer: User, collector_id: int | None) -> int | None:
 
 
 def filtered_visits(*, status=None, kind=None, collector_id=None, date=None, bbox=None, not_located=None,
-                    case_id=None, overdue=None, now=None) -> sa.Select:
+                    case_id=None, overdue=None, pinned=None, now=None) -> sa.Select:
     """Select visits joined to their address, filtered; the bbox test runs on the GiST index."""
     query = sa.select(Visit).join(CaseAddress, CaseAddress.id == Visit.address_id)
+    if pinned is not None:
+        has_pin = sa.exists().where(VisitPin.visit_id == Visit.id).correlate(Visit)  # not the joined pin
+        query = query.where(has_pin if pinned else ~has_pin)
     if not_located is not None:
         query = query.where(not_located_clause() if not_located else ~not_located_clause())
     if case_id is not None:
@@ -83,9 +87,25 @@ def list_visits(session: Session, *, page: int = 1, page_size: int = 100, **filt
     """Return one page of visit records (most urgent first) and the total matching."""
     query = filtered_visits(**filters)
     total = session.scalar(sa.select(sa.func.count()).select_from(query.with_only_columns(Visit.id).subquery()))
-    rows = session.execute(query.add_columns(CaseAddress, *_lat_lon_columns())
+    rows = session.execute(query.outerjoin(VisitPin, VisitPin.visit_id == Visit.id)
+                           .options(contains_eager(Visit.pin)).add_columns(CaseAddress, *_lat_lon_columns())
                            .order_by(Visit.due_by, Visit.id).limit(page_size).offset((page - 1) * page_size))
     return [visit_record(visit, address, lat, lon) for visit, address, lat, lon in rows], total
+
+
+def pin_view(pin: VisitPin | None) -> dict | None:
+    """A visit's pin as the API shows it (POST /visits/{id}/pin answers the same), or None."""
+    if pin is None:
+        return None
+    return {"visit_id": pin.visit_id, "collector_id": pin.collector_id, "position": pin.position,
+            "pinned_by_id": pin.pinned_by_id, "created_at": pin.created_at}
+
+
+def pin_json():
+    """SQL: the pin of the VisitPin row joined (outer) to a visit, as pin_view's JSON object, or null."""
+    return sa.case((VisitPin.visit_id.is_(None), sa.null()), else_=sa.func.json_build_object(
+        "visit_id", VisitPin.visit_id, "collector_id", VisitPin.collector_id, "position", VisitPin.position,
+        "pinned_by_id", VisitPin.pinned_by_id, "created_at", VisitPin.created_at))
 
 
 def visit_record(visit: Visit, address: CaseAddress | None = None, lat: float | None = None,
@@ -99,7 +119,7 @@ def visit_record(visit: Visit, address: CaseAddress | None = None, lat: float | 
         "outsourced", "requires_two", "required_skills", "collector_id", "scheduled_date", "approved_at",
         "cancel_reason", "last_outcome", "started_at", "finished_at", "created_at", "updated_at",
         "address_moved_at", "moved_from_address_id")}
-    record.update(kind=visit.kind.value, status=visit.status.value,
+    record.update(kind=visit.kind.value, status=visit.status.value, pin=pin_view(visit.pin),
                   address={"text": address.text, "lat": lat, "lon": lon, "precision": address.precision,
                            "geocode_status": address.geocode_status})
     return record
@@ -114,14 +134,16 @@ def visits_geojson(session: Session, *, page: int = 1, page_size: int = 100, **f
         "scheduled_date", Visit.scheduled_date, "requires_two", Visit.requires_two,
         "outsourced", Visit.outsourced,
         # An unexpired hazard flag on the address (the console marks it; the flag's words stay off the map).
-        "hazard", sa.exists().where(HazardFlag.address_id == Visit.address_id, HazardFlag.expires_at > utcnow()))
+        "hazard", sa.exists().where(HazardFlag.address_id == Visit.address_id, HazardFlag.expires_at > utcnow()),
+        "pin", pin_json())
     feature = sa.func.json_build_object(
         "type", "Feature", "id", Visit.id,
         "geometry", sa.cast(sa.func.ST_AsGeoJSON(CaseAddress.location, 7), sa.JSON),
         "properties", properties).label("feature")
     query = filtered_visits(**filters)
     total = session.scalar(sa.select(sa.func.count()).select_from(query.with_only_columns(Visit.id).subquery()))
-    features = (query.with_only_columns(feature, Visit.id.label("visit_id"))
+    features = (query.outerjoin(VisitPin, VisitPin.visit_id == Visit.id)
+                .with_only_columns(feature, Visit.id.label("visit_id"))
                 .order_by(Visit.id).limit(page_size).offset((page - 1) * page_size).subquery())
     collection = sa.select(sa.func.json_build_object(
         "type", "FeatureCollection",

@@ -13,9 +13,8 @@ from backend.cases.addresses import current_addresses, propose_position
 from backend.cases.models import AddressPositionProposal, Case, CaseAddress
 from backend.demo.seed import TEXT_ONLY
 from backend.extensions import db
-from backend.planning.models import VisitPin
 from backend.timeutil import utcnow
-from backend.visits.models import CollectorAbsence, Visit, VisitStatus
+from backend.visits.models import CollectorAbsence, Visit, VisitPin, VisitStatus
 from tests.console.conftest import assert_no_lodging, call, login, require_browser, shot, token
 
 require_browser()

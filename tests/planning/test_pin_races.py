@@ -12,9 +12,9 @@ from backend.auth.service import create_user
 from backend.cases.models import AddressKind, Case, CaseAddress
 from backend.extensions import db
 from backend.geo import make_point
-from backend.planning.models import VisitPin
 from backend.planning.service import pin_visit, unpin_visit
 from backend.policy.service import ensure_default_portfolio
+from backend.visits.models import VisitPin
 from backend.visits.requests import request_visit
 from tests.factories import CENTRE
 

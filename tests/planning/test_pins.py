@@ -1,6 +1,8 @@
 """Pins: a dispatcher's visit-to-collector decision that every plan keeps."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 
 from backend.audit.models import AuditEvent
@@ -113,3 +115,57 @@ def test_visit_pinned_to_someone_outside_the_plan_is_not_given_away(client, as_r
         assert visit.id not in _holders(response)
         assert {u["visit_id"]: u["reason"] for u in response.json["unassigned"]}[visit.id] == \
             "pinned_to_collector_not_in_plan"
+
+
+def test_every_dispatcher_reads_pins_on_visits_the_map_and_routes(client, as_role, plan, create_user, make_visit):
+    user = create_user(Role.COLLECTOR, home={"lat": NEAR_A[0], "lon": NEAR_A[1]})
+    pinned, other = make_visit(lat=NEAR_A[0] + 0.002, lon=NEAR_A[1]), make_visit(lat=NEAR_A[0] + 0.004, lon=NEAR_A[1])
+    set_by = _pin(client, as_role, pinned.id, collector_id=user.id, position=1).json
+    reader, headers = as_role(Role.SUPERVISOR)  # someone else than the dispatcher who pinned it
+    assert set_by["pinned_by_id"] != reader.id
+    assert client.get(f"/api/v1/visits/{pinned.id}", headers=headers).json["pin"] == set_by
+    assert client.get(f"/api/v1/visits/{other.id}", headers=headers).json["pin"] is None
+    listed = client.get("/api/v1/visits?pinned=true", headers=headers).json
+    assert [(v["id"], v["pin"]) for v in listed["items"]] == [(pinned.id, set_by)]
+    rest = client.get("/api/v1/visits?pinned=false&page_size=1000", headers=headers).json["items"]
+    assert other.id in {v["id"] for v in rest} and pinned.id not in {v["id"] for v in rest}
+    features = client.get("/api/v1/visits.geojson?pinned=true", headers=headers).json["features"]
+    assert [(f["id"], f["properties"]["pin"]) for f in features] == [(pinned.id, set_by)]
+    both = client.get("/api/v1/visits.geojson?page_size=1000", headers=headers).json["features"]
+    assert {f["id"]: f["properties"]["pin"] for f in both}[other.id] is None
+
+    route_id = plan().json["routes"][0]["id"]
+    stops = {s["visit_id"]: s["pin"] for s in client.get(f"/api/v1/routes/{route_id}", headers=headers).json["stops"]}
+    assert stops == {pinned.id: set_by, other.id: None}
+    _, dispatcher = as_role(Role.DISPATCHER)
+    client.delete(f"/api/v1/visits/{pinned.id}/pin", headers=dispatcher)
+    assert client.get(f"/api/v1/visits/{pinned.id}", headers=headers).json["pin"] is None
+    assert client.get("/api/v1/visits?pinned=true", headers=headers).json["items"] == []
+    assert [s["pin"] for s in client.get(f"/api/v1/routes/{route_id}", headers=headers).json["stops"]] == [None, None]
+
+
+@contextmanager
+def statements(session):
+    """Count the SQL statements sent on the test's connection."""
+    sent = []
+    listener = lambda *args: sent.append(args[2])  # noqa: E731  (conn, cursor, statement, ...)
+    engine = session.get_bind().engine
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+
+
+def test_pins_are_read_with_the_list_not_one_query_per_visit(client, as_role, create_user, make_visit, session):
+    user = create_user(Role.COLLECTOR)
+    _, headers = as_role(Role.SUPERVISOR)
+    counts, pinned = [], 0
+    for more in (1, 6):
+        for visit in [make_visit() for _ in range(more)]:
+            _pin(client, as_role, visit.id, collector_id=user.id)
+        pinned += more
+        with statements(session) as sent:
+            assert len(client.get("/api/v1/visits?pinned=true", headers=headers).json["items"]) == pinned
+        counts.append(len(sent))
+    assert counts[0] == counts[1] > 0  # 1 pinned visit or 7: the same statements
