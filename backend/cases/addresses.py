@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from backend.cases.models import (
     NOT_LOCATED_PRECISIONS,
     SINGLE_KINDS,
     AddressKind,
     AddressPositionProposal,
+    Case,
     CaseAddress,
     GeocodeStatus,
     Precision,
@@ -195,11 +196,52 @@ def decide_proposal(session: Session, *, proposal_id: int, confirm: bool, actor_
     return proposal
 
 
+def proposals(status: str) -> sa.Select:
+    """Proposals of a status with their address and case, loaded in the same statement, oldest first."""
+    return (sa.select(AddressPositionProposal)
+            .join(AddressPositionProposal.address).join(CaseAddress.case)
+            .options(contains_eager(AddressPositionProposal.address).contains_eager(CaseAddress.case))
+            .where(AddressPositionProposal.status == status).order_by(AddressPositionProposal.id))
+
+
+def position_view(address: CaseAddress) -> dict | None:
+    """Where the address stands now (WGS-84, how precise, who placed it), or None while it has no position."""
+    latlon = point_latlon(address.location)
+    if latlon is None:
+        return None
+    return {"lat": latlon[0], "lon": latlon[1], "precision": address.precision, "source": address.source,
+            "located_at": address.located_at}
+
+
 def proposal_view(proposal: AddressPositionProposal) -> dict:
-    """A proposal as the API shows it."""
+    """A proposal as the API shows it, beside the address's current position (a debtor's address, never
+    a collector's own whereabouts: the proposed fix is the door's)."""
     lat, lon = point_latlon(proposal.location)
-    return {"id": proposal.id, "address_id": proposal.address_id, "case_id": proposal.address.case_id,
-            "address_text": proposal.address.text, "lat": lat, "lon": lon, "accuracy_m": proposal.accuracy_m,
+    address = proposal.address
+    return {"id": proposal.id, "address_id": proposal.address_id, "case_id": address.case_id,
+            "case_external_ref": address.case.external_ref, "address_text": address.text,
+            "address_kind": address.kind.value, "address_geocode_status": address.geocode_status,
+            "address_superseded": address.superseded_at is not None, "current_position": position_view(address),
+            "lat": lat, "lon": lon, "accuracy_m": proposal.accuracy_m,
             "proposed_by_id": proposal.proposed_by_id, "source_ref": proposal.source_ref, "status": proposal.status,
             "decided_by_id": proposal.decided_by_id, "decided_at": proposal.decided_at,
             "created_at": proposal.created_at}
+
+
+def current_addresses_of_cases(awaiting_position: bool | None = None) -> sa.Select:
+    """Every case's current addresses with the case's reference and debtor, oldest first; with
+    awaiting_position, only those that cannot be routed to yet (no position, or district/city) or only
+    the others."""
+    query = (sa.select(CaseAddress, Case.external_ref, Case.debtor_name).join(Case, Case.id == CaseAddress.case_id)
+             .where(CaseAddress.superseded_at.is_(None)).order_by(CaseAddress.id))
+    if awaiting_position is not None:
+        # A position of unknown precision counts as routable (a bare NULL would drop it from both lists).
+        awaiting = sa.func.coalesce(not_located_clause(), False)
+        query = query.where(awaiting if awaiting_position else ~awaiting)
+    return query
+
+
+def listed_address_view(address: CaseAddress, external_ref: str, debtor_name: str) -> dict:
+    """An address in the list across cases: the address as everywhere, with its case's reference and debtor."""
+    return {**address_view(address), "case_id": address.case_id, "case_external_ref": external_ref,
+            "debtor_name": debtor_name}

@@ -1,7 +1,6 @@
 """Case intake and reads."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -12,10 +11,10 @@ from backend.auth.models import Role
 from backend.cases import addresses, service
 from backend.cases.csv_rows import read_case_rows
 from backend.cases.geocode import submit_geocoding
-from backend.cases.models import AddressPositionProposal
 from backend.cases.schemas import (
     AddressChangeSchema,
     AddressInSchema,
+    AddressListQuerySchema,
     AddressOutSchema,
     AddressPatchSchema,
     CaseDetailSchema,
@@ -24,6 +23,7 @@ from backend.cases.schemas import (
     CaseQuerySchema,
     CaseUploadSchema,
     ImportReportSchema,
+    ListedAddressSchema,
     ProposalOutSchema,
     ProposalQuerySchema,
 )
@@ -154,16 +154,29 @@ class CaseAddressResource(MethodView):
         return _changed(put, current_user().id, "case.address_patch")
 
 
+@blp.route("/addresses")
+class AddressesResource(MethodView):
+    @roles_required(*IMPORTERS)
+    @blp.arguments(AddressListQuerySchema, location="query")
+    @blp.response(200, page_schema(ListedAddressSchema))
+    def get(self, query):
+        """Current addresses across cases, oldest first; `?awaiting_position=true`: those no visit can be
+        routed to yet (text only, or placed no better than the district or city)."""
+        rows, total = paginate(db.session, addresses.current_addresses_of_cases(query.get("awaiting_position")),
+                               query["page"], query["page_size"], scalars=False)
+        return envelope([addresses.listed_address_view(*row) for row in rows], total, query["page"],
+                        query["page_size"])
+
+
 @blp.route("/address-proposals")
 class ProposalsResource(MethodView):
     @roles_required(*IMPORTERS)
     @blp.arguments(ProposalQuerySchema, location="query")
     @blp.response(200, page_schema(ProposalOutSchema))
     def get(self, query):
-        """Door positions collectors proposed, waiting for a dispatcher (or decided)."""
-        statement = (sa.select(AddressPositionProposal).where(AddressPositionProposal.status == query["status"])
-                     .order_by(AddressPositionProposal.id))
-        rows, total = paginate(db.session, statement, query["page"], query["page_size"])
+        """Door positions collectors proposed, waiting for a dispatcher (or decided), each with its case's
+        reference and the address's current position."""
+        rows, total = paginate(db.session, addresses.proposals(query["status"]), query["page"], query["page_size"])
         return envelope([addresses.proposal_view(p) for p in rows], total, query["page"], query["page_size"])
 
 

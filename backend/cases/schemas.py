@@ -200,11 +200,27 @@ class AddressChangeSchema(Schema):
     geocode_job_id = fields.Integer(allow_none=True)
 
 
+class AddressPositionSchema(Schema):
+    """Where an address stands now (WGS-84)."""
+
+    lat = fields.Float()
+    lon = fields.Float()
+    precision = fields.String(allow_none=True)
+    source = fields.String(metadata={"description": "import, geocoder:<name>, gazetteer, collector or dispatcher"})
+    located_at = fields.DateTime(allow_none=True)
+
+
 class ProposalOutSchema(Schema):
     id = fields.Integer()
     address_id = fields.Integer()
     case_id = fields.Integer()
+    case_external_ref = fields.String()
     address_text = fields.String()
+    address_kind = fields.String()
+    address_geocode_status = fields.String()
+    address_superseded = fields.Boolean(metadata={"description": "the case moved since: it cannot be confirmed"})
+    current_position = fields.Nested(AddressPositionSchema, allow_none=True, metadata={
+        "description": "the address's position now, to compare with the proposed lat/lon; null while it has none"})
     lat = fields.Float()
     lon = fields.Float()
     accuracy_m = fields.Float()
@@ -218,6 +234,20 @@ class ProposalOutSchema(Schema):
 
 class ProposalQuerySchema(PageQuerySchema):
     status = fields.String(load_default="pending", validate=validate.OneOf(("pending", "confirmed", "rejected")))
+
+
+class AddressListQuerySchema(PageQuerySchema):
+    awaiting_position = fields.Boolean(metadata={
+        "description": "true: addresses that cannot be routed to yet (no position, or only the district or city); "
+                       "false: the others"})
+
+
+class ListedAddressSchema(AddressOutSchema):
+    """A case's current address in the list across cases, with its case."""
+
+    case_id = fields.Integer()
+    case_external_ref = fields.String()
+    debtor_name = fields.String()
 
 
 class PhoneOutSchema(Schema):

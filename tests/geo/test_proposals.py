@@ -11,6 +11,8 @@ from backend.cases.models import AddressPositionProposal, CaseAddress
 from backend.geo import point_latlon
 from backend.timeutil import utcnow
 from backend.visits.models import VisitStatus
+from tests.factories import CENTRE
+from tests.planning.conftest import statements
 from tests.visits.conftest import daytime_zone, new_key
 
 DOOR = (30.6318, 104.0763)
@@ -91,3 +93,39 @@ def test_a_proposal_for_an_address_the_case_has_moved_from_cannot_be_confirmed(c
     refused = client.post(f"/api/v1/address-proposals/{proposal['id']}/confirm", headers=dispatcher)
     assert (refused.status_code, refused.json["error"]["code"]) == (409, "address_superseded")
     assert client.post(f"/api/v1/address-proposals/{proposal['id']}/reject", headers=dispatcher).status_code == 200
+
+
+def test_a_proposal_shows_its_case_and_where_the_address_stands_now(client, collector, make_visit, session,
+                                                                  outcome_body, as_role):
+    user, headers = collector
+    placed = _district_visit(make_visit, session, user)
+    text_only = _district_visit(make_visit, session, user)
+    address = session.get(CaseAddress, text_only.address_id)
+    address.location, address.geocode_status, address.precision = None, "pending", None
+    session.flush()
+    for visit in (placed, text_only):
+        _report(client, visit, headers, outcome_body("not_home", lat=DOOR[0], lon=DOOR[1], accuracy_m=8))
+    _, dispatcher = as_role(Role.DISPATCHER)
+    with statements(session) as sent:
+        items = client.get("/api/v1/address-proposals", headers=dispatcher).json["items"]
+    for _ in range(3):
+        _report(client, _district_visit(make_visit, session, user), headers,
+                outcome_body("not_home", lat=DOOR[0], lon=DOOR[1], accuracy_m=8))
+    with statements(session) as more:
+        assert len(client.get("/api/v1/address-proposals", headers=dispatcher).json["items"]) == len(items) + 3
+    assert len(more) == len(sent)  # the page, its address and case in one statement: none per proposal
+    by_address = {p["address_id"]: p for p in items}
+    shown, unplaced = by_address[placed.address_id], by_address[text_only.address_id]
+    assert shown["case_external_ref"] == placed.case.external_ref
+    assert (shown["address_kind"], shown["address_geocode_status"], shown["address_superseded"]) == \
+        ("home", "located", False)
+    now = shown["current_position"]
+    assert set(now) == {"lat", "lon", "precision", "source", "located_at"}
+    assert (round(now["lat"], 4), round(now["lon"], 4), now["precision"], now["source"]) == \
+        (CENTRE[0], CENTRE[1], "district", "gazetteer")
+    assert (shown["lat"], shown["lon"]) == DOOR  # the proposed door beside it
+    assert (unplaced["current_position"], unplaced["address_geocode_status"]) == (None, "pending")
+    confirmed = client.post(f"/api/v1/address-proposals/{shown['id']}/confirm", headers=dispatcher).json
+    assert (confirmed["current_position"]["precision"], confirmed["current_position"]["source"]) == \
+        ("rooftop", "collector")
+    assert math.hypot(confirmed["current_position"]["lat"] - DOOR[0], confirmed["current_position"]["lon"] - DOOR[1]) < 1e-7

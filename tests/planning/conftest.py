@@ -1,6 +1,7 @@
 """Planning fixtures: fast solver budgets, visit factories, and a checker for stored plans."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -74,3 +75,20 @@ def assert_plan_sound(session, day) -> int:
             two = visit.requires_two or any(f.requires_two for f in hazards.get(visit.address_id, []))
             assert not two or user.team_size >= 2, "two-person visit"
     return total
+
+
+@contextmanager
+def statements(session):
+    """The SELECT statements sent on the test's connection meanwhile (writes a flush left pending not counted)."""
+    sent: list[str] = []
+
+    def record(connection, cursor, statement, *_):
+        if statement.lstrip().upper().startswith("SELECT"):
+            sent.append(statement)
+
+    engine = session.get_bind().engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)

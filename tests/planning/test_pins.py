@@ -1,14 +1,12 @@
 """Pins: a dispatcher's visit-to-collector decision that every plan keeps."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import sqlalchemy as sa
 
 from backend.audit.models import AuditEvent
 from backend.auth.models import Role
 from backend.visits.models import VisitStatus
-from tests.planning.conftest import assert_plan_sound
+from tests.planning.conftest import assert_plan_sound, statements
 from tests.visits.conftest import plan_day
 
 NEAR_A, NEAR_B = (30.70, 104.02), (30.70, 104.08)
@@ -142,19 +140,6 @@ def test_every_dispatcher_reads_pins_on_visits_the_map_and_routes(client, as_rol
     assert client.get(f"/api/v1/visits/{pinned.id}", headers=headers).json["pin"] is None
     assert client.get("/api/v1/visits?pinned=true", headers=headers).json["items"] == []
     assert [s["pin"] for s in client.get(f"/api/v1/routes/{route_id}", headers=headers).json["stops"]] == [None, None]
-
-
-@contextmanager
-def statements(session):
-    """Count the SQL statements sent on the test's connection."""
-    sent = []
-    listener = lambda *args: sent.append(args[2])  # noqa: E731  (conn, cursor, statement, ...)
-    engine = session.get_bind().engine
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield sent
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listener)
 
 
 def test_pins_are_read_with_the_list_not_one_query_per_visit(client, as_role, create_user, make_visit, session):
