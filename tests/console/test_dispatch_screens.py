@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from backend.auth.models import User
-from backend.cases.addresses import current_addresses, propose_position
-from backend.cases.models import AddressPositionProposal, Case, CaseAddress
+from backend.cases.addresses import apply_geocode, current_addresses, propose_position
+from backend.cases.models import AddressKind, AddressPositionProposal, Case, CaseAddress
 from backend.demo.seed import TEXT_ONLY
 from backend.extensions import db
+from backend.geocoding.types import GeocodeResult
 from backend.timeutil import utcnow
 from backend.visits.models import CollectorAbsence, Visit, VisitPin, VisitStatus
 from tests.console.conftest import assert_no_lodging, call, login, require_browser, shot, token
@@ -114,6 +115,37 @@ def test_dispatcher_pins_and_unpins_a_visit(console, live_server, lodging, app, 
     assert_no_lodging(page, recorder, homes)
 
 
+def test_pins_another_user_sets_through_the_api_show_on_the_map(console, live_server, lodging, app, homes):
+    page, recorder = console
+    early, late = plain_visits(app, 2)
+    collector_id, name = collector(app, "collector03")
+    _, supervisor_name = collector(app, "supervisor")
+    supervisor = token(live_server, "supervisor")
+    call(live_server, "POST", f"/visits/{early}/pin", supervisor, {"collector_id": collector_id, "position": 2})
+    login(page, live_server, "dispatcher", "map")
+    page.wait_for_selector(f".pin-icon.pin-{early}")  # set before this page opened, by someone else
+    open_visit(page, early)
+    page.wait_for_selector(f"#pin-label:has-text('{name}')")
+    assert supervisor_name in page.inner_text("#pin-by")
+    assert page.locator(".pin-icon").count() == 1
+
+    # Pinned and unpinned elsewhere while this page is open: opening a visit reads its pin afresh.
+    call(live_server, "POST", f"/visits/{late}/pin", supervisor, {"collector_id": collector_id})
+    call(live_server, "DELETE", f"/visits/{early}/pin", supervisor)
+    open_visit(page, late)
+    page.wait_for_selector(f".pin-icon.pin-{late}")
+    page.wait_for_selector(f"#pin-label:has-text('{name}')")
+    page.locator(f".pin-icon.pin-{early}").wait_for(state="detached")
+    assert page.locator(f"path.visit-{late}").count() == 1
+    page.click("#unpin")
+    page.wait_for_selector("#pin-result.ok")
+    assert page.inner_text("#pin-label") == "" and page.locator(".pin-icon").count() == 0
+    with app.app_context():
+        assert db.session.scalars(sa.select(VisitPin.visit_id)).all() == []
+        db.session.remove()
+    assert_no_lodging(page, recorder, homes)
+
+
 def test_dispatcher_records_and_removes_an_absence(console, live_server, lodging, app, homes):
     page, recorder = console
     visit_id = plain_visits(app, 1)[0]
@@ -165,15 +197,25 @@ def address_of(ref: str) -> CaseAddress:
 
 def test_dispatcher_reviews_proposed_and_text_only_addresses(console, live_server, lodging, app, homes):
     page, recorder = console
-    (first_ref, first_text), (second_ref, _), (placed_ref, placed_text), (raced_ref, _), _ = TEXT_ONLY
+    (first_ref, first_text), (second_ref, _), (placed_ref, placed_text), (raced_ref, _), (district_ref, _) = TEXT_ONLY
     collector_id, name = collector(app, "collector02")
     with app.app_context():
         demo = db.session.scalar(sa.select(AddressPositionProposal.id).where(
             AddressPositionProposal.address_id == address_of(first_ref).id))
-        second, raced = (propose_position(db.session, address_id=address_of(ref).id, lat=30.655 + k / 100,
-                                          lon=104.08, accuracy_m=9, proposed_by_id=collector_id, source_ref="test").id
-                         for k, ref in enumerate((second_ref, raced_ref)))
+        # One address the gazetteer placed at its district's centre: a proposal there is drawn beside it.
+        district = address_of(district_ref)
+        apply_geocode(district, GeocodeResult(30.64, 104.04, "district", "gazetteer", "510107", None))
+        second, raced, beside = (propose_position(db.session, address_id=address_of(ref).id, lat=30.655 + k / 100,
+                                                  lon=104.08, accuracy_m=9, proposed_by_id=collector_id,
+                                                  source_ref="test").id
+                                 for k, ref in enumerate((second_ref, raced_ref, district_ref)))
+        # More cases' addresses awaiting a position than one page of the list holds (20).
+        extra = [CaseAddress(case_id=case_id, kind=AddressKind.OTHER, text=f"成都市成华区待定位{k}号", source="import",
+                             geocode_status="pending", normalised_text=f"待定位{k}")
+                 for k, case_id in enumerate(db.session.scalars(sa.select(Case.id).order_by(Case.id).limit(20)))]
+        db.session.add_all(extra)
         db.session.commit()
+        last_extra = extra[-1].text
         db.session.remove()
     login(page, live_server, "dispatcher", "map")
     page.click("#nav-address_review")
@@ -181,9 +223,23 @@ def test_dispatcher_reviews_proposed_and_text_only_addresses(console, live_serve
     card = page.locator(f".proposal-item[data-proposal-id='{demo}']")
     card.wait_for()
     assert first_text in card.inner_text() and "外访员" in card.inner_text()  # who proposed it, by name
-    assert page.locator(f"path.proposal-{demo}").count() == 1
+    assert first_ref in card.locator("a.case-ref").inner_text()
+    assert "尚无位置" in card.locator("dd.current").inner_text()  # text only: nothing to compare with
+    assert page.locator(f"path.proposal-{demo}").count() == 1 and page.locator(f"path.current-{demo}").count() == 0
+    placed_beside = page.locator(f".proposal-item[data-proposal-id='{beside}'] dd.current").inner_text()
+    assert "区县级" in placed_beside and "行政区划库" in placed_beside and "相距" in placed_beside
+    assert page.locator(f"path.current-{beside}").count() == 1 and page.locator(f"path.offset-{beside}").count() == 1
     assert page.locator(f".unlocated-item:has-text('{placed_text}')").count() == 1
     shot(page, "12-address-review")
+
+    # The list of addresses awaiting a position, page by page (5 demo addresses and 20 more: 2 pages).
+    assert "1/2" in page.inner_text("#unlocated-page") and "25" in page.inner_text("#unlocated-page")
+    assert page.locator(".unlocated-item").count() == 20 and page.is_disabled("#unlocated-prev")
+    page.click("#unlocated-next")
+    page.wait_for_selector(f".unlocated-item:has-text('{last_extra}')")
+    assert page.locator(".unlocated-item").count() == 5 and page.is_disabled("#unlocated-next")
+    page.click("#unlocated-prev")
+    page.wait_for_selector(f".unlocated-item:has-text('{placed_text}')")
 
     # Decided behind the page by another dispatcher: this page's reject is refused, and says so.
     call(live_server, "POST", f"/address-proposals/{raced}/confirm", token(live_server, "supervisor"))

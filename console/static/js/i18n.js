@@ -34,10 +34,12 @@ const STRINGS = {
     absence_recorded: "已登记缺勤", absence_removed: "已撤销缺勤", released_to_pool: "当日外访已退回待排池",
     none_released: "当日没有已分配的外访需退回", stays_in_pool: "已退回的外访留在待排池，下次排程再分配",
     recorded_by: "登记人", choose_collector: "选择外访员", proposals: "外访员提交的门牌位置",
-    unlocated: "待定位的地址（仅有文字）", accuracy: "精度", proposed_by: "提交人", proposed_at: "提交时间",
+    unlocated: "待定位的地址（无位置或仅到区县）", accuracy: "精度", proposed_by: "提交人", proposed_at: "提交时间",
     geocode_status: "地理编码", precision: "精度级别", place_on_map: "在地图上定位", save_position: "保存位置",
     click_map: "在地图上点击门的位置", position_saved: "位置已保存", show: "显示", case: "案件",
     decided: "已处理", decided_at: "处理时间",
+    pinned_by: "固定人", current_position: "现有位置", proposed_position: "提交的位置", no_position: "尚无位置",
+    apart: "相距", prev_page: "上一页", next_page: "下一页", page: "页码", total: "共",
   },
   en: {
     login: "Log in", username: "Username", password: "Password", logout: "Log out", lang: "中文",
@@ -76,10 +78,13 @@ const STRINGS = {
     released_to_pool: "that day's visits went back to the pool", none_released: "no assigned visits that day to release",
     stays_in_pool: "released visits stay in the pool for the next plan", recorded_by: "Recorded by",
     choose_collector: "Choose a collector", proposals: "Door positions proposed by collectors",
-    unlocated: "Addresses awaiting a position (text only)", accuracy: "Accuracy", proposed_by: "Proposed by",
+    unlocated: "Addresses awaiting a position (none, or only the district)", accuracy: "Accuracy", proposed_by: "Proposed by",
     proposed_at: "Proposed", geocode_status: "Geocoding", precision: "Precision", place_on_map: "Place on map",
     save_position: "Save position", click_map: "Click the door's position on the map", position_saved: "Position saved",
     show: "Show", case: "Case", decided: "Decided", decided_at: "Decided at",
+    pinned_by: "Pinned by", current_position: "Current position", proposed_position: "Proposed position",
+    no_position: "no position yet", apart: "apart", prev_page: "Previous", next_page: "Next", page: "Page",
+    total: "total",
   },
 };
 
@@ -106,6 +111,7 @@ const VALUES = {
     visit_not_open: "外访已结束", absence_exists: "当日已登记缺勤", already_decided: "已被处理",
     address_superseded: "地址已变更", district: "区县级", pinned: "已固定给另一外访员", collector_absent: "外访员当日缺勤",
     missing_skills: "缺少所需技能", needs_two_person_crew: "需两人小组",
+    gazetteer: "行政区划库", collector: "外访员", dispatcher: "调度员", import: "导入",
   },
   en: { true: "yes", false: "no" },
 };

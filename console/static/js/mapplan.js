@@ -7,7 +7,7 @@ import { L, createMap, showExtent, toMap } from "./basemap.js";
 import { append, clear, h, toast } from "./dom.js";
 import { clock, dateTime, hours, km, tomorrow, withDebtorTime } from "./fmt.js";
 import { t, tv } from "./i18n.js";
-import { PIN, pinControls, pinOf } from "./pins.js";
+import { PIN, loadPins, pinControls, pinText } from "./pins.js";
 
 const KIND_COLOURS = { confirm: "#2563eb", locate: "#7c3aed", broken_promise: "#ea580c" };
 const ROUTE_COLOURS = ["#e11d48", "#0891b2", "#16a34a", "#9333ea", "#ca8a04", "#db2777", "#0d9488", "#4f46e5",
@@ -15,7 +15,8 @@ const ROUTE_COLOURS = ["#e11d48", "#0891b2", "#16a34a", "#9333ea", "#ca8a04", "#
 const OPEN = new Set(["requested", "scheduled", "needs_approval", "assigned", "in_progress"]);
 
 export async function render(root) {
-  const s = { visits: [], routes: [], collectors: new Map(), selected: new Set(), unassigned: [], boxMode: false };
+  const s = { visits: [], routes: [], collectors: new Map(), users: new Map(), pins: new Map(), selected: new Set(),
+    unassigned: [], boxMode: false };
   const panel = h("aside", { class: "panel" });
   const mapBox = h("div", { class: "map", id: "map" });
   append(clear(root), h("div", { class: "split" }, panel, mapBox));
@@ -88,7 +89,10 @@ export async function render(root) {
 
   // --- data
   async function loadCollectors() {
-    const users = api.items(await api.get("/users", { role: "collector", active: "true" }));
+    const [page, everyone] = await Promise.all([api.get("/users", { role: "collector", active: "true" }),
+      api.allPages("/users")]);
+    const users = api.items(page);
+    s.users = new Map(everyone.map((u) => [u.id, u.name]));
     s.collectors = new Map(users.map((u, i) => [u.id, { id: u.id, name: u.name, colour: ROUTE_COLOURS[i % ROUTE_COLOURS.length], team: u.team_size }]));
     clear(collectorBox);
     for (const c of s.collectors.values()) {
@@ -132,9 +136,9 @@ export async function render(root) {
         dashArray: v.status === "needs_approval" ? "3 3" : null, className: `visit visit-${v.id}${s.selected.has(v.id) ? " selected" : ""}`,
       });
       marker.on("click", () => showVisit(v));
-      const pin = pinOf(v.id);
+      const pin = s.pins.get(v.id);
       marker.bindTooltip(`#${v.id} ${tv(v.kind)} · ${tv(v.status)} · ${t("due")} ${dateTime(v.due_by)}`
-        + (pin ? ` · ${PIN} ${nameOf(pin.collector_id)}` : ""));
+        + (pin ? ` · ${pinText(pin, nameOf)}` : ""));
       marker.addTo(visitLayer);
       if (pin) {
         L.marker(toMap(v.lat, v.lon), { icon: L.divIcon({ className: `pin-icon pin-${v.id}`, html: h("span", {}, PIN),
@@ -242,7 +246,9 @@ export async function render(root) {
         const icon = h("span", { class: "stop-number" }, String(st.sequence));
         icon.style.background = colour;
         const marker = L.marker(toMap(st.lat, st.lon), { icon: L.divIcon({ className: `stop-marker stop-${st.visit_id}`, html: icon, iconSize: [22, 22] }) });
-        marker.bindTooltip(`${nameOf(r.collector_id)} · ${t("stop")} ${st.sequence} · ${t("eta")} ${clock(st.eta)}`);
+        const pin = s.pins.get(st.visit_id);
+        marker.bindTooltip(`${nameOf(r.collector_id)} · ${t("stop")} ${st.sequence} · ${t("eta")} ${clock(st.eta)}`
+          + (pin ? ` · ${pinText(pin, nameOf)}` : ""));
         marker.on("click", () => stopPanel(r, st));
         marker.addTo(routeLayer);
       }
@@ -254,13 +260,20 @@ export async function render(root) {
         h("ol", { class: "stops" }, ...r.stops.map((st) => h("li", { dataset: { visitId: st.visit_id } },
           h("button", { type: "button", class: "link", onclick: () => stopPanel(r, st) }, `#${st.visit_id}`),
           h("span", { class: "eta" }, ` ${t("eta")} ${clock(st.eta)}`),
-          pinOf(st.visit_id) ? h("span", { class: "pin-label" }, ` ${PIN} ${nameOf(pinOf(st.visit_id).collector_id)}`) : null)))));
+          s.pins.has(st.visit_id) ? h("span", { class: "pin-label" }, ` ${PIN} ${nameOf(s.pins.get(st.visit_id).collector_id)}`) : null)))));
       void first; void last;
     }
   }
 
+  // Every pin as the API has it now, whoever set it; the map and the route list redrawn with them.
+  async function refreshPins() {
+    s.pins = await loadPins();
+    drawVisits(); drawRoutes();
+  }
+
   function pinsFor(visitId) {
-    return pinControls(visitId, [...s.collectors.values()], nameOf, () => { drawVisits(); drawRoutes(); });
+    return pinControls(visitId, { collectors: [...s.collectors.values()], nameOf, pinOf: (id) => s.pins.get(id),
+      userName: (id) => s.users.get(id) || (id ? `#${id}` : "—"), refresh: refreshPins });
   }
 
   function drawUnassigned() {
@@ -298,6 +311,7 @@ export async function render(root) {
   }
 
   await loadCollectors();
+  s.pins = await loadPins();
   await Promise.all([loadVisits(), loadRoutes()]);
   drawUnassigned();
   return () => map.remove();
