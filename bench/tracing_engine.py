@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
 import resource
 import statistics
@@ -148,6 +149,20 @@ def floor_seconds(calls_path: Path) -> float:
         frame.with_columns(pl.col("started_at").str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False))
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def floor_seconds_one_core(calls_path: Path) -> float:
+    """floor_seconds() with polars on one thread (a fresh process: its pool is sized at import).
+
+    The floor above reads on every core; the job does most of its work on one (its Python parses each
+    distinct value), so on a quiet 2-core machine the ratio doubles against a loaded one for the same job.
+    Printed beside it, so a figure says which floor it is measured against.
+    """
+    code = ("import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
+            "from bench.tracing_engine import floor_seconds; print(floor_seconds(Path(sys.argv[2])))")
+    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).resolve().parents[1]), str(calls_path)],
+                         env={**os.environ, "POLARS_MAX_THREADS": "1"}, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def naive_rows_per_second(calls_path: Path, limit: int) -> float:
