@@ -106,12 +106,23 @@ def check_secret_key(config) -> None:
 def parse_settings(config) -> None:
     """Parse, once at start, the settings requests read as values (not text): a bad one stops the app
     with a message naming it, instead of failing every request that needs it."""
-    raw = config.get("DEFAULT_COORD_SYS") or CoordSys.WGS84.value
-    try:
-        config["DEFAULT_COORD_SYS"] = CoordSys(str(raw).strip().lower())
-    except ValueError:
-        raise InvalidConfiguration(f"DEFAULT_COORD_SYS is {raw!r}; it must be one of "
-                                   f"{', '.join(c.value for c in CoordSys)}") from None
+    config["DEFAULT_COORD_SYS"] = _coord_sys(config, "DEFAULT_COORD_SYS", tuple(CoordSys))
+    # The console shifts positions onto WGS-84 or GCJ-02 tiles only (basemap.js): on BD-09 tiles it would
+    # silently draw every visit and route as WGS-84, hundreds of metres off its street.
+    config["MAP_TILE_COORD_SYS"] = _coord_sys(config, "MAP_TILE_COORD_SYS", CONSOLE_TILE_COORD_SYS)
+
+
+# The coordinate systems of base maps the console can draw on.
+CONSOLE_TILE_COORD_SYS = (CoordSys.WGS84, CoordSys.GCJ02)
+
+
+def _coord_sys(config, name: str, allowed: tuple[CoordSys, ...]) -> CoordSys:
+    """The setting as a CoordSys (case and surrounding spaces ignored; empty: wgs84), or stop the app."""
+    raw = config.get(name) or CoordSys.WGS84.value
+    value = str(raw).strip().lower()
+    if value not in allowed:
+        raise InvalidConfiguration(f"{name} is {raw!r}; it must be one of {', '.join(c.value for c in allowed)}")
+    return CoordSys(value)
 
 
 # Notification providers and delivery tuning (README, "Notifications"): every NOTIFY_* variable.
