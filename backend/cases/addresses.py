@@ -88,6 +88,21 @@ def put_address(session: Session, *, case_id: int, kind: AddressKind, text: str,
     return result
 
 
+def add_address(session: Session, *, case_id: int, kind: AddressKind, text: str, lat: float | None = None,
+                lon: float | None = None, source: str = DISPATCHER) -> PutResult:
+    """A dispatcher's new address for a case (put_address), one change to the case's addresses at a time."""
+    _lock_case_addresses(session, case_id)
+    return put_address(session, case_id=case_id, kind=kind, text=text, lat=lat, lon=lon, source=source)
+
+
+def _lock_case_addresses(session: Session, case_id: int) -> None:
+    """Wait for any other dispatcher's change to this case's addresses to commit: two at once would both
+    find no current address of a text (or both the old home) and each add one; two merges into each
+    other would deadlock. Imports do not take it (one lock per case would fill PostgreSQL's lock table)."""
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock(
+        sa.func.hashtextextended(f"cases.addresses:{case_id}", 0))))
+
+
 def _supersede(session: Session, result: PutResult, old: list[CaseAddress]) -> None:
     """Keep `old` as history, replaced by the result's address; open visits there follow it."""
     now = utcnow()
@@ -111,6 +126,7 @@ def patch_address(session: Session, *, case_id: int, address_id: int, text: str 
                   lat: float | None = None, lon: float | None = None, actor_source: str = DISPATCHER) -> PutResult:
     """A dispatcher's correction: new text is a move (a new address replacing this one, whatever its kind),
     a position fixes this one."""
+    _lock_case_addresses(session, case_id)
     address = get_address(session, case_id, address_id, lock=True)
     if address.superseded_at is not None:
         raise DomainError("address_superseded", f"address {address_id} was replaced; change the current one",

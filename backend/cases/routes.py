@@ -137,8 +137,8 @@ class CaseAddressesResource(MethodView):
     def post(self, body, case_id):
         """Add an address (text, position optional); a different home/work address is a move."""
         service.get_case(db.session, case_id)
-        put = addresses.put_address(db.session, case_id=case_id, kind=body["kind"], text=body["text"],
-                                    lat=body.get("lat"), lon=body.get("lon"), source=addresses.DISPATCHER)
+        put = addresses.add_address(db.session, case_id=case_id, kind=body["kind"], text=body["text"],
+                                    lat=body.get("lat"), lon=body.get("lon"))
         return _changed(put, current_user().id, "case.address_add")
 
 
