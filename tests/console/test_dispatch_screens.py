@@ -190,6 +190,9 @@ def test_dispatcher_records_and_removes_an_absence(console, live_server, lodging
     assert_no_lodging(page, recorder, homes)
 
 
+MARKUP = '春熙路<b class="injected">1</b>号'
+
+
 def address_of(ref: str) -> CaseAddress:
     case_id = db.session.scalar(sa.select(Case.id).where(Case.external_ref == ref))
     return current_addresses(db.session, case_id)[0]
@@ -214,6 +217,7 @@ def test_dispatcher_reviews_proposed_and_text_only_addresses(console, live_serve
                              geocode_status="pending", normalised_text=f"待定位{k}")
                  for k, case_id in enumerate(db.session.scalars(sa.select(Case.id).order_by(Case.id).limit(20)))]
         db.session.add_all(extra)
+        address_of(second_ref).text = MARKUP  # a creditor's file may hold anything
         db.session.commit()
         last_extra = extra[-1].text
         db.session.remove()
@@ -231,6 +235,11 @@ def test_dispatcher_reviews_proposed_and_text_only_addresses(console, live_serve
     assert page.locator(f"path.current-{beside}").count() == 1 and page.locator(f"path.offset-{beside}").count() == 1
     assert page.locator(f".unlocated-item:has-text('{placed_text}')").count() == 1
     shot(page, "12-address-review")
+    # An address's text is shown as text everywhere, the map's tooltip included: never parsed as markup.
+    page.locator(f"path.proposal-{second}").hover()
+    page.wait_for_selector(".leaflet-tooltip")
+    assert MARKUP in page.inner_text(".leaflet-tooltip")
+    assert page.locator(".leaflet-tooltip b.injected, .proposal-item b.injected").count() == 0
 
     # The list of addresses awaiting a position, page by page (5 demo addresses and 20 more: 2 pages).
     assert "1/2" in page.inner_text("#unlocated-page") and "25" in page.inner_text("#unlocated-page")

@@ -75,11 +75,11 @@ export async function render(root) {
           className: `proposal-offset offset-${p.id}` }).addTo(layer);
         L.circleMarker(was, { radius: 6, color: "#ffffff", weight: 2, fillColor: "#94a3b8", fillOpacity: 0.9,
           className: `current-position current-${p.id}` })
-          .bindTooltip(`${t("current_position")} · ${p.address_text} · ${tv(now.precision)} · ${tv(now.source)}`).addTo(layer);
+          .bindTooltip(h("span", {}, `${t("current_position")} · ${p.address_text} · ${tv(now.precision)} · ${tv(now.source)}`)).addTo(layer);
       }
       L.circleMarker(at, { radius: 8, color: "#ffffff", weight: 2, fillColor: "#0891b2", fillOpacity: 0.9,
         className: `proposal proposal-${p.id}` })
-        .bindTooltip(`${t("proposed_position")} · ${p.address_text} · ±${Math.round(p.accuracy_m)} m`).addTo(layer);
+        .bindTooltip(h("span", {}, `${t("proposed_position")} · ${p.address_text} · ±${Math.round(p.accuracy_m)} m`)).addTo(layer);
       append(proposals, proposalCard(p, at));
     }
     showExtent(map, rows.flatMap((p) => [toMap(p.lat, p.lon)]

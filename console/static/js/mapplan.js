@@ -137,8 +137,8 @@ export async function render(root) {
       });
       marker.on("click", () => showVisit(v));
       const pin = s.pins.get(v.id);
-      marker.bindTooltip(`#${v.id} ${tv(v.kind)} · ${tv(v.status)} · ${t("due")} ${dateTime(v.due_by)}`
-        + (pin ? ` · ${pinText(pin, nameOf)}` : ""));
+      marker.bindTooltip(h("span", {}, `#${v.id} ${tv(v.kind)} · ${tv(v.status)} · ${t("due")} ${dateTime(v.due_by)}`
+        + (pin ? ` · ${pinText(pin, nameOf)}` : "")));
       marker.addTo(visitLayer);
       if (pin) {
         L.marker(toMap(v.lat, v.lon), { icon: L.divIcon({ className: `pin-icon pin-${v.id}`, html: h("span", {}, PIN),
@@ -247,8 +247,8 @@ export async function render(root) {
         icon.style.background = colour;
         const marker = L.marker(toMap(st.lat, st.lon), { icon: L.divIcon({ className: `stop-marker stop-${st.visit_id}`, html: icon, iconSize: [22, 22] }) });
         const pin = s.pins.get(st.visit_id);
-        marker.bindTooltip(`${nameOf(r.collector_id)} · ${t("stop")} ${st.sequence} · ${t("eta")} ${clock(st.eta)}`
-          + (pin ? ` · ${pinText(pin, nameOf)}` : ""));
+        marker.bindTooltip(h("span", {}, `${nameOf(r.collector_id)} · ${t("stop")} ${st.sequence} · ${t("eta")} ${clock(st.eta)}`
+          + (pin ? ` · ${pinText(pin, nameOf)}` : "")));
         marker.on("click", () => stopPanel(r, st));
         marker.addTo(routeLayer);
       }
