@@ -112,6 +112,7 @@ def test_dispatcher_pins_and_unpins_a_visit(console, live_server, lodging, app, 
     page.click("#unpin")  # nothing left to remove: the API's 404, said
     page.wait_for_selector("#pin-result.error")
     assert "404" in page.inner_text("#pin-result")
+    assert "不存在" in page.inner_text("#pin-result")  # not_found as a 404, not as a geocode status (无法定位)
     assert_no_lodging(page, recorder, homes)
 
 
@@ -258,6 +259,7 @@ def test_dispatcher_reviews_proposed_and_text_only_addresses(console, live_serve
 
     card.locator("button.confirm").click()
     card.locator(".result.confirmed").wait_for()
+    assert "已确认" in card.locator(".result").inner_text()
     page.locator(f".proposal-item[data-proposal-id='{second}'] button.reject").click()
     page.locator(f".proposal-item[data-proposal-id='{second}'] .result.rejected").wait_for()
     page.locator(f".unlocated-item:has-text('{first_text}')").wait_for(state="detached")  # located now

@@ -7,7 +7,7 @@ import * as api from "./api.js";
 import { L, createMap, loadConfig, showExtent, toMap } from "./basemap.js";
 import { append, clear, h, problem, toast } from "./dom.js";
 import { dateTime, km } from "./fmt.js";
-import { t, tv } from "./i18n.js";
+import { t, tcode, tv } from "./i18n.js";
 
 const STATUSES = ["pending", "confirmed", "rejected"];
 const PAGE_SIZE = 20;
@@ -106,7 +106,7 @@ export async function render(root) {
         toast(`${p.address_text}: ${tv(decided.status)}`);
         loadUnlocated();
       } catch (e) {
-        result.textContent = `${t("refused")} (${e.status}): ${tv(e.code)} — ${problem(e)}`;
+        result.textContent = `${t("refused")} (${e.status}): ${tcode(e.code)} — ${problem(e)}`;
         result.className = "result error";
         for (const b of card.querySelectorAll("button.decide")) b.disabled = false;
       }

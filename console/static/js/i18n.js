@@ -110,15 +110,27 @@ const VALUES = {
     pending: "待处理", located: "已定位", not_found: "无法定位", rooftop: "门牌级", street: "街道级", city: "城市级",
     visit_not_open: "外访已结束", absence_exists: "当日已登记缺勤", already_decided: "已被处理",
     address_superseded: "地址已变更", district: "区县级", pinned: "已固定给另一外访员", collector_absent: "外访员当日缺勤",
-    missing_skills: "缺少所需技能", needs_two_person_crew: "需两人小组",
+    missing_skills: "缺少所需技能", needs_two_person_crew: "需两人小组", confirmed: "已确认",
     gazetteer: "行政区划库", collector: "外访员", dispatcher: "调度员", import: "导入",
   },
   en: { true: "yes", false: "no" },
+};
+
+// Error codes the API answers with, where the same word means something else as a value (`not_found`
+// is a 404 here, "could not be placed" as a geocode status); the rest are translated as values.
+const ERRORS = {
+  "zh-CN": {
+    not_found: "不存在", validation_error: "输入有误", forbidden: "无权操作", illegal_transition: "当前状态不允许",
+    max_visits_reached: "已达每日上限", duplicate_visit: "已有同类外访", move_refused: "不能移动",
+  },
+  en: {},
 };
 
 let lang = localStorage.getItem("fieldtrace.lang") || "zh-CN";
 export function language() { return lang; }
 export function setLanguage(next) { lang = next; localStorage.setItem("fieldtrace.lang", next); document.documentElement.lang = next; }
 export function t(key) { return STRINGS[lang][key] ?? STRINGS.en[key] ?? key; }
+// An API error's code, translated where known, else as a value.
+export function tcode(code) { return (ERRORS[lang] && ERRORS[lang][code]) || tv(code); }
 // Domain values (kinds, statuses): translated where known, else shown as sent.
 export function tv(value) { return (VALUES[lang] && VALUES[lang][value]) || String(value ?? "").replaceAll("_", " "); }

@@ -6,7 +6,7 @@ import * as api from "./api.js";
 import { L, createMap, showExtent, toMap } from "./basemap.js";
 import { append, clear, h, toast } from "./dom.js";
 import { clock, dateTime, hours, km, tomorrow, withDebtorTime } from "./fmt.js";
-import { t, tv } from "./i18n.js";
+import { t, tcode, tv } from "./i18n.js";
 import { PIN, loadPins, pinControls, pinText } from "./pins.js";
 
 const KIND_COLOURS = { confirm: "#2563eb", locate: "#7c3aed", broken_promise: "#ea580c" };
@@ -299,7 +299,7 @@ export async function render(root) {
         result.textContent = t("moved"); result.className = "ok";
         toast(t("moved"));
       } catch (e) {
-        result.textContent = `${t("refused")}: ${tv(e.reason || e.code)} — ${e.message}`; result.className = "error";
+        result.textContent = `${t("refused")}: ${tcode(e.reason || e.code)} — ${e.message}`; result.className = "error";
       } finally { moveBtn.disabled = false; }
     };
     append(summary, h("h3", {}, `${nameOf(route.collector_id)} · ${t("stop")} ${stop.sequence} · #${stop.visit_id}`),
