@@ -284,6 +284,12 @@ def test_dispatcher_reviews_proposed_and_text_only_addresses(console, live_serve
                                       .where(CaseAddress.id == placed.id)).one()
         db.session.remove()
     assert 29 < lat < 32 and 103 < lon < 106  # where the map showed Chengdu, not null island
+    # A list that cannot be read says why, instead of keeping the last one on screen unexplained.
+    page.route("**/api/v1/address-proposals?status=rejected*", lambda route: route.fulfill(
+        status=503, json={"error": {"code": "database_unavailable", "message": "the database is unavailable"}}))
+    page.select_option("select[name=proposal-status]", "rejected")
+    assert "(503) the database is unavailable" in page.locator(".toast.error").last.inner_text()
+    page.unroute("**/api/v1/address-proposals?status=rejected*")
     page.click("#lang")
     page.wait_for_selector("main[data-ready=address_review]")
     assert "Door positions proposed by collectors" in page.inner_text("main")

@@ -40,10 +40,12 @@ export async function render(root) {
     h("section", {}, h("h3", {}, t("proposals")), h("label", {}, t("status"), " ", statusSel), proposals),
     h("section", {}, h("h3", {}, t("unlocated")), hint, h("div", { class: "row pager" }, prev, pageText, next),
       unlocated));
-  statusSel.onchange = () => loadProposals();
+  // A list that fails to load says so (the API's words), rather than leaving the last one up unexplained.
+  const failed = (e) => toast(`${e.status ? `(${e.status}) ` : ""}${problem(e)}`, "error");
+  statusSel.onchange = () => loadProposals().catch(failed);
   let page = 1;
-  prev.onclick = () => { page -= 1; loadUnlocated(); };
-  next.onclick = () => { page += 1; loadUnlocated(); };
+  prev.onclick = () => { page -= 1; loadUnlocated().catch(failed); };
+  next.onclick = () => { page += 1; loadUnlocated().catch(failed); };
 
   const users = new Map((await api.allPages("/users")).map((u) => [u.id, u.name]));
   const nameOf = (id) => users.get(id) || (id ? `#${id}` : "—");
@@ -104,7 +106,7 @@ export async function render(root) {
         card.dataset.status = decided.status;
         card.querySelector("dd.current").textContent = currentText(decided);
         toast(`${p.address_text}: ${tv(decided.status)}`);
-        loadUnlocated();
+        loadUnlocated().catch(failed);
       } catch (e) {
         result.textContent = `${t("refused")} (${e.status}): ${tcode(e.code)} — ${problem(e)}`;
         result.className = "result error";
