@@ -3,7 +3,6 @@ answered (200 or a 409 naming the replaced address), never a 500 or 503, and one
 remains, the others kept as history pointing to it."""
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from decimal import Decimal
 
@@ -16,6 +15,7 @@ from backend.cases.models import AddressKind, Case, CaseAddress
 from backend.geo import make_point
 from backend.policy.service import ensure_default_portfolio
 from tests.factories import CENTRE
+from tests.threads import at_once
 
 THREADS = 6
 TEXT = "成都市青羊区西大街11号"
@@ -38,21 +38,9 @@ def _seed(session, texts):
 
 def _at_once(app, headers, requests, method="PATCH"):
     """Send each (url, body) from its own thread, all released together; their statuses in order."""
-    barrier = threading.Barrier(len(requests))
-    statuses = [None] * len(requests)
-
-    def patch(i, url, body):
-        with app.app_context():
-            client = app.test_client()
-            barrier.wait()
-            statuses[i] = client.open(url, method=method, json=body, headers=headers).status_code
-
-    threads = [threading.Thread(target=patch, args=(i, url, body)) for i, (url, body) in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return statuses
+    return at_once(app, [lambda client, url=url, body=body: client.open(url, method=method, json=body,
+                                                                       headers=headers).status_code
+                         for url, body in requests])
 
 
 def _current(session, case_id):

@@ -4,7 +4,6 @@ database's connections terminated under load. bench/faults.py runs the same faul
 from __future__ import annotations
 
 import io
-import threading
 import time
 from collections import Counter
 from datetime import timedelta
@@ -32,6 +31,7 @@ from backend.visits.models import VisitOutcome, VisitStatus
 from backend.visits.requests import request_visit
 from tests.conftest import ADMIN_URL, _clear_redis
 from tests.factories import CENTRE
+from tests.threads import at_once
 from tests.tracing.conftest import as_csv, gone, kill_worker, scenario_rows, worker_process
 from tests.visits.conftest import daytime_zone, new_key, plan_day
 
@@ -185,25 +185,14 @@ def _outcome(visit_id: int) -> dict:
 
 def storm(app, headers, requests, *, during=None):
     """POST (visit_id, body, key) requests all at once from threads; `during` runs alongside."""
-    barrier = threading.Barrier(len(requests) + (1 if during else 0))
-    results = [None] * len(requests)
-
-    def post(i, visit_id, body, key):
-        with app.app_context():
-            client = app.test_client()
-            barrier.wait()
+    def post(visit_id, body, key):
+        def send(client):
             response = client.post(f"/api/v1/visits/{visit_id}/outcome", json=body,
                                    headers={**headers, "Idempotency-Key": key})
-            results[i] = (response.status_code, response.headers.get("Retry-After"), response.get_json())
+            return response.status_code, response.headers.get("Retry-After"), response.get_json()
+        return send
 
-    threads = [threading.Thread(target=post, args=(i, *r)) for i, r in enumerate(requests)]
-    if during:
-        threads.append(threading.Thread(target=lambda: (barrier.wait(), during())))
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
+    return at_once(app, [post(*r) for r in requests], alongside=during, join_s=60)
 
 
 def test_50_concurrent_identical_outcome_submits_store_one_row(app, committed):

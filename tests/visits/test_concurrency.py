@@ -1,7 +1,6 @@
 """Concurrent identical submissions from a retrying phone are stored once (real commits, threads)."""
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from decimal import Decimal
 
@@ -18,6 +17,7 @@ from backend.timeutil import utcnow
 from backend.visits.models import VisitOutcome, VisitStatus
 from backend.visits.requests import request_visit
 from tests.factories import CENTRE
+from tests.threads import at_once
 from tests.visits.conftest import daytime_zone, new_key, plan_day
 
 THREADS = 8
@@ -40,23 +40,15 @@ def _seed(session):
 
 
 def _storm(app, visit_id, headers, bodies_and_keys):
-    barrier = threading.Barrier(len(bodies_and_keys))
-    results = [None] * len(bodies_and_keys)
+    def post(body, key):
+        return lambda client: _answer(client.post(f"/api/v1/visits/{visit_id}/outcome", json=body,
+                                                  headers={**headers, "Idempotency-Key": key}))
 
-    def post(i, body, key):
-        with app.app_context():
-            client = app.test_client()
-            barrier.wait()
-            response = client.post(f"/api/v1/visits/{visit_id}/outcome", json=body,
-                                   headers={**headers, "Idempotency-Key": key})
-            results[i] = (response.status_code, response.json)
+    return at_once(app, [post(body, key) for body, key in bodies_and_keys])
 
-    threads = [threading.Thread(target=post, args=(i, b, k)) for i, (b, k) in enumerate(bodies_and_keys)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
+
+def _answer(response):
+    return response.status_code, response.json
 
 
 def _body(outcome="met_debtor"):
