@@ -113,8 +113,18 @@ def retry_pending_geocoding(older_than_s: int = 600) -> dict:
     """Sweep: addresses still pending (a provider was down, over quota) get a new job, unless one is at work.
 
     The job's argument is a moment, not the addresses: it walks the pending ones created before it in the
-    database, however many there are."""
+    database, however many there are. One sweep at a time: every worker runs the cron scheduler, and two
+    jobs submitted together would walk the same addresses and ask the provider about each twice."""
     session = db.session
+    swept = _sweep(session, older_than_s)
+    session.commit()  # submit_job committed already; else this ends the sweep's reads and its lock
+    return swept
+
+
+def _sweep(session: Session, older_than_s: int) -> dict:
+    # Held until submit_job commits the job's row: a sweep that starts meanwhile then finds it busy.
+    if not session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(sa.func.hashtextextended("geocode-pending", 0)))):
+        return {"submitted": None, "pending": None}
     busy = session.scalar(sa.select(sa.func.count()).select_from(BackgroundJob).where(
         BackgroundJob.kind == "geocode", BackgroundJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING])))
     if busy:

@@ -1,14 +1,20 @@
 """The geocode sweep's job carries a moment, not the addresses: it walks the pending ones in the database."""
 from __future__ import annotations
 
+import random
 from datetime import timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
 
 from backend.cases.geocode import geocode_pending, retry_pending_geocoding
-from backend.cases.models import AddressKind, CaseAddress
+from backend.cases.models import AddressKind, Case, CaseAddress
 from backend.geocoding.types import normalise_address
 from backend.jobs.models import BackgroundJob
+from backend.policy.service import ensure_default_portfolio
 from backend.timeutil import utcnow
 from tests.geo.conftest import KEHUA
+from tests.threads import at_once
 
 TEXTS = (KEHUA, "四川省成都市锦江区春熙路1号", "四川省成都市青羊区西大街1号")
 
@@ -58,3 +64,21 @@ def test_the_walk_passes_what_the_provider_failed_on_and_a_rerun_asks_only_what_
     asked = len(amap.requests)
     again = geocode_pending(session, created_before=before, batch_size=2)
     assert (again["addresses"], len(amap.requests)) == (0, asked)
+
+
+def test_two_sweeps_at_once_submit_one_job(app, committed):
+    # Every worker process runs the cron scheduler: two sweeps may start together, and two jobs would walk
+    # (and ask the provider about) the same addresses.
+    committed.execute(sa.text("SELECT setval('background_jobs_id_seq', :n)"), {"n": random.randrange(10**9, 2 * 10**9)})
+    case = Case(external_ref="C-sweep", portfolio_id=ensure_default_portfolio(committed).id, debtor_name="Debtor",
+                amount_due=Decimal("100.00"), currency="CNY", days_past_due=30, timezone="Asia/Shanghai")
+    committed.add(case)
+    committed.flush()
+    _pending(committed, case, TEXTS, age=timedelta(hours=1))
+    committed.commit()
+
+    swept = at_once(app, [lambda _client: retry_pending_geocoding(older_than_s=600)] * 4)
+
+    assert len([s for s in swept if s["submitted"]]) == 1, swept
+    assert committed.scalar(sa.select(sa.func.count()).select_from(BackgroundJob)
+                            .where(BackgroundJob.kind == "geocode")) == 1
