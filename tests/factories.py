@@ -40,6 +40,15 @@ def create_portfolio(session):
     return create
 
 
+def bare_case(session, external_ref: str) -> Case:
+    """A case of the default portfolio with nothing attached, in any session (the committed fixture's too)."""
+    case = Case(external_ref=external_ref, portfolio_id=ensure_default_portfolio(session).id, debtor_name="Debtor",
+                amount_due=Decimal("100.00"), currency="CNY", days_past_due=30, timezone="Asia/Shanghai")
+    session.add(case)
+    session.flush()
+    return case
+
+
 @pytest.fixture
 def create_case(session):
     def create(*, lat=CENTRE[0], lon=CENTRE[1], portfolio=None, phones=("+8613800138000",), contacts=(),

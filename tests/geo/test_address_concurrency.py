@@ -4,17 +4,15 @@ remains, the others kept as history pointing to it."""
 from __future__ import annotations
 
 from collections import Counter
-from decimal import Decimal
 
 import sqlalchemy as sa
 
 from backend.auth.access import issue_token
 from backend.auth.models import Role
 from backend.auth.service import create_user
-from backend.cases.models import AddressKind, Case, CaseAddress
+from backend.cases.models import AddressKind, CaseAddress
 from backend.geo import make_point
-from backend.policy.service import ensure_default_portfolio
-from tests.factories import CENTRE
+from tests.factories import CENTRE, bare_case
 from tests.threads import at_once
 
 THREADS = 6
@@ -24,10 +22,7 @@ TEXT = "成都市青羊区西大街11号"
 def _seed(session, texts):
     dispatcher = create_user(session, username="desk-dispatcher", password="correct-horse", name="Desk",
                              role=Role.DISPATCHER)
-    case = Case(external_ref="C-addr-race", portfolio_id=ensure_default_portfolio(session).id, debtor_name="Debtor",
-                amount_due=Decimal("100.00"), currency="CNY", days_past_due=30, timezone="Asia/Shanghai")
-    session.add(case)
-    session.flush()
+    case = bare_case(session, "C-addr-race")
     rows = [CaseAddress(case_id=case.id, kind=AddressKind.OTHER, text=text, location=make_point(*CENTRE))
             for text in texts]
     session.add_all(rows)

@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
-from decimal import Decimal
 
 import sqlalchemy as sa
 
 from backend.cases.geocode import geocode_pending, retry_pending_geocoding
-from backend.cases.models import AddressKind, Case, CaseAddress
+from backend.cases.models import AddressKind, CaseAddress
 from backend.geocoding.types import normalise_address
 from backend.jobs.models import BackgroundJob
-from backend.policy.service import ensure_default_portfolio
 from backend.timeutil import utcnow
+from tests.factories import bare_case
 from tests.geo.conftest import KEHUA
 from tests.threads import at_once
 
@@ -70,11 +69,7 @@ def test_two_sweeps_at_once_submit_one_job(app, committed):
     # Every worker process runs the cron scheduler: two sweeps may start together, and two jobs would walk
     # (and ask the provider about) the same addresses.
     committed.execute(sa.text("SELECT setval('background_jobs_id_seq', :n)"), {"n": random.randrange(10**9, 2 * 10**9)})
-    case = Case(external_ref="C-sweep", portfolio_id=ensure_default_portfolio(committed).id, debtor_name="Debtor",
-                amount_due=Decimal("100.00"), currency="CNY", days_past_due=30, timezone="Asia/Shanghai")
-    committed.add(case)
-    committed.flush()
-    _pending(committed, case, TEXTS, age=timedelta(hours=1))
+    _pending(committed, bare_case(committed, "C-sweep"), TEXTS, age=timedelta(hours=1))
     committed.commit()
 
     swept = at_once(app, [lambda _client: retry_pending_geocoding(older_than_s=600)] * 4)
