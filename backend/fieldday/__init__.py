@@ -4,8 +4,10 @@ Stands on the planning floor: it reads visits, safety and planning and is read b
 
 
 def register(app) -> None:
-    """Register the blueprint (called from backend.create_app)."""
+    """Register the blueprint and the door-position receiver (called from backend.create_app)."""
     from backend.extensions import api
-    from backend.fieldday import routes
+    from backend.fieldday import doors, routes
+    from backend.signals import visit_outcome_recorded
 
     api.register_blueprint(routes.blp)
+    visit_outcome_recorded.connect(doors.propose_door_position)

@@ -258,3 +258,14 @@ def lodging_view(lodging: Lodging) -> dict:
             "check_in": lodging.check_in.isoformat(),
             "check_out": lodging.check_out.isoformat() if lodging.check_out else None,
             "created_at": lodging.created_at.isoformat() if lodging.created_at else None}
+
+
+def near_private_place(session: Session, *, collector_id: int, location, radius_m: float) -> bool:
+    """Whether a position lies within radius_m of the collector's home or of any place they have declared
+    (lodging or meal, past or present): such a position must never be shown to anyone else."""
+    home = sa.select(User.id).where(User.id == collector_id, User.home.is_not(None),
+                                    sa.func.ST_DWithin(User.home, location, radius_m))
+    declared = sa.select(Lodging.id).where(Lodging.collector_id == collector_id,
+                                           sa.func.ST_DWithin(Lodging.location, location, radius_m))
+    return bool(session.scalar(sa.select(sa.exists(home) | sa.exists(declared))))
+

@@ -13,6 +13,5 @@ def register(app) -> None:
     history.track_assignments()
     register_sync_type(sync.OUTCOME)
     visit_outcome_recorded.connect(hazards.flag_outcome_hazards)
-    visit_outcome_recorded.connect(moves.propose_door_position)
     address_moved.connect(moves.retarget_open_visits)
     user_deactivated.connect(absences.release_deactivated)

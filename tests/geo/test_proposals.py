@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -74,6 +75,31 @@ def test_moved_outcome_proposes_nothing(client, collector, make_visit, session, 
                                                  notes="neighbours say they left in May"))
     assert session.scalar(sa.select(AddressPositionProposal).where(
         AddressPositionProposal.address_id == visit.address_id)) is None
+
+
+def test_a_fix_near_the_collectors_home_or_a_declared_place_is_never_proposed(client, collector, make_visit,
+                                                                             session, outcome_body, as_role):
+    from backend.geo import make_point
+    from backend.safety.models import Lodging, PlaceKind
+
+    user, headers = collector
+    home, lodging = (30.6500, 104.0500), (30.6100, 104.1000)
+    user.home = make_point(*home)
+    session.add(Lodging(collector_id=user.id, kind=PlaceKind.LODGING, name="如家酒店", location=make_point(*lodging),
+                        check_in=utcnow() - timedelta(days=40), check_out=utcnow() - timedelta(days=38)))
+    session.flush()
+    near_home, near_lodging, mocked, at_door = (_district_visit(make_visit, session, user) for _ in range(4))
+    # ~100 m from home; ~150 m from a lodging the collector left weeks ago: recorded late, from there.
+    _report(client, near_home, headers, outcome_body("not_home", lat=home[0] + 0.0009, lon=home[1], accuracy_m=5))
+    _report(client, near_lodging, headers,
+            outcome_body("not_home", lat=lodging[0], lon=lodging[1] + 0.0015, accuracy_m=5))
+    _report(client, mocked, headers, outcome_body("not_home", lat=DOOR[0], lon=DOOR[1], accuracy_m=5,
+                                                  mock_location=True))
+    _report(client, at_door, headers, outcome_body("not_home", lat=DOOR[0], lon=DOOR[1], accuracy_m=5))
+    _, dispatcher = as_role(Role.DISPATCHER)
+    proposed = {p["address_id"] for p in client.get("/api/v1/address-proposals", headers=dispatcher).json["items"]}
+    assert at_door.address_id in proposed
+    assert not proposed & {near_home.address_id, near_lodging.address_id, mocked.address_id}
 
 
 def test_collectors_cannot_confirm(client, collector):
