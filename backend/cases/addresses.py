@@ -175,13 +175,18 @@ def address_history(session: Session, case_id: int) -> sa.Select:
 PROPOSABLE = (Precision.STREET, Precision.DISTRICT, Precision.CITY)
 
 
+def wants_position(address: CaseAddress | None) -> bool:
+    """Whether a collector's fix may propose this address's position: current, and not already known to the
+    rooftop (a caller with more to check asks this first)."""
+    return (address is not None and address.superseded_at is None
+            and (address.location is None or address.precision in {p.value for p in PROPOSABLE}))
+
+
 def propose_position(session: Session, *, address_id: int, lat: float, lon: float, accuracy_m: float,
                      proposed_by_id: int, source_ref: str) -> AddressPositionProposal | None:
     """A collector's accurate fix proposes the door's position for an address not pinned to the rooftop."""
     address = session.get(CaseAddress, address_id)
-    if address is None or address.superseded_at is not None:
-        return None
-    if address.location is not None and address.precision not in {p.value for p in PROPOSABLE}:
+    if not wants_position(address):
         return None
     proposal = AddressPositionProposal(address_id=address_id, location=make_point(lat, lon), accuracy_m=accuracy_m,
                                        proposed_by_id=proposed_by_id, source_ref=source_ref,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from backend.cases.addresses import propose_position
+from backend.cases.addresses import propose_position, wants_position
 from backend.geo import point_latlon
 from backend.policy.service import get_policy
 from backend.safety.lodgings import near_private_place
@@ -27,8 +27,8 @@ def propose_door_position(visit: Visit, *, session: Session, outcome: VisitOutco
             or getattr(outcome, "mock_location", False)):
         return
     policy = get_policy(session, visit.case.portfolio_id)
-    if accuracy_m > policy["geocoding.proposal_accuracy_m"]:
-        return
+    if accuracy_m > policy["geocoding.proposal_accuracy_m"] or not wants_position(visit.address):
+        return  # most outcomes stop here, before the query below
     if near_private_place(session, collector_id=outcome.collector_id, location=location,
                           radius_m=policy["geocoding.proposal_private_radius_m"]):
         return
