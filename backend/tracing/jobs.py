@@ -62,6 +62,7 @@ def run_tracing_request(request_id: int, progress=None) -> dict:
                            excluded_numbers=inputs.excluded, progress=progress,
                            limits={"max_rows": inputs.max_rows}, policy={"timezone": inputs.timezone})
         _require_complete(result, inputs.max_rows)
+        return _store(request_id, inputs, result)  # a failed store fails the job like a failed trace
     except ValueError as exc:
         # The engine names the input it cannot use first; the value itself stays in the log.
         if not str(exc).startswith("debtor_numbers:"):
@@ -73,7 +74,6 @@ def run_tracing_request(request_id: int, progress=None) -> dict:
     except Exception as exc:
         _end_failed(request_id, inputs, exc)
         raise
-    return _store(request_id, inputs, result)
 
 
 # Everything a trace needs, in one round trip: the request, its case and portfolio policy, the case's numbers,

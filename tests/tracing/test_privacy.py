@@ -127,3 +127,24 @@ def test_lenders_and_collectors_are_never_stored_as_candidates(session, submit, 
                              .where(TracingCandidate.request_id == request_id)).all()
     assert stored == ["+8613300000006"]
     assert session.get(TracingRequest, request_id).stats["withheld"] == 2
+
+
+def test_a_job_that_fails_storing_its_results_is_failed_and_its_raw_files_deleted(session, submit, debtor_case,
+                                                                                  family_files, run_worker,
+                                                                                  monkeypatch):
+    real = tracing_jobs._proposable
+
+    def one_unstorable(candidates, stats):  # a rank the database refuses: the pipelined write fails
+        return [{**real(candidates, stats)[0], "kind": "no such kind"}]
+
+    monkeypatch.setattr(tracing_jobs, "_proposable", one_unstorable)
+    body = submit(debtor_case().id, *family_files).json
+    run_worker()
+    session.expire_all()
+    job, request = session.get(BackgroundJob, body["job_id"]), session.get(TracingRequest, body["id"])
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "internal_error")
+    assert request.traced_at is None
+    assert session.scalar(sa.select(sa.func.count()).where(TracingCandidate.request_id == body["id"])) == 0
+    assert _uploads(session, body["id"]) == 0 and request.raw_deleted_at is not None
+    assert [e.subject_id for e in _audits(session, "tracing.request.failed")] == [str(body["id"])]
+    assert _audits(session, "tracing.request.traced") == []
