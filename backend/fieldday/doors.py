@@ -1,8 +1,9 @@
 """The door's true position, proposed from a collector's fix to the dispatchers who confirm addresses.
 
 It stands on the field-day floor because the rule needs what safety seals: a fix taken at or near the
-collector's home or a place they declared (lodging, meal) is never proposed, however accurate, or the
-address review map would show where the collector sleeps. A mocked fix is never proposed either.
+collector's home, a place they declared (lodging, meal) or where they checked in for the night is never
+proposed, however accurate, or the address review map would show where the collector sleeps. A mocked
+fix is never proposed either.
 """
 from __future__ import annotations
 

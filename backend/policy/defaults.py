@@ -41,7 +41,7 @@ DEFAULTS: dict[str, object] = {
     "visits.sync_max_events": 500,            # events in one POST /sync batch
     # Places: a collector's fix at the door at least this accurate proposes the address's position.
     "geocoding.proposal_accuracy_m": 30,
-    # A fix this close to the collector's home or a place they declared is never proposed as a door.
+    # A fix this close to the collector's home, a place they declared or a lodging check-in is never a door.
     "geocoding.proposal_private_radius_m": 300,
     "visits.backdate_tolerance_minutes": 10,  # phone clocks drift: a report this much before assignment is not backdated
     # The debtor's country: public holidays and make-up working days (China's 调休) for due dates and

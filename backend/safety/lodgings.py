@@ -20,7 +20,7 @@ from backend.errors import Forbidden, InvalidInput, NotFound
 from backend.geo import make_point, point_latlon
 from backend.pagination import paginate
 from backend.policy.service import default_policy
-from backend.safety.models import AlertState, Lodging, PlaceKind, SafetyAlert
+from backend.safety.models import AlertState, Checkin, CheckinKind, Lodging, PlaceKind, SafetyAlert
 from backend.timeutil import utcnow
 from backend.visits.models import OPEN_STATUSES, HazardFlag, Visit, VisitOutcome
 
@@ -261,11 +261,14 @@ def lodging_view(lodging: Lodging) -> dict:
 
 
 def near_private_place(session: Session, *, collector_id: int, location, radius_m: float) -> bool:
-    """Whether a position lies within radius_m of the collector's home or of any place they have declared
-    (lodging or meal, past or present): such a position must never be shown to anyone else."""
+    """Whether a position lies within radius_m of the collector's home, of any place they have declared
+    (lodging or meal, past or present) or of where they checked in for the night (a lodging check-in need
+    not be at a declared lodging): such a position must never be shown to anyone else."""
     home = sa.select(User.id).where(User.id == collector_id, User.home.is_not(None),
                                     sa.func.ST_DWithin(User.home, location, radius_m))
     declared = sa.select(Lodging.id).where(Lodging.collector_id == collector_id,
                                            sa.func.ST_DWithin(Lodging.location, location, radius_m))
-    return bool(session.scalar(sa.select(sa.exists(home) | sa.exists(declared))))
+    night = sa.select(Checkin.id).where(Checkin.collector_id == collector_id, Checkin.kind == CheckinKind.LODGING,
+                                        sa.func.ST_DWithin(Checkin.location, location, radius_m))
+    return bool(session.scalar(sa.select(sa.exists(home) | sa.exists(declared) | sa.exists(night))))
 

@@ -102,6 +102,24 @@ def test_a_fix_near_the_collectors_home_or_a_declared_place_is_never_proposed(cl
     assert not proposed & {near_home.address_id, near_lodging.address_id, mocked.address_id}
 
 
+
+def test_a_fix_near_where_the_collector_checked_in_for_the_night_is_never_proposed(client, collector, make_visit,
+                                                                                  session, outcome_body, as_role):
+    from backend.geo import make_point
+    from backend.safety.models import Checkin, CheckinKind
+
+    user, headers = collector
+    user.home, night = None, (30.6600, 104.0300)  # no home on file, no declared lodging: only the night's check-in
+    session.add(Checkin(collector_id=user.id, kind=CheckinKind.LODGING, recorded_at=utcnow() - timedelta(days=1),
+                        location=make_point(*night)))
+    session.flush()
+    near_night, at_door = (_district_visit(make_visit, session, user) for _ in range(2))
+    _report(client, near_night, headers, outcome_body("not_home", lat=night[0] + 0.001, lon=night[1], accuracy_m=5))
+    _report(client, at_door, headers, outcome_body("not_home", lat=DOOR[0], lon=DOOR[1], accuracy_m=5))
+    _, dispatcher = as_role(Role.DISPATCHER)
+    proposed = {p["address_id"] for p in client.get("/api/v1/address-proposals", headers=dispatcher).json["items"]}
+    assert at_door.address_id in proposed and near_night.address_id not in proposed
+
 def test_collectors_cannot_confirm(client, collector):
     _, headers = collector
     assert client.post("/api/v1/address-proposals/1/confirm", headers=headers).status_code == 403
