@@ -237,51 +237,42 @@ def test_a_beijing_landline_from_6_is_a_line_not_a_bulk_sms_sender():
     assert parse_phone("106902312345", "CN").kind == SERVICE  # dialled without the trunk 0: a sender
 
 
-def _widened(pattern: str, every_digit: bool) -> re.Pattern:
-    """A metadata pattern that also takes 'X' where it takes any digit (\\d), or, every_digit, wherever it
-    takes a digit at all. X in the first means "whatever digits"; a miss in the second means "no digits"."""
-    out, at = [], 0
-    while at < len(pattern):
-        char = pattern[at]
-        if char == "\\":
-            out.append("[\\dX]" if pattern[at:at + 2] == "\\d" else pattern[at:at + 2])
-            at += 2
-        elif char in "[{":
-            end = pattern.index("]" if char == "[" else "}", at)
-            out.append(pattern[at:end] + "X]" if char == "[" and every_digit else pattern[at:end + 1])
-            at = end + 1
-        else:
-            out.append(f"[{char}X]" if every_digit and char.isdigit() else char)
-            at += 1
-    return re.compile("".join(out))
-
-
 def test_plain_mobile_kinds_by_prefix_match_the_full_classification():
-    from phonenumbers import PhoneMetadata
-
     from backend.tracing.engine import phones
-    from backend.tracing.engine.phones import _CN_MOBILE_TYPES, _plain_kinds, classify_cn, classify_plain_cn
+    from backend.tracing.engine.phones import (
+        _CN_MOBILE_TYPES,
+        _plain_kinds,
+        _widened,
+        classify_cn,
+        classify_plain_cn,
+    )
 
-    # Every pattern classify_cn() asks about an 11-digit number, proved to answer alike for all six digits
-    # after each prefix in the table (whatever the metadata), not only for the digits tried.
-    types, metadata = _CN_MOBILE_TYPES, PhoneMetadata.metadata_for_region("CN")
-    asked = [phones.CN_SERVICE, phones.CN_EXTRA_MOBILE, types.general, types.mobile,
-             types._pattern(metadata.fixed_line, 11), *(pattern for _lengths, pattern in phones._CN_SHORT.descs),
-             *(types._pattern(getattr(metadata, name), 11) for name, _type in types._ORDER)]
-    asked = [pattern.pattern for pattern in asked if pattern is not None]
-    assert not any(re.search(r"\.|\\[DSWw1-9]|\[\^|\(\?[=!<]", pattern) for pattern in asked)  # what _widened knows
-    proofs = [(_widened(pattern, False), _widened(pattern, True)) for pattern in asked]
+    # The table holds only prefixes proved from the metadata (phones._plain_kinds): today nearly all of them.
+    assert not any(phones._UNPROVABLE.search(pattern) for pattern in phones._asked_patterns())
     table = _plain_kinds()
     assert len(table) > 6_000
     for prefix, kind in table.items():
-        for any_digits, some_digits in proofs:
-            assert any_digits.fullmatch(prefix + "X" * 6) or not some_digits.fullmatch(prefix + "X" * 6), prefix
-        assert classify_cn(prefix + "000000", _CN_MOBILE_TYPES) == kind, prefix
+        for tail in ("000000", "583921", "999999"):
+            assert classify_cn(prefix + tail, _CN_MOBILE_TYPES) == kind, prefix + tail
     assert classify_plain_cn("14012345678") == INVALID and classify_plain_cn("17400012345") == MOBILE
-    deeper = r"1740[0-5]\d{6}|17406[2-5]\d{5}"  # a range decided at the sixth digit, inside 17406
+    # A range decided at the sixth digit, inside 17406, is caught by the proof (and 17406 left out).
+    deeper = r"1740[0-5]\d{6}|17406[2-5]\d{5}"
     any_digits, some_digits = _widened(deeper, False), _widened(deeper, True)
     assert any_digits.fullmatch("17401XXXXXX") and not some_digits.fullmatch("17407XXXXXX")
-    assert not any_digits.fullmatch("17406XXXXXX") and some_digits.fullmatch("17406XXXXXX")  # would fail above
+    assert not any_digits.fullmatch("17406XXXXXX") and some_digits.fullmatch("17406XXXXXX")
+
+
+def test_a_prefix_the_metadata_decides_further_in_is_classified_in_full(monkeypatch):
+    from backend.tracing.engine import phones
+
+    real = phones._asked_patterns
+    monkeypatch.setattr(phones, "_asked_patterns", lambda: [*real(), r"1740[0-5]\d{6}|17406[2-5]\d{5}"])
+    monkeypatch.setattr(phones, "_PLAIN_KINDS", None)
+    table = phones._plain_kinds()
+    assert "17406" not in table and "17405" in table and len(table) > 6_000
+    monkeypatch.setattr(phones, "_asked_patterns", lambda: [*real(), r"1\d.\d{8}"])  # a wildcard: unprovable
+    assert phones._plain_kinds() == {}
+    assert phones.classify_plain_cn("13812345678") == phones.MOBILE  # classified in full
 
 
 def test_quick_key_is_clean_then_canonical_or_nothing():

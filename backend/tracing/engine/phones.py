@@ -188,26 +188,64 @@ def classify(number: phonenumbers.PhoneNumber) -> str:
 def classify_plain_cn(national: str) -> str:
     """classify() for a plain Chinese mobile-range number (_CN_PLAIN_MOBILE), on its digits: the same
     steps with the metadata compiled, and no PhoneNumber built. Most numbers of a trace go this way."""
-    kind = (_PLAIN_KINDS or _plain_kinds()).get(national[:5])
+    kind = (_PLAIN_KINDS if _PLAIN_KINDS is not None else _plain_kinds()).get(national[:5])
     return kind if kind is not None else classify_cn(national, _CN_MOBILE_TYPES)
 
 
-# Plain mobile → kind by its first five digits. No service, mobile or short-number range of 11 digits from
-# 13–19 is decided further in (the longest, 1740[0-5], ends at the fifth digit; tests check every prefix
-# with every sixth digit); a prefix whose first and last numbers disagree is left out and classified in full.
-# Built on first use, ~7,000 prefixes (tens of ms, once a process), then one lookup a number.
+# Plain mobile → kind by its first five digits, for the prefixes where that is proved from the metadata: every
+# pattern classify_cn() asks about an 11-digit number answers alike for all six digits that follow (today the
+# longest range, 1740[0-5], ends at the fifth digit). A prefix the proof cannot vouch for (a newer
+# phonenumbers may bring ranges decided further in) is left out and classified in full. Built once a process
+# (~7,000 prefixes, tens of ms, at import through the engine's warm-up), then one lookup a number.
 _PLAIN_PREFIX = re.compile(r"1(?:[3-68]\d|7[0-8]|9\d)\d\d")
-_PLAIN_KINDS: dict[str, str] = {}
+_PLAIN_KINDS: dict[str, str] | None = None  # built by _plain_kinds()
+# What _widened() understands: no wildcard, negated or multi-digit class, lookaround or backreference.
+_UNPROVABLE = re.compile(r"\.|\\[DSWw1-9]|\[\^|\(\?[=!<]")
+
+
+def _widened(pattern: str, every_digit: bool) -> re.Pattern:
+    """A metadata pattern that also takes 'X' where it takes any digit (\\d), or, every_digit, wherever it
+    takes a digit at all. X in the first means "whatever digits"; a miss in the second means "no digits"."""
+    out, at = [], 0
+    while at < len(pattern):
+        char = pattern[at]
+        if char == "\\":
+            out.append("[\\dX]" if pattern[at:at + 2] == "\\d" else pattern[at:at + 2])
+            at += 2
+        elif char in "[{":
+            end = pattern.index("]" if char == "[" else "}", at)
+            out.append(pattern[at:end] + "X]" if char == "[" and every_digit else pattern[at:end + 1])
+            at = end + 1
+        else:
+            out.append(f"[{char}X]" if every_digit and char.isdigit() else char)
+            at += 1
+    return re.compile("".join(out))
+
+
+def _asked_patterns() -> list[str]:
+    """Every pattern classify_cn() asks about an 11-digit number from 1."""
+    types, metadata = _CN_MOBILE_TYPES, PhoneMetadata.metadata_for_region("CN")
+    asked = [CN_SERVICE, CN_EXTRA_MOBILE, types.general, types.mobile, types._pattern(metadata.fixed_line, 11),
+             *(pattern for _lengths, pattern in _CN_SHORT.descs),
+             *(types._pattern(getattr(metadata, name), 11) for name, _type in types._ORDER)]
+    return [pattern.pattern for pattern in asked if pattern is not None]
 
 
 def _plain_kinds() -> dict[str, str]:
-    for n in range(10_000, 20_000):
-        prefix = str(n)
-        if _PLAIN_PREFIX.fullmatch(prefix):
-            first, last = (classify_cn(prefix + fill, _CN_MOBILE_TYPES) for fill in ("000000", "999999"))
-            if first == last:
-                _PLAIN_KINDS[prefix] = first
-    return _PLAIN_KINDS
+    global _PLAIN_KINDS
+    kinds: dict[str, str] = {}
+    asked = _asked_patterns()
+    if not any(_UNPROVABLE.search(pattern) for pattern in asked):  # else nothing is proved: all in full
+        proofs = [(_widened(pattern, False), _widened(pattern, True)) for pattern in asked]
+        for n in range(10_000, 20_000):
+            prefix = str(n)
+            open_tail = prefix + "X" * 6
+            if _PLAIN_PREFIX.fullmatch(prefix) and all(
+                    any_digits.fullmatch(open_tail) or not some_digits.fullmatch(open_tail)
+                    for any_digits, some_digits in proofs):
+                kinds[prefix] = classify_cn(prefix + "000000", _CN_MOBILE_TYPES)
+    _PLAIN_KINDS = kinds  # whole or not at all: a thread reading meanwhile builds its own
+    return kinds
 
 
 def classify_cn(national: str, types: NumberTypes | None = None, *, trunk: bool = False) -> str:
