@@ -228,24 +228,23 @@ def purge_unreviewed_candidates(now=None) -> dict:
     """Sweep: delete proposed candidates nobody reviewed within their portfolio's
     `tracing.unreviewed_retention_days`; confirmed and rejected ones (decisions) stay with the case."""
     session, now = db.session, now or utcnow()
-    rows = session.execute(
-        sa.select(TracingCandidate.id, TracingCandidate.created_at, Case.portfolio_id)
-        .join(Case, Case.id == TracingCandidate.case_id)
-        .where(TracingCandidate.status == CandidateStatus.PROPOSED)
-    ).all()
-    days: dict = {}
-    expired = []
-    for candidate_id, created_at, portfolio_id in rows:
-        if portfolio_id not in days:
-            days[portfolio_id] = get_policy(session, portfolio_id)["tracing.unreviewed_retention_days"]
-        if created_at <= now - timedelta(days=days[portfolio_id]):
-            expired.append(candidate_id)
-    if expired:
-        session.execute(sa.delete(TracingCandidate).where(TracingCandidate.id.in_(expired)))
+    proposed = TracingCandidate.status == CandidateStatus.PROPOSED
+    # One DELETE per portfolio holding proposals (a handful), not every proposed row read into Python.
+    portfolio_ids = session.scalars(sa.select(Case.portfolio_id).distinct()
+                                    .join(TracingCandidate, TracingCandidate.case_id == Case.id).where(proposed))
+    purged = 0
+    for portfolio_id in list(portfolio_ids):
+        days = get_policy(session, portfolio_id)["tracing.unreviewed_retention_days"]
+        in_portfolio = Case.portfolio_id.is_(None) if portfolio_id is None else Case.portfolio_id == portfolio_id
+        purged += session.execute(
+            sa.delete(TracingCandidate).where(proposed, TracingCandidate.created_at <= now - timedelta(days=days),
+                                              TracingCandidate.case_id.in_(sa.select(Case.id).where(in_portfolio)))
+        ).rowcount
+    if purged:
         record_audit(session, actor_id=None, action="tracing.candidates.purged", subject_type="tracing_candidate",
-                     subject_id=None, count=len(expired), reason="unreviewed past retention")
+                     subject_id=None, count=purged, reason="unreviewed past retention")
     session.commit()
-    return {"purged": len(expired)}
+    return {"purged": purged}
 
 
 def _delete_raw(session, request: TracingRequest) -> None:

@@ -58,6 +58,20 @@ def test_unreviewed_candidates_are_purged_after_retention_confirmed_ones_stay(se
     assert "backend.tracing.jobs.purge_unreviewed_candidates" in {sweep.func for sweep in SWEEPS}
 
 
+def test_each_portfolio_purges_unreviewed_candidates_after_its_own_retention(session, create_case, create_candidate,
+                                                                            create_portfolio):
+    short = create_portfolio(code="short-retention", overrides={"tracing.unreviewed_retention_days": 2})
+    days = DEFAULTS["tracing.unreviewed_retention_days"]
+    default_case, short_case = create_case(), create_case(portfolio=short)
+    kept = _candidate(create_candidate, default_case, "+8613900000021", age_days=3)
+    purged = _candidate(create_candidate, short_case, "+8613900000022", age_days=3)
+    both_old = _candidate(create_candidate, default_case, "+8613900000023", age_days=days + 1)
+    session.flush()
+    assert purge_unreviewed_candidates()["purged"] == 2
+    left = set(session.scalars(sa.select(TracingCandidate.id)))
+    assert kept.id in left and not {purged.id, both_old.id} & left
+
+
 def leaky_job(progress) -> dict:
     raise ValueError(SECRET_TEXT)
 
