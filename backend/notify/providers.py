@@ -62,11 +62,12 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
-def _status_error(provider: str, response: httpx.Response) -> DeliveryError:
-    """4xx other than 408/429 will not get better by retrying; 5xx, 408 and 429 may."""
+def _status_error(provider: str, response: httpx.Response, detail: str | None = None) -> DeliveryError:
+    """The one retry rule of the HTTP providers: a 4xx other than 408/409/425/429 will not get better
+    by retrying; a 5xx, 408, 409, 425 or 429 may. `detail`: the provider's own error text, if parsed."""
     code = response.status_code
     permanent = 400 <= code < 500 and code not in (408, 409, 425, 429)
-    return DeliveryError(f"{provider}: HTTP {code} {response.text[:300]}", permanent=permanent)
+    return DeliveryError(f"{provider}: HTTP {code} {detail or response.text[:300]}", permanent=permanent)
 
 
 def _post(client: httpx.Client, provider: str, url: str, **kwargs) -> httpx.Response:
@@ -247,10 +248,6 @@ def twilio_signature(auth_token: str, url: str, params: Mapping[str, str]) -> st
     return base64.b64encode(hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()).decode()
 
 
-# Twilio error codes that will not succeed on retry (invalid To, unsubscribed, not SMS-capable...).
-TWILIO_RETRYABLE_STATUS = (429, 500, 502, 503, 504)
-
-
 class TwilioProvider(HttpProvider):
     """Messages.json (SMS) or Calls.json (voice, the text read out with <Say>), Basic auth."""
 
@@ -276,9 +273,7 @@ class TwilioProvider(HttpProvider):
             detail = response.json()
         except ValueError:
             detail = {}
-        raise DeliveryError(f"{self.name}: HTTP {response.status_code} {detail.get('code', '')} "
-                            f"{detail.get('message', response.text[:200])}",
-                            permanent=response.status_code not in TWILIO_RETRYABLE_STATUS)
+        raise _status_error(self.name, response, f"{detail.get('code', '')} {detail.get('message', response.text[:200])}")
 
 
 class TwilioSmsProvider(TwilioProvider):

@@ -136,6 +136,15 @@ def test_twilio_sms_uses_basic_auth_and_the_messages_form(provider_server):
     assert invalid.value.permanent
 
 
+@pytest.mark.parametrize(("status", "permanent"), [(400, True), (408, False), (429, False), (501, False)])
+def test_twilio_follows_the_one_http_retry_rule(provider_server, status, permanent):
+    server = provider_server(lambda request: (status, {"code": 30000 + status, "message": "no", "status": status}))
+    provider = TwilioSmsProvider(server.url, TWILIO_SID, TWILIO_TOKEN, from_number="+15005550006")
+    with pytest.raises(DeliveryError, match=str(30000 + status)) as refused:
+        provider.send(Message(**{**MESSAGE.__dict__, "phone": "+14155550100"}))
+    assert refused.value.permanent is permanent
+
+
 def test_jpush_pushes_to_the_alias_with_basic_auth(provider_server):
     def jpush(request):
         if not basic_auth_ok(request, JPUSH_KEY, JPUSH_SECRET):
