@@ -14,6 +14,7 @@ Retries: a refused or unanswered message goes back to `queued` with the policy's
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
@@ -59,10 +60,13 @@ MARK_RETRY = sa.text("""
 UPDATE notifications SET status = 'queued', not_before = :not_before, last_error = :error, provider = :provider
 WHERE id = :id AND status = 'sending'
 """)
+# All of a batch's failures in one statement (a deployment without a provider fails every row of a
+# mass alert): the rows travel as one JSON parameter, as in the outbox's own insert.
 MARK_FAILED = sa.text("""
-UPDATE notifications SET status = 'failed', finished_at = :now, last_error = :error, provider = :provider
-WHERE id = :id AND status = 'sending'
-RETURNING id, alert_id, level, user_id, channel
+UPDATE notifications n SET status = 'failed', finished_at = :now, last_error = r.error, provider = r.provider
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(id integer, error text, provider text)
+WHERE n.id = r.id AND n.status = 'sending'
+RETURNING n.id, n.alert_id, n.level, n.user_id, n.channel, r.error
 """)
 
 
@@ -120,7 +124,7 @@ def record(session: Session, rows: list, outcomes: list, *, now: datetime) -> di
         if error is None:
             sent.append({"id": row.id, "provider": provider, "provider_message_id": message_id, "now": now})
         elif permanent or row.attempts >= row.max_attempts:
-            fail.append({"id": row.id, "error": error, "provider": provider, "now": now})
+            fail.append({"id": row.id, "error": error, "provider": provider})
         else:
             wait = backoff[min(row.attempts - 1, len(backoff) - 1)] if backoff else 0
             retry.append({"id": row.id, "error": error, "provider": provider,
@@ -129,8 +133,10 @@ def record(session: Session, rows: list, outcomes: list, *, now: datetime) -> di
         session.execute(MARK_SENT, sent)
     if retry:
         session.execute(MARK_RETRY, retry)
-    failed = [session.execute(MARK_FAILED, values).one_or_none() for values in fail]
-    failed = [row._asdict() | {"error": values["error"]} for row, values in zip(failed, fail, strict=True) if row]
+    failed = []
+    if fail:
+        result = session.execute(MARK_FAILED, {"rows": json.dumps(fail), "now": now})
+        failed = sorted((row._asdict() for row in result), key=lambda row: row["id"])
     undeliverable = [row for row in failed if not row["error"].startswith(UNCONFIGURED)]
     if undeliverable:
         notification_failed.send(None, session=session, failed=undeliverable, now=now)

@@ -106,3 +106,26 @@ def test_no_provider_for_a_channel_fails_the_message_with_the_reason(session, ap
     session.refresh(row)
     assert (row.status.value, row.attempts) == ("failed", 1)
     assert "NOTIFY_SMS_PROVIDER" in row.last_error
+
+
+def test_a_batch_of_failures_is_recorded_in_one_statement_each_with_its_reason(session, app, monkeypatch):
+    monkeypatch.setitem(app.config, "NOTIFY_SMS_PROVIDER", None)
+    monkeypatch.setitem(app.config, "NOTIFY_SMS_PROVIDER_CN", None)
+    row_ids = _queue_messages(session, 5)
+    session.commit()
+    failing_updates = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.lstrip().startswith("UPDATE notifications") and "'failed'" in statement:
+            failing_updates.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert deliver_due()["failed"] == 5
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert len(failing_updates) == 1
+    session.expire_all()
+    rows = session.scalars(sa.select(Notification).where(Notification.id.in_(row_ids))).all()
+    assert {(row.status.value, row.provider) for row in rows} == {("failed", "-")}
+    assert all("NOTIFY_SMS_PROVIDER" in row.last_error for row in rows)
