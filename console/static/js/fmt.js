@@ -33,8 +33,10 @@ export function countdown(iso, now = Date.now()) {
 
 export function km(m) { return m == null ? "—" : `${(m / 1000).toFixed(1)} km`; }
 export function hours(s) { return s == null ? "—" : `${Math.floor(s / 3600)}h${String(Math.round(s / 60) % 60).padStart(2, "0")}`; }
-export function tomorrow() {
-  const d = new Date(Date.now() + 86400000);
+// The viewer's calendar day as YYYY-MM-DD (what a date input holds).
+function day(d) {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 }
+export function today() { return day(new Date()); }
+export function tomorrow() { return day(new Date(Date.now() + 86400000)); }
 export { viewerZone };

@@ -3,7 +3,7 @@
 // each with a CSV download.
 import * as api from "./api.js";
 import { append, clear, download, h, toast, toCsv } from "./dom.js";
-import { dateTime, km } from "./fmt.js";
+import { dateTime, km, today } from "./fmt.js";
 import { t, tv } from "./i18n.js";
 
 const LISTS = [
@@ -113,11 +113,6 @@ function table(rows, columns) {
   return h("div", { class: "scroll" }, h("table", { class: "grid" },
     h("thead", {}, h("tr", {}, ...columns.map((c) => h("th", {}, t(c))))),
     h("tbody", {}, ...rows.map((r) => h("tr", {}, ...columns.map((c) => h("td", {}, cell(r[c]))))))));
-}
-
-function today() {
-  const d = new Date();
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 }
 
 function cell(v) {
