@@ -2,9 +2,9 @@
 // reason: that day's assigned visits go back to the pool at once, and the console says which) and
 // remove one (the released visits stay in the pool for the next plan). Refusals are shown as sent.
 import * as api from "./api.js";
-import { append, clear, h, problem } from "./dom.js";
+import { append, clear, h, refusal } from "./dom.js";
 import { dateTime, tomorrow } from "./fmt.js";
-import { t, tcode } from "./i18n.js";
+import { t } from "./i18n.js";
 
 export async function render(root, arg) {
   const list = h("ul", { class: "list collectors", id: "absence-collectors" });
@@ -43,7 +43,7 @@ export async function render(root, arg) {
           : t("none_released")), "ok");
         reason.value = "";
         await load();
-      } catch (err) { say(`${t("refused")} (${err.status}): ${tcode(err.code)} — ${problem(err)}`, "error"); }
+      } catch (err) { say(refusal(err), "error"); }
       finally { submit.disabled = false; }
     };
     append(detail, h("h2", {}, names.get(collectorId)), form, rows);
@@ -63,7 +63,7 @@ export async function render(root, arg) {
               await api.request("DELETE", `/collectors/${collectorId}/absences/${a.date}`);
               say(`${t("absence_removed")} ${a.date}: ${t("stays_in_pool")}`, "ok");
               await load();
-            } catch (err) { say(`${t("refused")} (${err.status}): ${tcode(err.code)} — ${problem(err)}`, "error"); e.target.disabled = false; }
+            } catch (err) { say(refusal(err), "error"); e.target.disabled = false; }
           } }, t("remove"))))))));
     }
     await load();

@@ -5,9 +5,9 @@
 // click on the map (PATCH lat/lon in the map's own coordinate system).
 import * as api from "./api.js";
 import { L, createMap, loadConfig, showExtent, toMap } from "./basemap.js";
-import { append, clear, h, problem, toast } from "./dom.js";
+import { append, clear, h, problem, refusal, toast } from "./dom.js";
 import { dateTime, km } from "./fmt.js";
-import { t, tcode, tv } from "./i18n.js";
+import { t, tv } from "./i18n.js";
 
 const STATUSES = ["pending", "confirmed", "rejected"];
 const PAGE_SIZE = 20;
@@ -108,7 +108,7 @@ export async function render(root) {
         toast(`${p.address_text}: ${tv(decided.status)}`);
         loadUnlocated().catch(failed);
       } catch (e) {
-        result.textContent = `${t("refused")} (${e.status}): ${tcode(e.code)} — ${problem(e)}`;
+        result.textContent = refusal(e);
         result.className = "result error";
         for (const b of card.querySelectorAll("button.decide")) b.disabled = false;
       }

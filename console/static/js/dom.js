@@ -1,3 +1,5 @@
+import { t, tcode } from "./i18n.js";
+
 // A tiny element builder: text always goes in as text (no innerHTML), so data cannot become markup.
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -58,4 +60,9 @@ export function problem(error) {
     .map(([field, why]) => `${field}: ${Array.isArray(why) ? why.join(", ") : why}`)
     .filter((text) => !String(error.message).includes(text));
   return [error.message, ...fields].join(" · ");
+}
+
+// A refused action as the user reads it: the status, the rule's code translated, and the problem.
+export function refusal(error) {
+  return `${t("refused")} (${error.status}): ${tcode(error.code)} — ${problem(error)}`;
 }

@@ -3,9 +3,9 @@
 // visits and route stops); the console re-reads them when a pin form opens and after every pin or unpin,
 // so another dispatcher's pin is seen and a pin removed elsewhere is let go.
 import * as api from "./api.js";
-import { h, problem, toast } from "./dom.js";
+import { h, problem, refusal, toast } from "./dom.js";
 import { dateTime } from "./fmt.js";
-import { t, tcode } from "./i18n.js";
+import { t } from "./i18n.js";
 
 // The pin's mark on the map and in lists: a flag the common text fonts carry (📌 needs an emoji font).
 export const PIN = "⚑";
@@ -48,7 +48,7 @@ export function pinControls(visitId, { collectors, nameOf, userName, pinOf, refr
     let said;
     try { said = [await work(), "ok"]; }
     catch (e) {
-      said = [`${t("refused")} (${e.status}): ${tcode(e.code)} — ${problem(e)}`, "error"];
+      said = [refusal(e), "error"];
       toast(problem(e), "error");
     }
     try { await refresh(); } catch (e) { toast(e.message, "error"); }

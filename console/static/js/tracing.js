@@ -1,7 +1,7 @@
 // Tracing queue (tracers): requests with status and progress, a new request with the two uploads and
 // the legal basis, candidates ranked with their evidence in words, confirm or reject.
 import * as api from "./api.js";
-import { append, clear, h, toast } from "./dom.js";
+import { append, clear, h, problem, toast } from "./dom.js";
 import { dateTime } from "./fmt.js";
 import { t, tv } from "./i18n.js";
 
@@ -53,7 +53,7 @@ export async function render(root) {
       await loadList();
       open(created.id);
     } catch (err) {
-      toast(`${t("refused")}: ${err.message} ${Object.entries(err.fields || {}).map(([k, v]) => `${k}: ${v}`).join("; ")}`, "error");
+      toast(`${t("refused")}: ${problem(err)}`, "error");
     }
   };
 
