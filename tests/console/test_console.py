@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from backend.auth.models import User
-from backend.cases.models import CaseAddress
+from backend.cases.models import Case, CaseAddress
 from backend.extensions import db
 from backend.fieldday.models import OutcomeReview
 from backend.planning.models import Route, RouteStop
 from backend.timeutil import utcnow
-from backend.visits.models import Visit, VisitStatus
+from backend.visits.models import Visit, VisitOutcome, VisitStatus
 from tests.console.conftest import assert_no_lodging, call, login, require_browser, shot, token
 from tests.tracing.conftest import add_case, as_csv, scenario_rows
 
@@ -200,4 +200,18 @@ def test_review_and_cases_screens(console, live_server, lodging, homes, app):
     page.wait_for_selector("#case-detail #case-visits")
     assert "Addresses" in page.inner_text("#case-detail")
     shot(page, "09-cases-en")
+    # The case of the report planted above: its visits, asked of the API by case, not sifted from every visit.
+    with app.app_context():
+        case_id, ref = db.session.execute(sa.select(Case.id, Case.external_ref).join(Visit, Visit.case_id == Case.id)
+                                          .join(VisitOutcome, VisitOutcome.visit_id == Visit.id)
+                                          .where(VisitOutcome.id == outcome_id)).one()
+        visit_ids = set(db.session.scalars(sa.select(Visit.id).where(Visit.case_id == case_id)))
+    asked = len(recorder.requests)
+    page.goto(f"{live_server}/#/cases/{case_id}")
+    page.wait_for_selector(f"#case-detail h2:has-text('{ref}')")
+    page.wait_for_selector("#case-detail #case-visits")
+    shown = page.locator("#case-visits li").all_inner_texts()
+    assert {int(re.match(r"#(\d+)", text).group(1)) for text in shown} == visit_ids
+    visit_lists = [u for u in recorder.requests[asked:] if "/api/v1/visits?" in u]
+    assert visit_lists and all(f"case_id={case_id}" in u for u in visit_lists)
     assert_no_lodging(page, recorder, homes)

@@ -46,8 +46,7 @@ export async function render(root, caseId) {
         a.late_entry ? " · late" : "", (a.violations || []).length ? ` · ${t("violations")}: ${a.violations.map((v) => v.code || v).join(", ")}` : "",
         a.refusal_code ? ` · ${t("refusals")}: ${a.refusal_code}` : "")),
       part("promises", `/cases/${id}/promises`, (p) => h("li", {}, `${p.amount} · ${p.due_date} · ${tv(p.status)}`)));
-    // GET /visits has no case filter: keep this case's own.
-    const mine = (await api.allPages("/visits", {}, 3000)).filter((v) => v.case_id === c.id);
+    const mine = await api.allPages("/visits", { case_id: c.id });
     append(detail, h("section", { id: "case-visits" }, h("h3", {}, t("visits")),
       mine.length ? h("ul", { class: "list" }, ...mine.map((v) => h("li", {}, `#${v.id} · ${tv(v.kind)} · ${tv(v.status)} · ${t("due")} ${dateTime(v.due_by)}`)))
         : h("p", { class: "muted" }, t("none"))));
