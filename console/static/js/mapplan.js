@@ -89,9 +89,9 @@ export async function render(root) {
 
   // --- data
   async function loadCollectors() {
-    const [page, everyone] = await Promise.all([api.get("/users", { role: "collector", active: "true" }),
-      api.allPages("/users")]);
-    const users = api.items(page);
+    // Every user's name (who pinned a visit is not always a collector), and the active collectors among them.
+    const everyone = await api.allPages("/users");
+    const users = everyone.filter((u) => u.role === "collector" && u.active);
     s.users = new Map(everyone.map((u) => [u.id, u.name]));
     s.collectors = new Map(users.map((u, i) => [u.id, { id: u.id, name: u.name, colour: ROUTE_COLOURS[i % ROUTE_COLOURS.length], team: u.team_size }]));
     clear(collectorBox);
