@@ -110,9 +110,11 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
         stops = [s for s in planned.stops if s.task_id not in changed]
         if not stops:
             continue
-        old = before_orders.get(planned.collector_id)
-        new_order = [s.task_id for s in stops]
-        version = 1 if old is None else old_versions.get(planned.collector_id, 0) + (old != new_order)
+        # A new version only when the open stops changed: visits made since lead the route, not a change.
+        old = [vid for vid in before_orders.get(planned.collector_id, ()) if vid not in fixed_ids]
+        new_order = [s.task_id for s in stops if s.task_id not in fixed_ids]
+        cid = planned.collector_id
+        version = old_versions[cid] + (old != new_order) if cid in old_versions else 1
         route = Route(collector_id=planned.collector_id, plan_date=inputs.plan_date, solver=result.solver_name,
                       # Totals from the first stop: the leg from home or lodging is the collector's alone.
                       distance_m=planned.shared_distance_m, duration_s=planned.shared_duration_s,
@@ -141,9 +143,10 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
     session.flush()
     _forget_routes(session)
     # The day's holders now, from what was written: the planned collectors' routes replaced, routed
-    # and orphaned visits taken off any other route.
+    # and orphaned visits taken off any other route; a visit made since the last plan stays its maker's.
     gone, replaced = set(routed) | set(orphaned), set(inputs.planned_collector_ids)
-    after = {vid: cid for vid, (cid, _) in before.items() if cid not in replaced and vid not in gone}
+    after = {vid: cid for vid, (cid, _) in before.items()
+             if vid in fixed_ids or (cid not in replaced and vid not in gone)}
     after.update(planned_holders)
     changes = change_summary(session, inputs, before, after, dict(unassigned), moves or {})
     notify_route_changes(session, inputs.plan_date, changes, {holder for holder, _ in before.values()})

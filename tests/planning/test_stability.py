@@ -8,6 +8,7 @@ from backend.planning.models import Route
 from backend.routing.matrix import build_matrices
 from backend.routing.schedule import Collector, VisitTask, validate
 from backend.routing.solver import Standing, plan_stable
+from backend.timeutil import utcnow
 from backend.visits.models import Visit, VisitStatus
 from tests.planning.conftest import assert_plan_sound
 from tests.visits.conftest import plan_day
@@ -138,3 +139,16 @@ def test_a_dispatchers_stop_move_raises_both_versions(plan, create_user, make_vi
                         json={"collector_id": users[1].id}, headers=headers)
     assert moved.status_code == 200
     assert {r["collector_id"]: r["version"] for r in moved.json["routes"]} == {users[0].id: 2, users[1].id: 2}
+
+
+def test_a_done_visit_on_the_route_does_not_raise_the_version_of_every_replan(plan, create_user, make_visit,
+                                                                             session):
+    """The route's version compares its open stops: the visits already made lead every re-plan."""
+    users, _ = _day(create_user, make_visit, max_visits_per_day=6)
+    done = session.get(Visit, plan().json["routes"][0]["stops"][0]["visit_id"])
+    done.status, done.finished_at = VisitStatus.DONE, utcnow()
+    session.flush()
+    for _ in range(2):
+        again = plan()
+        assert {r["collector_id"]: r["version"] for r in again.json["routes"]} == {u.id: 1 for u in users}
+        assert again.json["changes"] == []
