@@ -123,8 +123,7 @@ def replan(collectors: Sequence[Collector], tasks: Sequence[VisitTask], standing
                 seqs[i] = seq
                 displaced[out] = collectors[i].id
                 changed.add(i)
-                if j not in moves:
-                    moves[j] = COLLECTOR_NOT_IN_PLAN if owner_before[j] not in c_index else NO_LONGER_FITS
+                _left_standing(j, owner_before, c_index, moves)
             continue
         if best is None or best[0] >= prizes[j] and not tasks[j].mandatory:
             continue
@@ -132,8 +131,7 @@ def replan(collectors: Sequence[Collector], tasks: Sequence[VisitTask], standing
         seqs[i] = seq
         loads[i] += tasks[j].demand
         changed.add(i)
-        if j in owner_before and j not in moves:
-            moves[j] = COLLECTOR_NOT_IN_PLAN if owner_before[j] not in c_index else NO_LONGER_FITS
+        _left_standing(j, owner_before, c_index, moves)
 
     saved = _paying_moves(collectors, prefixes, seqs, tasks, dist, dur, locked, move_cost_m, changed)
     for j in saved:
@@ -162,6 +160,12 @@ def replan(collectors: Sequence[Collector], tasks: Sequence[VisitTask], standing
                              for v, why in result.unassigned]
     return Replan(result, {tasks[j].id: why for j, why in moves.items() if tasks[j].id in served},
                   {tasks[j].id: m for j, m in saved.items()})
+
+
+def _left_standing(j: int, owner_before: dict[int, int], c_index: dict[int, int], moves: dict[int, str]) -> None:
+    """Say why task j, placed with someone new, left its standing collector (unless already said)."""
+    if j in owner_before and j not in moves:
+        moves[j] = COLLECTOR_NOT_IN_PLAN if owner_before[j] not in c_index else NO_LONGER_FITS
 
 
 def _ok(i: int, c: Collector, full: list[int], tasks, dist, dur) -> bool:

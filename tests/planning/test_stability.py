@@ -152,3 +152,17 @@ def test_a_done_visit_on_the_route_does_not_raise_the_version_of_every_replan(pl
         again = plan()
         assert {r["collector_id"]: r["version"] for r in again.json["routes"]} == {u.id: 1 for u in users}
         assert again.json["changes"] == []
+
+
+def test_a_new_mandatory_visit_may_displace_one_without_a_standing_collector_to_name():
+    west = Collector(1, 30.66, 104.00, 30_000, 70_000, 2)
+    window = [(36_000, 60_000)]
+    tasks = [VisitTask(11, 30.661, 104.001, 600, window, 1.0), VisitTask(12, 30.662, 104.003, 600, window, 1.0),
+             VisitTask(31, 30.663, 104.002, 600, window, 5.0, mandatory=True)]
+    matrices = build_matrices([(west.lat, west.lon)] + [(t.lat, t.lon) for t in tasks], detour_factor=1.3,
+                              speed_mps=7.0)
+    out = plan_stable([west], tasks, Standing(order={1: [11, 12]}), time_limit_s=0.3, move_cost_m=1_000,
+                      detour_factor=1.3, speed_mps=7.0, matrices=matrices)
+    assert 31 in {s.task_id for r in out.result.routes for s in r.stops}
+    assert [why for _, why in out.result.unassigned] == ["displaced_by_priority"]
+    assert 31 not in out.moves  # it was nobody's: it did not leave anyone
