@@ -17,6 +17,13 @@ def _assigned(make_visit, user, day):
     return make_visit(VisitStatus.ASSIGNED, collector=user, day=day, case_fields={"timezone": daytime_zone(14)})
 
 
+def _reassign(client, dispatcher, visit, other, day):
+    """The office gives the visit to another collector."""
+    response = client.post(f"/api/v1/visits/{visit.id}/assign", json={"collector_id": other.id, "date": day.isoformat()},
+                           headers=dispatcher[1])
+    assert response.status_code == 200, response.json
+
+
 def test_replayed_queue_stores_every_report_after_the_visits_moved(client, session, collector, as_role, dispatcher,
                                                                     make_visit, outcome_body, store_route):
     user, headers = collector
@@ -24,8 +31,7 @@ def test_replayed_queue_stores_every_report_after_the_visits_moved(client, sessi
     day = plan_day()
     moved, cancelled, released, kept = (_assigned(make_visit, user, day) for _ in range(4))
     # The phone took all four; then the office moved three of them.
-    assert client.post(f"/api/v1/visits/{moved.id}/assign", json={"collector_id": other.id, "date": day.isoformat()},
-                       headers=dispatcher[1]).status_code == 200
+    _reassign(client, dispatcher, moved, other, day)
     store_route(other, day, [moved])
     assert client.post(f"/api/v1/visits/{cancelled.id}/cancel", json={"reason": "debtor paid"},
                        headers=dispatcher[1]).status_code == 200
@@ -60,8 +66,7 @@ def test_a_direct_report_after_reassignment_is_stored_too(client, session, colle
     other, _ = as_role(Role.COLLECTOR)
     day = plan_day()
     visit = _assigned(make_visit, user, day)
-    client.post(f"/api/v1/visits/{visit.id}/assign", json={"collector_id": other.id, "date": day.isoformat()},
-                headers=dispatcher[1])
+    _reassign(client, dispatcher, visit, other, day)
     response = post_outcome(client, visit, outcome_body("not_home"), headers)
     assert response.status_code == 201
     assert response.json["flags"] == ["reassigned"]
@@ -74,8 +79,7 @@ def test_a_report_of_a_visit_already_done_by_the_new_holder_is_kept_beside_it(cl
     other, other_headers = as_role(Role.COLLECTOR)
     day = plan_day()
     visit = _assigned(make_visit, user, day)
-    client.post(f"/api/v1/visits/{visit.id}/assign", json={"collector_id": other.id, "date": day.isoformat()},
-                headers=dispatcher[1])
+    _reassign(client, dispatcher, visit, other, day)
     assert post_outcome(client, visit, outcome_body("paid", payment={"amount": "100", "receipt_no": "R1"}),
                         other_headers).status_code == 201
     late = post_outcome(client, visit, outcome_body("not_home"), headers)
@@ -102,8 +106,7 @@ def test_a_queued_checkin_naming_a_visit_moved_away_is_stored_and_runs_the_timer
     day = plan_day()
     visit = _assigned(make_visit, user, day)
     stranger = _assigned(make_visit, other, day)
-    assert client.post(f"/api/v1/visits/{visit.id}/assign", json={"collector_id": other.id, "date": day.isoformat()},
-                       headers=dispatcher[1]).status_code == 200
+    _reassign(client, dispatcher, visit, other, day)
     moment = utcnow().isoformat()
     body = {"kind": "shift_start", "lat": 30.6571, "lon": 104.0658, "recorded_at": moment}
     assert client.post("/api/v1/safety/checkins", json=body, headers=headers).status_code == 201
