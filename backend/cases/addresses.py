@@ -150,9 +150,11 @@ def apply_geocode(address: CaseAddress, result) -> None:
 
 
 def not_located_clause():
-    """SQL: the address cannot be routed to (no position, or district/city precision)."""
-    return sa.or_(CaseAddress.location.is_(None),
-                  CaseAddress.precision.in_([p.value for p in NOT_LOCATED_PRECISIONS]))
+    """SQL: the address cannot be routed to (no position, or district/city precision). Never NULL: a
+    position of unknown precision counts as routable, as planning counts it, so the clause and its
+    negation together cover every address (a bare NULL would drop it from both)."""
+    return sa.func.coalesce(sa.or_(CaseAddress.location.is_(None),
+                                   CaseAddress.precision.in_([p.value for p in NOT_LOCATED_PRECISIONS])), False)
 
 
 def address_view(address: CaseAddress) -> dict:
@@ -256,9 +258,7 @@ def current_addresses_of_cases(awaiting_position: bool | None = None) -> sa.Sele
     query = (sa.select(CaseAddress, Case.external_ref, Case.debtor_name).join(Case, Case.id == CaseAddress.case_id)
              .where(CaseAddress.superseded_at.is_(None)).order_by(CaseAddress.id))
     if awaiting_position is not None:
-        # A position of unknown precision counts as routable (a bare NULL would drop it from both lists).
-        awaiting = sa.func.coalesce(not_located_clause(), False)
-        query = query.where(awaiting if awaiting_position else ~awaiting)
+        query = query.where(not_located_clause() if awaiting_position else ~not_located_clause())
     return query
 
 

@@ -55,3 +55,23 @@ def test_only_dispatchers_supervisors_and_admins_list_addresses(client, as_role)
         assert client.get("/api/v1/addresses", headers=as_role(role)[1]).status_code == 403
     bad = client.get("/api/v1/addresses?awaiting_position=perhaps", headers=as_role(Role.DISPATCHER)[1])
     assert (bad.status_code, list(bad.json["error"]["fields"])) == (422, ["awaiting_position"])
+
+
+def test_a_position_of_unknown_precision_counts_as_routable_in_every_list(client, as_role, make_visit, session):
+    """The not-located filter is never NULL: a placed address whose precision nobody recorded is in the
+    routable half of the address, case and visit lists (as planning routes it), not missing from both halves."""
+    visit = make_visit()
+    address = session.get(CaseAddress, visit.address_id)
+    address.precision = None
+    session.flush()
+    headers = as_role(Role.DISPATCHER)[1]
+
+    def ids(path, flag):
+        return {item["id"] for item in client.get(f"{path}={flag}", headers=headers).json["items"]}
+
+    assert (address.id in ids("/api/v1/addresses?awaiting_position", "false"),
+            address.id in ids("/api/v1/addresses?awaiting_position", "true")) == (True, False)
+    assert (visit.case_id in ids("/api/v1/cases?not_located", "false"),
+            visit.case_id in ids("/api/v1/cases?not_located", "true")) == (True, False)
+    assert (visit.id in ids("/api/v1/visits?not_located", "false"),
+            visit.id in ids("/api/v1/visits?not_located", "true")) == (True, False)
