@@ -100,27 +100,22 @@ def bd09_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
 
 
 def to_wgs84(lat: float, lon: float, coord_sys: CoordSys | str) -> tuple[float, float]:
-    """A position as a phone or map sent it → WGS-84."""
+    """A position as a phone or map sent it → WGS-84 (outside mainland China every system is WGS-84)."""
     coord_sys = CoordSys(coord_sys)
-    if coord_sys is CoordSys.GCJ02:
-        return gcj02_to_wgs84(lat, lon)
+    if coord_sys is CoordSys.WGS84 or not in_mainland_china(lat, lon):
+        return lat, lon
     if coord_sys is CoordSys.BD09:
-        if not in_mainland_china(lat, lon):
-            return lat, lon
-        return gcj02_to_wgs84(*bd09_to_gcj02(lat, lon))
-    return lat, lon
+        lat, lon = bd09_to_gcj02(lat, lon)
+    return gcj02_to_wgs84(lat, lon)
 
 
 def from_wgs84(lat: float, lon: float, coord_sys: CoordSys | str) -> tuple[float, float]:
-    """A stored WGS-84 position → the system a client's base map draws in."""
+    """A stored WGS-84 position → the system a client's base map draws in (the inverse of to_wgs84)."""
     coord_sys = CoordSys(coord_sys)
-    if coord_sys is CoordSys.GCJ02:
-        return wgs84_to_gcj02(lat, lon)
-    if coord_sys is CoordSys.BD09:
-        if not in_mainland_china(lat, lon):
-            return lat, lon
-        return gcj02_to_bd09(*wgs84_to_gcj02(lat, lon))
-    return lat, lon
+    if coord_sys is CoordSys.WGS84 or not in_mainland_china(lat, lon):
+        return lat, lon
+    lat, lon = wgs84_to_gcj02(lat, lon)
+    return gcj02_to_bd09(lat, lon) if coord_sys is CoordSys.BD09 else (lat, lon)
 
 
 def geojson_from_wgs84(obj, coord_sys: CoordSys | str):

@@ -60,6 +60,12 @@ def test_outside_mainland_china_gcj02_is_wgs84():
     assert from_wgs84(*copenhagen, "bd09") == copenhagen
 
 
+@pytest.mark.parametrize("coord_sys", ["wgs84", "gcj02", "bd09"])
+def test_outside_mainland_china_every_system_is_wgs84_both_ways(coord_sys):
+    for place in ((55.6761, 12.5683), (-33.8688, 151.2093), (40.7128, -74.0060)):
+        assert (to_wgs84(*place, coord_sys), from_wgs84(*place, coord_sys)) == (place, place)
+
+
 def test_geojson_conversion_touches_every_position_but_not_properties():
     doc = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [104.0412, 30.6401]},
