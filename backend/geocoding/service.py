@@ -33,7 +33,6 @@ class BatchStats:
     requests: int = 0
     errors: int = 0
     gazetteer: int = 0
-    not_found: int = 0
     refused: int = 0
     failed_texts: set[str] = field(default_factory=set)
 
@@ -110,7 +109,6 @@ def geocode_texts(session: Session, texts: Iterable[str], *, geocoder: Geocoder 
             # Nothing configured, or the geocoder found nothing: the district's centroid, if the text names one.
             results[key] = gazetteer().geocode(text)
             stats.gazetteer += results[key] is not None
-            stats.not_found += results[key] is None
     return results, stats
 
 

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
-
-PRECISIONS = ("rooftop", "street", "district", "city")
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -16,9 +14,6 @@ class GeocodeResult:
     source: str           # geocoder:<name> | gazetteer
     adcode: str | None = None
     confidence: float | None = None
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 class GeocoderError(Exception):
