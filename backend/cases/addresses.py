@@ -167,7 +167,7 @@ def address_view(address: CaseAddress) -> dict:
             "superseded_by_id": address.superseded_by_id, "current": address.superseded_at is None}
 
 
-def address_history(session: Session, case_id: int) -> sa.Select:
+def address_history(case_id: int) -> sa.Select:
     """Every address the case ever had (current and replaced), newest first."""
     return (sa.select(CaseAddress).where(CaseAddress.case_id == case_id)
             .order_by(CaseAddress.created_at.desc(), CaseAddress.id.desc()))

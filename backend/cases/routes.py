@@ -127,7 +127,7 @@ class CaseAddressesResource(MethodView):
     def get(self, query, case_id):
         """The case's addresses with their history (replaced ones keep their dates), newest first."""
         service.get_case(db.session, case_id)
-        rows, total = paginate(db.session, addresses.address_history(db.session, case_id), query["page"],
+        rows, total = paginate(db.session, addresses.address_history(case_id), query["page"],
                                query["page_size"])
         return envelope([addresses.address_view(a) for a in rows], total, query["page"], query["page_size"])
 
