@@ -26,7 +26,7 @@ from backend import (
     tracing,
     visits,
 )
-from backend.config import Config
+from backend.config import Config, check_secret_key, parse_settings
 
 # Every package's register(app) (blueprints, offline-write types, signal receivers, health checks), in this
 # order: nothing registers itself by being imported. Their `models` are imported so Alembic and the ORM
@@ -37,7 +37,6 @@ FEATURES = (health, auth, policy, audit, geocoding, cases, jobs, notify, visits,
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: config, extensions, error handlers, blueprints, CLI."""
-    from backend.config import check_secret_key, parse_settings
     from backend.errors import register_error_handlers
     from backend.extensions import api, db, migrate, redis_conn
     from backend.http import IdConverter, StorableArgumentsParser, limit_request_body
