@@ -101,9 +101,7 @@ def derive_operation_id(method: str, path: str) -> str:
     # Everything before the last noun names its owner in the singular: cases/{id}/promises -> case_promises.
     owners = [singular(n) for n in nouns[:-1]]
     last = nouns[-1] if nouns else "root"
-    if after_id and last in ACTIONS:
-        return "_".join([last, *owners]) + suffix
-    if not after_id and last in ACTIONS and method == "post":
+    if last in ACTIONS and (after_id or method == "post"):  # an action on a thing, or a POSTed one
         return "_".join([last, *owners]) + suffix
     if last_is_id:
         verb = {"get": "get", "patch": "update", "put": "replace", "delete": "delete"}.get(method, method)
