@@ -41,11 +41,10 @@ def content_security_policy(tile_url: str) -> str:
 
 def build_headers(app) -> None:
     """Build the console's response headers once, from the configuration (register; again only when a
-    test changes MAP_TILE_URL under a running app)."""
+    test changes MAP_TILE_URL under a running app). No-referrer and nosniff come with every answer
+    (backend/security.py)."""
     app.extensions["console_headers"] = {
         "Content-Security-Policy": content_security_policy(app.config["MAP_TILE_URL"]),
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
         "Cache-Control": "no-cache",
     }
 
