@@ -47,6 +47,8 @@ function loginForm() {
 }
 
 async function route() {
+  // Not ready until this render is done: a language switch re-renders the same screen in place.
+  main.dataset.ready = "";
   if (teardown) { try { teardown(); } catch { /* already gone */ } teardown = null; }
   header();
   const s = api.current();
@@ -68,6 +70,6 @@ async function route() {
 document.getElementById("lang").onclick = () => { setLanguage(language() === "zh-CN" ? "en" : "zh-CN"); route(); };
 document.getElementById("logout").onclick = () => { api.logout(); location.hash = ""; };
 api.onAuthChange(() => header());
-window.addEventListener("hashchange", () => { main.dataset.ready = ""; route(); });
+window.addEventListener("hashchange", route);
 setLanguage(language());
 route();
