@@ -254,7 +254,7 @@ class Loading:
         self.batches: Iterator[pl.DataFrame] = iter(())
         if self.missing:
             return
-        source = opened.path or (opened.head + opened.raw.read())
+        source = opened.path or opened.whole or (opened.head + opened.raw.read())
         scan = pl.scan_csv(source, infer_schema=False, n_rows=limits["max_rows"] + 1, truncate_ragged_lines=True,
                            encoding="utf8-lossy")
         scan = scan.select(pl.nth(at).alias(name) for name, at in positions.items())

@@ -54,6 +54,7 @@ class Opened:
 
     def __init__(self, source: Source, fmt: str | None):
         self.path = Path(source) if isinstance(source, str | os.PathLike) else None
+        self.whole = source if isinstance(source, bytes) else None  # handed to polars as it is: no copy
         if self.path:
             self.raw: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed by close()
         else:
