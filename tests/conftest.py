@@ -138,11 +138,12 @@ def run_worker(app):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_login_throttle(request):
-    """Every test's client calls from 127.0.0.1: one test's failed logins must not throttle the next's."""
+def _fresh_throttles(request):
+    """Every test's client calls from 127.0.0.1: one test's failed logins or wrong acknowledgement codes
+    must not throttle the next's (and ids restart after `committed`)."""
     yield
     if "app" in request.fixturenames:
-        from backend.auth.throttle import reset_all
+        from backend.throttle import reset_all
 
         with request.getfixturevalue("app").app_context():
             reset_all()
