@@ -37,6 +37,10 @@ class Config:
     # Login throttling: failures per username and per client address within the window.
     LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 10)
     LOGIN_FAILURE_WINDOW_S = _env_int("LOGIN_FAILURE_WINDOW_S", 15 * 60)
+    # Wrong safety-alert acknowledgement codes (POST /safety/alerts/<id>/ack without a bearer token):
+    # failures per alert and per client address within the window.
+    ACK_CODE_MAX_FAILURES = _env_int("ACK_CODE_MAX_FAILURES", 10)
+    ACK_CODE_FAILURE_WINDOW_S = _env_int("ACK_CODE_FAILURE_WINDOW_S", 15 * 60)
     OSRM_URL = os.environ.get("OSRM_URL") or None
     # The console's base map: any XYZ tile URL (OpenStreetMap's by default; an AMap or Tianditu URL with
     # MAP_TILE_COORD_SYS=gcj02 for AMap's, so the console shifts positions onto those tiles).

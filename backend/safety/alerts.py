@@ -19,6 +19,7 @@ from backend.notify.service import cancel_for_alert, deliveries_for_alerts, find
 from backend.pagination import paginate
 from backend.safety import notices
 from backend.safety.models import AlertEvent, AlertKind, AlertState, SafetyAlert, SafetyShift
+from backend.throttle import FailureThrottle
 from backend.timeutil import utcnow
 
 TOP_LEVEL = 3
@@ -139,19 +140,41 @@ def acknowledge_alert(session: Session, *, alert_id: int, actor: User, now: date
     return alert
 
 
+# A code is 6 of 31 characters, guessable when nothing counts the wrong ones: after
+# ACK_CODE_MAX_FAILURES within ACK_CODE_FAILURE_WINDOW_S for the alert or from the address, every code
+# (a right one too) is refused until the window passes. The signed link and the console still work.
+ACK_CODES = FailureThrottle("ack_code", "ACK_CODE_MAX_FAILURES", "ACK_CODE_FAILURE_WINDOW_S")
+
+
+class WrongAckCode(DomainError):
+    """No message of this alert carried the code; its audit row is added (the caller commits it)."""
+
+    status = 422
+
+    def __init__(self):
+        super().__init__("validation_error", "no message of this alert carried that code",
+                         fields={"code": "unknown code"})
+
+
 def acknowledge_with_code(session: Session, *, alert_id: int, code: str | None = None, token: str | None = None,
-                          now: datetime | None = None) -> SafetyAlert:
+                          address: str | None = None, now: datetime | None = None) -> SafetyAlert:
     """Acknowledge with the short code of a staff message or the signed link sent with it; the
-    acknowledging user is the one that message went to."""
+    acknowledging user is the one that message went to. Wrong codes are counted per alert and per
+    client address (address), and audited."""
     get_alert(session, alert_id)
     if token:
         user = session.get(User, notices.read_ack_token(token, alert_id))
         via = "signed link"
     elif code:
+        keys = [("alert", str(alert_id)), ("address", address or "unknown")]
+        ACK_CODES.check(keys, "code: too many wrong codes for this alert or from this address",
+                        fields={"code": "too many wrong codes; try again later"})
         message = find_by_ack_code(session, alert_id, code)
         if message is None:
-            raise DomainError("validation_error", "no message of this alert carried that code", status=422,
-                              fields={"code": "unknown code"})
+            ACK_CODES.record_failure(keys)
+            record_audit(session, actor_id=None, action="safety.ack_code_failed", subject_type="safety_alert",
+                         subject_id=alert_id, at=now, address=address)
+            raise WrongAckCode()
         user = session.get(User, message.user_id)
         via = f"code {message.ack_code} ({message.channel.value})"
     else:

@@ -138,7 +138,8 @@ class AlertResource(MethodView):
 @blp.route("/safety/alerts/<int:alert_id>/ack")
 class AlertAckResource(MethodView):
     @public
-    @may_return(401, 403)  # a bearer token that is bad, or of a role that may not acknowledge
+    # 401/403: a bearer token that is bad, or of a role that may not acknowledge; 429: too many wrong codes
+    @may_return(401, 403, 429)
     @blp.arguments(AckQuerySchema, location="query")
     @blp.arguments(AckSchema, location="json", required=False)
     @blp.response(200, AlertSchema)
@@ -148,7 +149,9 @@ class AlertAckResource(MethodView):
 
         A dispatcher or supervisor with a bearer token; or anyone holding the short code of a staff
         message of this alert (`code`) or the signed link sent with it (`token`, body or query):
-        the acknowledgement is then recorded for the user that message went to.
+        the acknowledgement is then recorded for the user that message went to. After 10 wrong codes in
+        15 minutes for the alert or from the address, every code is refused (429 with Retry-After) until
+        the window passes; the signed link and a bearer token still acknowledge. Wrong codes are audited.
         """
         token = fields.get("token") or query.get("token")
         if request.headers.get("Authorization"):
@@ -157,8 +160,12 @@ class AlertAckResource(MethodView):
                 raise Forbidden("requires role dispatcher or supervisor")
             alert = alerts.acknowledge_alert(db.session, alert_id=alert_id, actor=user, via="console")
         else:
-            alert = alerts.acknowledge_with_code(db.session, alert_id=alert_id, code=fields.get("code"),
-                                                 token=token)
+            try:
+                alert = alerts.acknowledge_with_code(db.session, alert_id=alert_id, code=fields.get("code"),
+                                                     token=token, address=request.remote_addr)
+            except alerts.WrongAckCode:
+                db.session.commit()  # the failure's audit row stays, though the answer is an error
+                raise
         db.session.commit()
         return alerts.with_deliveries(db.session, [alert])[0]
 

@@ -142,6 +142,7 @@ def test_the_error_codes_follow_what_an_operation_takes(document):
     assert "413" in by_id["sync_events"]["responses"]
     assert "413" in by_id["import_cases"]["responses"]
     assert "401" in by_id["log_in"]["responses"]
+    assert "429" in by_id["ack_safety_alert"]["responses"]  # too many wrong acknowledgement codes
 
 
 def test_every_operation_that_reads_a_body_documents_it(app, document):

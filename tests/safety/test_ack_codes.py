@@ -1,0 +1,127 @@
+"""Acknowledging with a message's short code: wrong codes are counted per alert and per address, then
+every code is refused (429) until the window passes; the console and the signed link are not throttled."""
+from __future__ import annotations
+
+import time
+
+import pytest
+import sqlalchemy as sa
+from limits import RateLimitItemPerSecond
+from limits.storage import RedisStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from backend.audit.models import AuditEvent
+from backend.auth.models import Role
+from backend.notify.models import Notification
+from backend.safety.alerts import raise_sos
+from backend.safety.notices import ack_token
+from tests.safety.conftest import T0
+
+WRONG = "ZZZZZZ"  # a code of the right shape that no message of these alerts carries
+
+
+@pytest.fixture
+def sos(session, create_user):
+    """Raise an SOS that texts one dispatcher; return (alert, the dispatcher, the code they were sent)."""
+    dispatcher = create_user(Role.DISPATCHER, phone="+8613900000031")
+    collector = create_user(Role.COLLECTOR, phone="+8613800000031")
+
+    def raise_one():
+        alert = raise_sos(session, collector=collector, lat=30.65, lon=104.06, recorded_at=T0, now=T0)
+        session.flush()
+        code = session.scalar(sa.select(Notification.ack_code).where(
+            Notification.alert_id == alert.id, Notification.user_id == dispatcher.id,
+            Notification.ack_code.is_not(None)).limit(1))
+        assert code and code != WRONG
+        return alert, dispatcher, code
+
+    return raise_one
+
+
+def ack(client, alert_id, code, address="10.7.0.1", **kwargs):
+    return client.post(f"/api/v1/safety/alerts/{alert_id}/ack", json={"code": code},
+                       environ_base={"REMOTE_ADDR": address}, **kwargs)
+
+
+def assert_throttled(response, window_s):
+    assert response.status_code == 429, response.json
+    error = response.json["error"]
+    assert error["code"] == "too_many_attempts" and "code" in error["fields"]
+    assert error["message"].startswith("code:")
+    assert 0 < int(response.headers["Retry-After"]) <= window_s
+
+
+def test_ten_wrong_codes_then_even_the_right_one_is_429_while_the_console_still_acknowledges(
+        client, sos, auth_headers):
+    alert, dispatcher, code = sos()
+    for i in range(10):  # from ten addresses: the alert's own counter stops the eleventh
+        wrong = ack(client, alert.id, WRONG, address=f"10.7.1.{i}")
+        assert wrong.status_code == 422 and wrong.json["error"]["fields"] == {"code": "unknown code"}
+    assert_throttled(ack(client, alert.id, code, address="10.7.1.99"), 15 * 60)
+    assert_throttled(ack(client, alert.id, WRONG, address="10.7.1.99"), 15 * 60)
+    console = client.post(f"/api/v1/safety/alerts/{alert.id}/ack", headers=auth_headers(dispatcher),
+                          environ_base={"REMOTE_ADDR": "10.7.1.0"})
+    assert console.status_code == 200, console.json
+    assert (console.json["state"], console.json["acknowledged_by_id"]) == ("acknowledged", dispatcher.id)
+
+
+def test_a_right_code_before_the_limit_acknowledges(client, sos):
+    alert, dispatcher, code = sos()
+    for _ in range(9):
+        assert ack(client, alert.id, WRONG).status_code == 422
+    response = ack(client, alert.id, code.lower())
+    assert response.status_code == 200, response.json
+    assert response.json["acknowledged_by_id"] == dispatcher.id
+
+
+def test_the_signed_link_is_not_throttled(client, sos):
+    alert, dispatcher, _ = sos()
+    for _ in range(10):
+        ack(client, alert.id, WRONG)
+    response = client.post(f"/api/v1/safety/alerts/{alert.id}/ack?token={ack_token(alert.id, dispatcher.id)}",
+                           environ_base={"REMOTE_ADDR": "10.7.0.1"})
+    assert response.status_code == 200, response.json
+
+
+def test_ten_wrong_codes_from_an_address_across_alerts_then_429_there_only(client, sos):
+    alerts = [sos() for _ in range(3)]
+    for i in range(10):  # spread over two alerts: neither alert reaches its own limit
+        assert ack(client, alerts[i % 2][0].id, WRONG, address="10.7.2.1").status_code == 422
+    alert, _, code = alerts[2]
+    assert_throttled(ack(client, alert.id, code, address="10.7.2.1"), 15 * 60)
+    assert ack(client, alert.id, code, address="10.7.2.2").status_code == 200
+
+
+def test_wrong_codes_are_audited_with_the_address(client, sos, session):
+    alert, _, code = sos()
+    ack(client, alert.id, WRONG, address="10.7.3.4")
+    ack(client, alert.id, code, address="10.7.3.5")
+    [failed] = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "safety.ack_code_failed")).all()
+    assert (failed.actor_id, failed.subject_type, failed.subject_id) == (None, "safety_alert", str(alert.id))
+    assert failed.details == {"address": "10.7.3.4"}
+
+
+@pytest.fixture
+def two_second_window(app):
+    """The acknowledgement codes' throttle at 3 failures per 2 s, on this run's Redis prefix."""
+    saved = app.extensions.get("ack_code_throttle")
+    storage = RedisStorage(app.config["REDIS_URL"], key_prefix=f"{app.config['QUEUE_PREFIX']}ack_code-short")
+    app.extensions["ack_code_throttle"] = (MovingWindowRateLimiter(storage), RateLimitItemPerSecond(3, 2))
+    yield
+    storage.reset()
+    if saved is None:
+        app.extensions.pop("ack_code_throttle")
+    else:
+        app.extensions["ack_code_throttle"] = saved
+
+
+def test_when_the_window_passes_the_right_code_acknowledges(client, sos, two_second_window):
+    alert, dispatcher, code = sos()
+    for _ in range(3):
+        assert ack(client, alert.id, WRONG).status_code == 422
+    refused = ack(client, alert.id, code)
+    assert_throttled(refused, 2)
+    time.sleep(int(refused.headers["Retry-After"]) + 0.1)
+    response = ack(client, alert.id, code)
+    assert response.status_code == 200, response.json
+    assert response.json["acknowledged_by_id"] == dispatcher.id
