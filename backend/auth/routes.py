@@ -37,7 +37,7 @@ READERS = (Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER)
 @blp.route("/auth/token")
 class TokenResource(MethodView):
     @public
-    @may_return(401)
+    @may_return(401, 429)  # wrong credentials; too many failures for the username or the address
     @blp.arguments(TokenRequestSchema)
     @blp.response(200, TokenSchema)
     @blp.doc(security=[])
