@@ -41,6 +41,9 @@ class Config:
     # failures per alert and per client address within the window.
     ACK_CODE_MAX_FAILURES = _env_int("ACK_CODE_MAX_FAILURES", 10)
     ACK_CODE_FAILURE_WINDOW_S = _env_int("ACK_CODE_FAILURE_WINDOW_S", 15 * 60)
+    # Per alert, from every address together: high enough that one address guessing cannot lock the
+    # recipients out (its own limit stops it first), low enough that 100 in 887 M codes is no chance.
+    ACK_CODE_MAX_FAILURES_PER_ALERT = _env_int("ACK_CODE_MAX_FAILURES_PER_ALERT", 100)
     OSRM_URL = os.environ.get("OSRM_URL") or None
     # The console's base map: any XYZ tile URL (OpenStreetMap's by default; an AMap or Tianditu URL with
     # MAP_TILE_COORD_SYS=gcj02 for AMap's, so the console shifts positions onto those tiles).

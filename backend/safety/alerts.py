@@ -141,9 +141,13 @@ def acknowledge_alert(session: Session, *, alert_id: int, actor: User, now: date
 
 
 # A code is 6 of 31 characters, guessable when nothing counts the wrong ones: after
-# ACK_CODE_MAX_FAILURES within ACK_CODE_FAILURE_WINDOW_S for the alert or from the address, every code
-# (a right one too) is refused until the window passes. The signed link and the console still work.
+# ACK_CODE_MAX_FAILURES within ACK_CODE_FAILURE_WINDOW_S from an address, or
+# ACK_CODE_MAX_FAILURES_PER_ALERT for the alert from all addresses, every code (a right one too) is refused
+# there until the window passes. The per-alert limit is the higher one: a stranger's guesses must not stop
+# the recipients from acknowledging an SOS. The signed link and the console still work.
 ACK_CODES = FailureThrottle("ack_code", "ACK_CODE_MAX_FAILURES", "ACK_CODE_FAILURE_WINDOW_S")
+ACK_CODES_PER_ALERT = FailureThrottle("ack_code_alert", "ACK_CODE_MAX_FAILURES_PER_ALERT",
+                                      "ACK_CODE_FAILURE_WINDOW_S")
 
 
 class WrongAckCode(DomainError):
@@ -166,12 +170,14 @@ def acknowledge_with_code(session: Session, *, alert_id: int, code: str | None =
         user = session.get(User, notices.read_ack_token(token, alert_id))
         via = "signed link"
     elif code:
-        keys = [("alert", str(alert_id)), ("address", address or "unknown")]
-        ACK_CODES.check(keys, "code: too many wrong codes for this alert or from this address",
-                        fields={"code": "too many wrong codes; try again later"})
+        by_address, by_alert = [("address", address or "unknown")], [("alert", str(alert_id))]
+        refused = {"code": "too many wrong codes; try again later"}
+        ACK_CODES.check(by_address, "code: too many wrong codes from this address", fields=refused)
+        ACK_CODES_PER_ALERT.check(by_alert, "code: too many wrong codes for this alert", fields=refused)
         message = find_by_ack_code(session, alert_id, code)
         if message is None:
-            ACK_CODES.record_failure(keys)
+            ACK_CODES.record_failure(by_address)
+            ACK_CODES_PER_ALERT.record_failure(by_alert)
             record_audit(session, actor_id=None, action="safety.ack_code_failed", subject_type="safety_alert",
                          subject_id=alert_id, at=now, address=address)
             raise WrongAckCode()

@@ -1,5 +1,6 @@
-"""Acknowledging with a message's short code: wrong codes are counted per alert and per address, then
-every code is refused (429) until the window passes; the console and the signed link are not throttled."""
+"""Acknowledging with a message's short code: wrong codes are counted per address and (with a higher limit)
+per alert, then every code there is refused (429) until the window passes; the console and the signed link are
+not throttled."""
 from __future__ import annotations
 
 import time
@@ -51,18 +52,50 @@ def assert_throttled(response, window_s):
     assert 0 < int(response.headers["Retry-After"]) <= window_s
 
 
-def test_ten_wrong_codes_then_even_the_right_one_is_429_while_the_console_still_acknowledges(
+def test_ten_wrong_codes_from_an_address_then_even_the_right_one_is_429_there_while_the_console_acknowledges(
         client, sos, auth_headers):
     alert, dispatcher, code = sos()
-    for i in range(10):  # from ten addresses: the alert's own counter stops the eleventh
-        wrong = ack(client, alert.id, WRONG, address=f"10.7.1.{i}")
+    for _ in range(10):
+        wrong = ack(client, alert.id, WRONG, address="10.7.1.1")
         assert wrong.status_code == 422 and wrong.json["error"]["fields"] == {"code": "unknown code"}
-    assert_throttled(ack(client, alert.id, code, address="10.7.1.99"), 15 * 60)
-    assert_throttled(ack(client, alert.id, WRONG, address="10.7.1.99"), 15 * 60)
+    assert_throttled(ack(client, alert.id, code, address="10.7.1.1"), 15 * 60)
+    assert_throttled(ack(client, alert.id, WRONG, address="10.7.1.1"), 15 * 60)
     console = client.post(f"/api/v1/safety/alerts/{alert.id}/ack", headers=auth_headers(dispatcher),
-                          environ_base={"REMOTE_ADDR": "10.7.1.0"})
+                          environ_base={"REMOTE_ADDR": "10.7.1.1"})
     assert console.status_code == 200, console.json
     assert (console.json["state"], console.json["acknowledged_by_id"]) == ("acknowledged", dispatcher.id)
+
+
+def test_a_strangers_wrong_codes_do_not_stop_the_recipient_acknowledging_from_elsewhere(client, sos):
+    alert, dispatcher, code = sos()
+    for _ in range(12):
+        ack(client, alert.id, WRONG, address="10.7.4.1")
+    response = ack(client, alert.id, code, address="10.7.4.2")
+    assert response.status_code == 200, response.json
+    assert response.json["acknowledged_by_id"] == dispatcher.id
+
+
+@pytest.fixture
+def five_per_alert(app):
+    """The per-alert throttle at 5 failures per 15 minutes, on this run's Redis prefix."""
+    saved = app.extensions.get("ack_code_alert_throttle")
+    storage = RedisStorage(app.config["REDIS_URL"], key_prefix=f"{app.config['QUEUE_PREFIX']}ack_code_alert-five")
+    app.extensions["ack_code_alert_throttle"] = (MovingWindowRateLimiter(storage), RateLimitItemPerSecond(5, 900))
+    yield
+    storage.reset()
+    if saved is None:
+        app.extensions.pop("ack_code_alert_throttle")
+    else:
+        app.extensions["ack_code_alert_throttle"] = saved
+
+
+def test_wrong_codes_for_an_alert_from_many_addresses_then_every_code_is_429_for_it(client, sos, five_per_alert):
+    alert, _, code = sos()
+    other, _, other_code = sos()
+    for i in range(5):  # one each from five addresses: no address reaches its own limit
+        assert ack(client, alert.id, WRONG, address=f"10.7.5.{i}").status_code == 422
+    assert_throttled(ack(client, alert.id, code, address="10.7.5.99"), 15 * 60)
+    assert ack(client, other.id, other_code, address="10.7.5.99").status_code == 200  # another alert is not
 
 
 def test_a_right_code_before_the_limit_acknowledges(client, sos):
