@@ -418,11 +418,15 @@ class Providers:
     def __init__(self, config: Mapping):
         self._by_name: dict[str, object] = {}
         self.config = config
+        # A delivery job's sending threads share these: one provider (and its HTTP client) per name, never
+        # a second one built beside it and never closed.
+        self._lock = threading.Lock()
 
     def _get(self, name: str):
-        if name not in self._by_name:
-            self._by_name[name] = build_provider(name, self.config)
-        return self._by_name[name]
+        with self._lock:
+            if name not in self._by_name:
+                self._by_name[name] = build_provider(name, self.config)
+            return self._by_name[name]
 
     def for_message(self, message: Message):
         """The provider for a message, or raise a permanent DeliveryError when none is configured."""
@@ -440,8 +444,9 @@ class Providers:
             raise DeliveryError(f"provider {name}: {exc}", permanent=True) from exc
 
     def close(self) -> None:
-        for provider in self._by_name.values():
-            provider.close()
+        with self._lock:
+            for provider in self._by_name.values():
+                provider.close()
 
 
 _lock = threading.Lock()

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+import time
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from backend.notify import providers as provider_module
 from backend.notify.providers import (
     AliyunSmsProvider,
     AliyunVoiceProvider,
@@ -186,6 +189,27 @@ def test_smtp_delivers_to_a_local_server():
     [mail] = received
     assert (mail["To"], mail["From"], mail["Message-ID"]) == ("sup@example.cn", "alerts@fieldtrace.test", message_id)
     assert "张三" in mail.get_payload(decode=True).decode()
+
+
+def test_sending_threads_asking_for_one_provider_at_once_share_one(monkeypatch):
+    built, real = [], provider_module.build_provider
+
+    def slow_build(name, config):
+        built.append(name)
+        time.sleep(0.05)  # the window in which a second thread used to build its own
+        return real(name, config)
+
+    monkeypatch.setattr(provider_module, "build_provider", slow_build)
+    providers = Providers({"NOTIFY_PUSH_PROVIDER": "jpush"})
+    push = Message(**{**MESSAGE.__dict__, "channel": "push"})
+    found = []
+    threads = [threading.Thread(target=lambda: found.append(providers.for_message(push))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert built == ["jpush"] and len({id(provider) for provider in found}) == 1
+    providers.close()
 
 
 def test_providers_pick_by_channel_and_number_country():
