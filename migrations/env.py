@@ -9,9 +9,9 @@ from geoalchemy2 import alembic_helpers
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Alembic's own log format; the app's loggers, created before a migration runs in the same process (the
+# tests build their schema that way), keep working.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

@@ -1,6 +1,7 @@
 """The schema is built only by migrations, and the migrations match the models."""
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -33,3 +34,10 @@ def test_every_table_is_known_to_the_models(app, session):
     tables = set(session.execute(sa.text(
         "select tablename from pg_tables where schemaname = 'public'")).scalars())
     assert tables - {"spatial_ref_sys", "alembic_version"} == set(db.metadata.tables)
+
+
+def test_building_the_schema_leaves_the_apps_loggers_working(app):
+    # The session's schema was built by running the migrations in this process: fileConfig used to
+    # disable every logger that existed then, so nothing from backend.* reached a handler or caplog.
+    assert "backend.jobs.service" in logging.root.manager.loggerDict  # created by create_app's imports
+    assert not logging.getLogger("backend.jobs.service").disabled
