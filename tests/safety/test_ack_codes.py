@@ -4,6 +4,7 @@ not throttled."""
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -75,18 +76,27 @@ def test_a_strangers_wrong_codes_do_not_stop_the_recipient_acknowledging_from_el
     assert response.json["acknowledged_by_id"] == dispatcher.id
 
 
+@contextmanager
+def throttle_of(app, name: str, failures: int, window_s: int):
+    """Throttle `name` at `failures` per `window_s` seconds while inside, on this run's Redis prefix."""
+    slot = f"{name}_throttle"
+    saved = app.extensions.get(slot)
+    storage = RedisStorage(app.config["REDIS_URL"], key_prefix=f"{app.config['QUEUE_PREFIX']}{name}-{failures}-{window_s}")
+    app.extensions[slot] = (MovingWindowRateLimiter(storage), RateLimitItemPerSecond(failures, window_s))
+    try:
+        yield
+    finally:
+        storage.reset()
+        if saved is None:
+            app.extensions.pop(slot)
+        else:
+            app.extensions[slot] = saved
+
+
 @pytest.fixture
 def five_per_alert(app):
-    """The per-alert throttle at 5 failures per 15 minutes, on this run's Redis prefix."""
-    saved = app.extensions.get("ack_code_alert_throttle")
-    storage = RedisStorage(app.config["REDIS_URL"], key_prefix=f"{app.config['QUEUE_PREFIX']}ack_code_alert-five")
-    app.extensions["ack_code_alert_throttle"] = (MovingWindowRateLimiter(storage), RateLimitItemPerSecond(5, 900))
-    yield
-    storage.reset()
-    if saved is None:
-        app.extensions.pop("ack_code_alert_throttle")
-    else:
-        app.extensions["ack_code_alert_throttle"] = saved
+    with throttle_of(app, "ack_code_alert", 5, 900):
+        yield
 
 
 def test_wrong_codes_for_an_alert_from_many_addresses_then_every_code_is_429_for_it(client, sos, five_per_alert):
@@ -134,27 +144,14 @@ def test_wrong_codes_are_audited_with_the_address(client, sos, session):
     assert failed.details == {"address": "10.7.3.4"}
 
 
-@pytest.fixture
-def two_second_window(app):
-    """The acknowledgement codes' throttle at 3 failures per 2 s, on this run's Redis prefix."""
-    saved = app.extensions.get("ack_code_throttle")
-    storage = RedisStorage(app.config["REDIS_URL"], key_prefix=f"{app.config['QUEUE_PREFIX']}ack_code-short")
-    app.extensions["ack_code_throttle"] = (MovingWindowRateLimiter(storage), RateLimitItemPerSecond(3, 2))
-    yield
-    storage.reset()
-    if saved is None:
-        app.extensions.pop("ack_code_throttle")
-    else:
-        app.extensions["ack_code_throttle"] = saved
-
-
-def test_when_the_window_passes_the_right_code_acknowledges(client, sos, two_second_window):
-    alert, dispatcher, code = sos()
-    for _ in range(3):
-        assert ack(client, alert.id, WRONG).status_code == 422
-    refused = ack(client, alert.id, code)
-    assert_throttled(refused, 2)
-    time.sleep(int(refused.headers["Retry-After"]) + 0.1)
-    response = ack(client, alert.id, code)
-    assert response.status_code == 200, response.json
-    assert response.json["acknowledged_by_id"] == dispatcher.id
+def test_when_the_window_passes_the_right_code_acknowledges(client, sos, app):
+    with throttle_of(app, "ack_code", 3, 2):  # 3 failures per 2 s
+        alert, dispatcher, code = sos()
+        for _ in range(3):
+            assert ack(client, alert.id, WRONG).status_code == 422
+        refused = ack(client, alert.id, code)
+        assert_throttled(refused, 2)
+        time.sleep(int(refused.headers["Retry-After"]) + 0.1)
+        response = ack(client, alert.id, code)
+        assert response.status_code == 200, response.json
+        assert response.json["acknowledged_by_id"] == dispatcher.id
