@@ -7,6 +7,7 @@ import logging
 
 import flask_smorest
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend import (
     audit,
@@ -64,6 +65,10 @@ def create_app(config: dict | None = None) -> Flask:
     # First of every before_request: a body over its limit is refused before anything reads it.
     app.before_request(limit_request_body)
     app.after_request(add_security_headers)
+    if app.config["TRUSTED_PROXIES"]:
+        # The client's address (login and acknowledgement-code throttles, audit) from the proxies' header.
+        proxies = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     # Every blueprint's @blp.arguments parses with it: unstorable text is refused after authentication,
     # on what the endpoint actually reads.
     flask_smorest.Blueprint.ARGUMENTS_PARSER = StorableArgumentsParser()

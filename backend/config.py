@@ -38,12 +38,16 @@ class Config:
     LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 10)
     LOGIN_FAILURE_WINDOW_S = _env_int("LOGIN_FAILURE_WINDOW_S", 15 * 60)
     # Wrong safety-alert acknowledgement codes (POST /safety/alerts/<id>/ack without a bearer token):
-    # failures per alert and per client address within the window.
+    # failures per client address within the window.
     ACK_CODE_MAX_FAILURES = _env_int("ACK_CODE_MAX_FAILURES", 10)
     ACK_CODE_FAILURE_WINDOW_S = _env_int("ACK_CODE_FAILURE_WINDOW_S", 15 * 60)
     # Per alert, from every address together: high enough that one address guessing cannot lock the
     # recipients out (its own limit stops it first), low enough that 100 in 887 M codes is no chance.
     ACK_CODE_MAX_FAILURES_PER_ALERT = _env_int("ACK_CODE_MAX_FAILURES_PER_ALERT", 100)
+    # How many reverse proxies (nginx, a load balancer) stand in front of the app and append the client's
+    # address to X-Forwarded-For. 0: the header is ignored, since anyone can send it; behind a proxy it must be
+    # set, or every client has the proxy's address and one client's failures throttle them all.
+    TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "0")
     OSRM_URL = os.environ.get("OSRM_URL") or None
     # The console's base map: any XYZ tile URL (OpenStreetMap's by default; an AMap or Tianditu URL with
     # MAP_TILE_COORD_SYS=gcj02 for AMap's, so the console shifts positions onto those tiles).
@@ -117,6 +121,15 @@ def parse_settings(config) -> None:
     # The console shifts positions onto WGS-84 or GCJ-02 tiles only (basemap.js): on BD-09 tiles it would
     # silently draw every visit and route as WGS-84, hundreds of metres off its street.
     config["MAP_TILE_COORD_SYS"] = _coord_sys(config, "MAP_TILE_COORD_SYS", CONSOLE_TILE_COORD_SYS)
+    config["TRUSTED_PROXIES"] = _proxy_count(config.get("TRUSTED_PROXIES"))
+
+
+def _proxy_count(raw) -> int:
+    """TRUSTED_PROXIES as a count of proxies, or stop the app."""
+    text = str(0 if raw in (None, "") else raw).strip()
+    if not text.isdigit() or int(text) > 5:
+        raise InvalidConfiguration(f"TRUSTED_PROXIES is {raw!r}; it must be a whole number of proxies, 0 to 5")
+    return int(text)
 
 
 # The coordinate systems of base maps the console can draw on.
