@@ -14,7 +14,7 @@ from backend.contacts.models import CasePayment, Promise, PromiseStatus
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.pagination import paginate
 from backend.policy.calendar import working_days_before
-from backend.policy.hours import first_lawful_moment
+from backend.policy.hours import REMINDER, first_lawful_moment
 from backend.policy.service import get_policy
 from backend.timeutil import local_time, utcnow
 from backend.visits.models import VisitKind
@@ -49,10 +49,16 @@ def parse_date(value, field: str) -> date:
         raise InvalidInput(field, "not an ISO date (YYYY-MM-DD)") from exc
 
 
+def reminder_moment(day: date, tz_name: str, policy: Mapping) -> datetime:
+    """The first moment of a local day at which a promise reminder may go: its quiet hours are the ones
+    policy/hours decides for a REMINDER (not a call's), for the reminder before and the due day's alike."""
+    return first_lawful_moment(day, tz_name, policy, channel=REMINDER)
+
+
 def reminder_time(due_date: date, tz_name: str, policy: Mapping) -> datetime:
-    """When to remind: the configured working days before the due date, when lawful hours begin."""
+    """When to remind first: the configured working days before the due date, at that day's reminder_moment."""
     day = working_days_before(due_date, policy["contact.promise_reminder_working_days"], policy)
-    return first_lawful_moment(day, tz_name, policy)
+    return reminder_moment(day, tz_name, policy)
 
 
 def record_promise(session: Session, *, case_id: int, amount, due_date, source: str, contact_id: int | None = None,

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session, selectinload
 from backend.cases.models import Case
 from backend.contacts.attempts import AttemptRefused, log_attempt
 from backend.contacts.models import AttemptResult, Channel, Promise, PromiseStatus
+from backend.contacts.promises import reminder_moment
 from backend.notify.models import Notification
 from backend.notify.service import Outgoing, enqueue
-from backend.policy.hours import REMINDER, first_lawful_moment, next_lawful_time
+from backend.policy.hours import REMINDER, next_lawful_time
 from backend.policy.service import get_policy
 from backend.timeutil import local_time, utcnow
 
@@ -37,7 +38,7 @@ def reminder_kind(promise: Promise, case: Case, policy, now: datetime) -> str | 
     local_today = local_time(now, case.timezone).date()
     if local_today > promise.due_date:
         return None
-    if now >= first_lawful_moment(promise.due_date, case.timezone, policy, channel=REMINDER):
+    if now >= reminder_moment(promise.due_date, case.timezone, policy):
         return "due"
     if now >= promise.reminder_due_at:
         return "before"

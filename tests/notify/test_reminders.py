@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 
 from backend.contacts import reminders, rules
@@ -150,3 +152,28 @@ def test_a_reminder_is_checked_against_the_contact_rules_once(session, create_ca
     counts = send_promise_reminders(session, now=THU_0800 + timedelta(hours=2))
     assert (counts["queued"], counts["refused"]) == (1, 1)
     assert sorted(reads) == sorted([sent.id, capped.id])
+
+
+@pytest.mark.parametrize(("overrides", "hour"), [
+    # Ordinary SMS are out of cn_default's quiet hours, and so is the reminder with the flag off: midnight.
+    ({"notify.reminders_in_lawful_hours": False}, 0),
+    # Calls out of the quiet hours, the reminder SMS kept in them by the flag: 08:00, not midnight.
+    ({"contact.quiet_hours_channels": ["visit"]}, 8),
+])
+def test_the_reminder_the_day_before_keeps_a_reminders_hours_not_a_calls(session, create_case, create_portfolio,
+                                                                          overrides, hour):
+    """Both reminders are timed as policy/hours decides for a REMINDER; the day before's was timed as a call's,
+    so under a policy where the two differ it went at the wrong moment (or was listed due too early)."""
+    tue_1000 = datetime(2026, 6, 9, 2, 0, tzinfo=UTC)
+    case = create_case(portfolio=create_portfolio(overrides=overrides), phones=("+8613812345684",))
+    promise = record_promise(session, case_id=case.id, amount="600.00", due_date=date(2026, 6, 11), source="manual",
+                             promised_at=tue_1000)
+    wednesday = datetime(2026, 6, 10, hour, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert promise.reminder_due_at == wednesday
+    assert send_promise_reminders(session, now=wednesday - timedelta(minutes=1))["queued"] == 0
+    assert send_promise_reminders(session, now=wednesday)["queued"] == 1
+    [row] = _reminders(session, promise.id)
+    assert (row.dedupe_key, row.not_before) == (f"promise:{promise.id}:before", wednesday)
+    thursday = datetime(2026, 6, 11, hour, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # the due day's, the same way
+    assert send_promise_reminders(session, now=thursday - timedelta(minutes=1))["queued"] == 0
+    assert send_promise_reminders(session, now=thursday)["queued"] == 1
