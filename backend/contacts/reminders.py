@@ -5,7 +5,9 @@ day, each at the first lawful moment of the debtor's day. The reminder is a cont
 any other: it is logged (channel sms), so caps apply and it counts as a reminder if ignored, and it
 goes out only when the contact rules allow it now (`log_attempt`'s one check, under the debtor's
 lock): never to a do-not-contact debtor, never past a cap (tried again on a later sweep while the
-due date has not passed). It is never sent in the quiet hours
+due date has not passed). A refused reminder stays in the outbox as a `refused` row with the rules'
+reasons (once per reminder: key `promise:<id>:<kind>:refused`), for a supervisor to review at
+GET /notifications; it is never sent. It is never sent in the quiet hours
 of the debtor's timezone as policy/hours decides them for a REMINDER (under
 `notify.reminders_in_lawful_hours` even where ordinary SMS ignore them): held until they end, the
 sweep sends it then. Only the debtor's own numbers are used and the text names the creditor and the
@@ -24,7 +26,7 @@ from backend.contacts.attempts import AttemptRefused, log_attempt
 from backend.contacts.models import AttemptResult, Channel, Promise, PromiseStatus
 from backend.contacts.promises import reminder_moment
 from backend.notify.models import Notification
-from backend.notify.service import Outgoing, enqueue
+from backend.notify.service import Outgoing, enqueue, record_refused
 from backend.policy.hours import REMINDER, next_lawful_time
 from backend.policy.service import get_policy
 from backend.timeutil import local_time, utcnow
@@ -84,20 +86,26 @@ def send_promise_reminders(session: Session, *, now: datetime | None = None, lim
         if number is None:
             counts["no_number"] += 1
             continue
+        params = {"creditor": case.portfolio.creditor, "debtor_name": case.debtor_name,
+                  "due_date": promise.due_date.isoformat()}
         try:  # the rules are checked once, under the debtor's lock, before anything is written
             attempt = log_attempt(session, case_id=case.id, party="debtor", channel=Channel.SMS, started_at=now,
                                   result=AttemptResult.NO_ANSWER, notes=f"promise reminder ({kind}) by SMS",
                                   source="reminder", now=now)
         except AttemptRefused as refused:
             counts["refused"] += 1
-            log.info("promise %s reminder not sent: %s", promise.id,
-                     ", ".join(v.code for v in refused.check.violations))
+            violations = refused.check.violations
+            log.info("promise %s reminder not sent: %s", promise.id, ", ".join(v.code for v in violations))
+            # The supervisors' record: the reminder as it would have gone, `refused` with the rules' reasons,
+            # once per reminder (a later sweep may still send it under its own key while the refusal lapses).
+            record_refused(session, [Outgoing(
+                channel="sms", template="promise_reminder", to_phone=number, promise_id=promise.id,
+                locale=policy["notify.debtor_locale"], params=params, dedupe_key=f"{key}:refused")],
+                reason="; ".join(f"{v.code}: {v.message}" for v in violations), now=now)
             continue
         enqueue(session, [Outgoing(
             channel="sms", template="promise_reminder", to_phone=number, promise_id=promise.id,
-            locale=policy["notify.debtor_locale"],
-            params={"creditor": case.portfolio.creditor, "debtor_name": case.debtor_name,
-                    "due_date": promise.due_date.isoformat(), "attempt_id": attempt.id},
+            locale=policy["notify.debtor_locale"], params={**params, "attempt_id": attempt.id},
             dedupe_key=key)], now=now)
         counts["queued"] += 1
     return counts

@@ -33,6 +33,9 @@ class NotificationStatus(enum.StrEnum):
     FAILED = "failed"
     # Acknowledged, resolved or otherwise moot before it left: it will never be sent.
     CANCELLED = "cancelled"
+    # Stopped by a rule before it was queued (a promise reminder the contact rules refuse: do-not-contact,
+    # a cap), kept with the rule's reason in last_error so a supervisor can review it; never sent.
+    REFUSED = "refused"
 
 
 class Notification(db.Model):

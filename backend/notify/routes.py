@@ -27,7 +27,11 @@ class NotificationsResource(MethodView):
     @blp.arguments(NotificationQuerySchema, location="query")
     @blp.response(200, page_schema(NotificationSchema))
     def get(self, query):
-        """List messages, newest first: filter by alert, promise, visit, user, status, channel, day or period."""
+        """List messages, newest first: filter by alert, promise, visit, user, status, channel, day or period.
+
+        A promise reminder the contact rules refused (do-not-contact, a cap) is here too, once, with status
+        `refused` and the rules' reasons in `last_error`: it was never sent.
+        """
         page, page_size = query.pop("page"), query.pop("page_size")
         rows, total = paginate(db.session, service.list_notifications(**query), page, page_size)
         # The outbox holds full numbers and where collectors were: every read is audited.

@@ -38,10 +38,15 @@ class NotificationSchema(Schema):
     level = fields.Integer(allow_none=True)
     promise_id = fields.Integer(allow_none=True)
     visit_id = fields.Integer(allow_none=True)
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf([s.value for s in NotificationStatus]), metadata={
+        "description": "queued → sending → sent | failed; cancelled: moot before it left (an acknowledged "
+                       "alert); refused: a rule stopped it before it was queued (a promise reminder the "
+                       "contact rules refused: do-not-contact, a cap), never sent"})
     attempts = fields.Integer()
     max_attempts = fields.Integer()
-    last_error = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True, metadata={
+        "description": "why it failed, was cancelled or was refused (refused: each rule's code and message, "
+                       "`code: message; …`)"})
     provider = fields.String(allow_none=True)
     provider_message_id = fields.String(allow_none=True)
     created_at = fields.DateTime()

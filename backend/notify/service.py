@@ -33,10 +33,11 @@ DEFAULT_CHANNELS = ("push", "sms")
 INSERT_ROWS = sa.text("""
 INSERT INTO notifications (channel, template, locale, params, text, user_id, to_phone, to_email, to_push, alert_id,
                            level, promise_id, visit_id, ack_code, dedupe_key, not_before, status, attempts,
-                           max_attempts, created_at)
+                           max_attempts, created_at, last_error, finished_at)
 SELECT r.channel::notification_channel, r.template, r.locale, r.params, r.text, r.user_id, r.to_phone, r.to_email,
-       r.to_push, r.alert_id, r.level, r.promise_id, r.visit_id, r.ack_code, r.dedupe_key, r.not_before, 'queued', 0,
-       :max_attempts, :now
+       r.to_push, r.alert_id, r.level, r.promise_id, r.visit_id, r.ack_code, r.dedupe_key, r.not_before,
+       CAST(:status AS notification_status), 0, :max_attempts, :now, CAST(:last_error AS text),
+       CAST(:finished_at AS timestamptz)
 FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
     channel text, template text, locale text, params jsonb, text text, user_id integer, to_phone text,
     to_email text, to_push text, alert_id integer, level integer, promise_id integer, visit_id integer,
@@ -77,9 +78,26 @@ def enqueue(session: Session, messages: list[Outgoing], *, now: datetime | None 
 
     Returns the ids of the rows added. After the caller commits, delivery starts (kick_after_commit).
     """
+    now = now or utcnow()
+    ids = _insert(session, messages, now=now, status=NotificationStatus.QUEUED)
+    if ids:
+        session.info[KICK_FLAG] = session.info.get(KICK_FLAG, 0) + len(ids)
+    return ids
+
+
+def record_refused(session: Session, messages: list[Outgoing], *, reason: str,
+                   now: datetime | None = None) -> list[int]:
+    """Store messages a rule refused as `refused` with the reason (in last_error), for people to review:
+    finished, never queued, never sent. A repeated dedupe key is stored once; returns the rows added."""
+    now = now or utcnow()
+    return _insert(session, messages, now=now, status=NotificationStatus.REFUSED, last_error=reason[:1000],
+                   finished_at=now)
+
+
+def _insert(session: Session, messages: list[Outgoing], *, now: datetime, status: NotificationStatus,
+            last_error: str | None = None, finished_at: datetime | None = None) -> list[int]:
     if not messages:
         return []
-    now = now or utcnow()
     rows = [{
         "channel": Channel(m.channel).value, "template": m.template, "locale": normalize_locale(m.locale),
         "params": {k: v for k, v in m.params.items() if v is not None},
@@ -90,11 +108,10 @@ def enqueue(session: Session, messages: list[Outgoing], *, now: datetime | None 
     } for m in messages]
     # One statement for any number of messages (10,000 for a mass alert): the rows travel as one JSON
     # parameter; a multi-row VALUES took seconds to compile and hits the 65,535-parameter limit.
-    ids = list(session.scalars(INSERT_ROWS, {"rows": json.dumps(rows, ensure_ascii=False, default=str), "now": now,
-                                             "max_attempts": default_policy()["notify.max_attempts"]}))
-    if ids:
-        session.info[KICK_FLAG] = session.info.get(KICK_FLAG, 0) + len(ids)
-    return ids
+    return list(session.scalars(INSERT_ROWS, {
+        "rows": json.dumps(rows, ensure_ascii=False, default=str), "now": now, "status": status.value,
+        "last_error": last_error, "finished_at": finished_at,
+        "max_attempts": default_policy()["notify.max_attempts"]}))
 
 
 # --- preferences ----------------------------------------------------------------------------------

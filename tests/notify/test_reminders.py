@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from backend.auth.models import Role
 from backend.contacts import reminders, rules
 from backend.contacts.attempts import log_attempt, set_do_not_contact
 from backend.contacts.models import ContactAttempt
@@ -59,7 +60,7 @@ def test_no_reminder_to_a_do_not_contact_debtor(session, webhook, create_case):
     set_do_not_contact(session, case=case, contact=None, active=True, actor_id=None, at=WED_2300,
                        reason="asked by phone")
     assert send_promise_reminders(session, now=THU_0800)["refused"] == 1
-    assert _reminders(session, promise.id) == []
+    assert [row.status.value for row in _reminders(session, promise.id)] == ["refused"]  # kept for review only
     assert session.scalars(sa.select(ContactAttempt).where(ContactAttempt.case_id == case.id)).all() == []
 
 
@@ -125,7 +126,7 @@ def test_a_reminder_past_the_debtors_contact_cap_is_refused_not_sent(session, we
         assert send_promise_reminders(session, now=later) == {"queued": 0, "held_quiet_hours": 0, "refused": 1,
                                                               "no_number": 0}
     assert f"promise {promise.id} reminder not sent: debtor_call_cap" in caplog.text
-    assert _reminders(session, promise.id) == []
+    assert [row.status.value for row in _reminders(session, promise.id)] == ["refused"]  # kept for review only
     logged = session.scalars(sa.select(ContactAttempt).where(ContactAttempt.case_id == case.id)).all()
     assert len(logged) == cap and all(a.source != "reminder" for a in logged)
     deliver_due(now=later)
@@ -177,3 +178,42 @@ def test_the_reminder_the_day_before_keeps_a_reminders_hours_not_a_calls(session
     thursday = datetime(2026, 6, 11, hour, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # the due day's, the same way
     assert send_promise_reminders(session, now=thursday - timedelta(minutes=1))["queued"] == 0
     assert send_promise_reminders(session, now=thursday)["queued"] == 1
+
+
+def test_a_refused_reminder_is_kept_once_for_review_with_the_rules_reason(session, webhook, client, as_role,
+                                                                          create_case):
+    """A reminder the contact rules refuse is a `refused` outbox row (the rule's code and message), listed at
+    GET /notifications for the supervisors; the next sweeps add no second one and nothing is ever sent."""
+    case = create_case(phones=("+8613812345685",))
+    promise = _promise(session, case)
+    set_do_not_contact(session, case=case, contact=None, active=True, actor_id=None, at=WED_2300,
+                       reason="asked by phone")
+    for minutes in (0, 5, 60):
+        assert send_promise_reminders(session, now=THU_0800 + timedelta(minutes=minutes))["refused"] == 1
+    [row] = _reminders(session, promise.id)
+    assert (row.status.value, row.dedupe_key, row.to_phone, row.channel.value, row.attempts) == (
+        "refused", f"promise:{promise.id}:due:refused", "+8613812345685", "sms", 0)
+    assert row.last_error.startswith("do_not_contact: ") and (row.created_at, row.finished_at) == (THU_0800, THU_0800)
+    assert "1200" not in row.text
+    deliver_due(now=THU_0800 + timedelta(hours=1))
+    assert webhook.delivered == []
+    assert session.get(Notification, row.id).status.value == "refused"
+    _, headers = as_role(Role.SUPERVISOR)
+    page = client.get(f"/api/v1/notifications?promise_id={promise.id}&status=refused", headers=headers).json
+    assert [(item["id"], item["status"], item["last_error"]) for item in page["items"]] == [
+        (row.id, "refused", row.last_error)]
+
+
+def test_a_refused_reminder_still_goes_once_the_rules_allow_it(session, create_case):
+    """The refusal is recorded, it does not stand for the reminder: once a supervisor lifts the debtor's
+    do-not-contact request, the next sweep sends it under its own key (the record stays: it went late)."""
+    case = create_case(phones=("+8613812345686",))
+    promise = _promise(session, case)
+    set_do_not_contact(session, case=case, contact=None, active=True, actor_id=None, at=WED_2300, reason="asked")
+    assert send_promise_reminders(session, now=THU_0800)["refused"] == 1
+    set_do_not_contact(session, case=case, contact=None, active=False, actor_id=None,
+                       at=THU_0800 + timedelta(minutes=30), reason="asked for the reminders again")
+    assert send_promise_reminders(session, now=THU_0800 + timedelta(hours=1))["queued"] == 1
+    rows = sorted(_reminders(session, promise.id), key=lambda row: row.id)
+    assert [(row.dedupe_key, row.status.value) for row in rows] == [
+        (f"promise:{promise.id}:due:refused", "refused"), (f"promise:{promise.id}:due", "queued")]
