@@ -11,6 +11,7 @@ from backend.audit.service import record_audit
 from backend.auth.models import Role, User
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.signals import visit_released
+from backend.visits.days import lock_collector_days
 from backend.visits.models import CollectorAbsence, Visit, VisitStatus
 from backend.visits.notices import notify_visits_released_by_departure
 from backend.visits.service import return_to_pool
@@ -42,9 +43,9 @@ def record_absence(session: Session, *, collector_id: int, day: date, reason: st
                    actor_id: int) -> tuple[CollectorAbsence, list[int]]:
     """Record the collector absent on day and release that day's visits (409 if already recorded)."""
     _collector(session, collector_id)
-    # Two dispatchers recording the same absence at once: the second waits, then sees the first (409).
-    session.execute(sa.select(sa.func.pg_advisory_xact_lock(
-        sa.func.hashtextextended(f"visits.absence:{collector_id}:{day.isoformat()}", 0))))
+    # The collector's day before reading it: an assignment or plan under way for it commits first and
+    # its visits are released below; a second dispatcher recording the same absence waits, then 409s.
+    lock_collector_days(session, [(collector_id, day)])
     existing = session.scalar(sa.select(CollectorAbsence).where(
         CollectorAbsence.collector_id == collector_id, CollectorAbsence.day == day))
     if existing is not None:
@@ -64,6 +65,7 @@ def record_absence(session: Session, *, collector_id: int, day: date, reason: st
 def remove_absence(session: Session, *, collector_id: int, day: date, actor_id: int) -> CollectorAbsence:
     """The collector works on day after all (their released visits stay in the pool for the next plan)."""
     _collector(session, collector_id)
+    lock_collector_days(session, [(collector_id, day)])
     absence = session.scalar(sa.select(CollectorAbsence).where(
         CollectorAbsence.collector_id == collector_id, CollectorAbsence.day == day))
     if absence is None:

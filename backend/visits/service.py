@@ -17,6 +17,7 @@ from backend.errors import DomainError, Forbidden, InvalidInput, NotFound
 from backend.geo import point_latlon
 from backend.signals import visit_released
 from backend.timeutil import utcnow
+from backend.visits.days import lock_collector_days
 from backend.visits.models import (
     OPEN_STATUSES,
     CollectorAbsence,
@@ -206,14 +207,14 @@ def check_fit(session: Session, visit: Visit, collector: User, day: date) -> Non
 
 def assign_visit(session: Session, visit_id: int, *, collector_id: int, day: date, actor_id: int) -> Visit:
     """Give a visit to an active collector for a day (their crew, skills and daily cap permitting)."""
+    # The collector's day before the visit's row (visits.days' lock order): two dispatchers cannot both
+    # take the last slot, and an absence recorded meanwhile is read, or waits and then releases the visit.
+    lock_collector_days(session, [(collector_id, day)])
     visit = get_visit(session, visit_id, lock=True)
     collector = assignable_collector(session, collector_id)
     local_today = utcnow().astimezone(ZoneInfo(collector.timezone)).date()
     if day < local_today:
         raise InvalidInput("date", "must not be in the past")
-    # One assignment per collector and day at a time, so two dispatchers cannot both take the last slot.
-    session.execute(sa.select(sa.func.pg_advisory_xact_lock(
-        sa.func.hashtextextended(f"visits.assign:{collector.id}:{day.isoformat()}", 0))))
     check_transition(visit, VisitStatus.ASSIGNED)
     if collector.id in absent_collector_ids(session, day):
         raise DomainError("collector_absent", f"the collector is absent on {day.isoformat()}",

@@ -1,0 +1,42 @@
+"""A collector's day as one lock: whatever puts a visit on it, or takes the collector off it, holds it.
+
+Assigning a visit (visits.service.assign_visit), a plan storing routes (planning.store.store_plan), a
+stop moved to another collector (planning.moves.move_stop) and an absence (visits.absences) each decide
+from what they read about the collector's day (the absences, the visits already given, the cap); each
+takes `lock_collector_days` first, so one waits for the other's commit and then reads it.
+"""
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+# The first key of the two-key advisory locks (a space of its own: the other advisory locks here
+# take one bigint key); "CD" for collector-day.
+NAMESPACE = 0x4344
+
+
+def day_key(collector_id: int, day: date) -> int:
+    """The collector-day's second lock key: a stable signed 32-bit hash (a collision only makes two
+    collector-days wait for each other)."""
+    unsigned = zlib.crc32(f"{collector_id}:{day.isoformat()}".encode())
+    return unsigned - (1 << 32) if unsigned >= 1 << 31 else unsigned
+
+
+def lock_collector_days(session: Session, days: Iterable[tuple[int, date]]) -> None:
+    """Hold these (collector id, day) pairs until the transaction ends; take it BEFORE reading what you
+    decide on (absences, the collector's visits of the day).
+
+    Lock order, the same on every path so none can deadlock with another:
+      1. the day's planning lock (planning.store.lock_day), when the path takes it;
+      2. collector-day locks, all of them at once, here, in ascending key order;
+      3. visit rows (SELECT ... FOR UPDATE, ascending id);
+      4. route and stop rows (written last, through visit_released or the plan's store).
+    Never take a collector-day lock while holding a visit row lock: call this first.
+    """
+    for key in sorted({day_key(collector_id, day) for collector_id, day in days}):
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(
+            sa.cast(NAMESPACE, sa.Integer), sa.cast(key, sa.Integer))))

@@ -1,0 +1,108 @@
+"""An absence and whatever puts a visit on that collector's day serialise on one collector-day lock
+(visits.days): after both commit, no open visit is the absent collector's that day (real commits, two
+sessions, one held open while the other runs on a thread)."""
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from backend.auth.models import Role
+from backend.auth.service import create_user
+from backend.cases.models import AddressKind, Case, CaseAddress
+from backend.errors import DomainError
+from backend.extensions import db
+from backend.geo import make_point
+from backend.policy.service import ensure_default_portfolio
+from backend.visits.absences import record_absence
+from backend.visits.models import OPEN_STATUSES, Visit
+from backend.visits.requests import request_visit
+from backend.visits.service import assign_visit
+from tests.factories import CENTRE
+from tests.visits.conftest import plan_day
+
+
+def _seed(session) -> tuple[int, int, int]:
+    """(visit id, collector id, dispatcher id): one open visit in the pool, all committed."""
+    collector = create_user(session, username="cd-collector", password="correct-horse", name="C",
+                            role=Role.COLLECTOR, home={"lat": CENTRE[0], "lon": CENTRE[1]})
+    dispatcher = create_user(session, username="cd-dispatcher", password="correct-horse", name="D",
+                             role=Role.DISPATCHER)
+    case = Case(external_ref="C-collector-day", portfolio_id=ensure_default_portfolio(session).id,
+                debtor_name="Debtor", amount_due=Decimal("100.00"), currency="CNY", days_past_due=30,
+                timezone="Asia/Shanghai")
+    session.add(case)
+    session.flush()
+    session.add(CaseAddress(case_id=case.id, kind=AddressKind.HOME, text="addr", location=make_point(*CENTRE)))
+    session.flush()
+    visit = request_visit(session, case_id=case.id, kind="confirm")
+    session.commit()
+    return visit.id, collector.id, dispatcher.id
+
+
+def _on_thread(app, work) -> tuple[threading.Thread, list]:
+    """Start work(session) on a thread with its own session; it commits, or rolls back and reports the error."""
+    outcome: list = []
+
+    def run():
+        with app.app_context(), Session(db.engine) as session:
+            try:
+                outcome.append(work(session))
+                session.commit()
+            except DomainError as exc:
+                session.rollback()
+                outcome.append(exc.code)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def _open_visits_of(session, collector_id: int, day) -> list[int]:
+    session.expire_all()
+    return list(session.scalars(sa.select(Visit.id).where(
+        Visit.collector_id == collector_id, Visit.scheduled_date == day, Visit.status.in_(OPEN_STATUSES))))
+
+
+def _absent(collector_id, dispatcher_id):
+    def work(session):
+        _, released = record_absence(session, collector_id=collector_id, day=plan_day(), reason="flu",
+                                     actor_id=dispatcher_id)
+        return released
+    return work
+
+
+def test_an_absence_recorded_while_an_assignment_is_open_waits_and_releases_it(app, committed):
+    visit_id, collector_id, dispatcher_id = _seed(committed)
+    assigning = Session(db.engine)
+    assign_visit(assigning, visit_id, collector_id=collector_id, day=plan_day(), actor_id=dispatcher_id)
+    thread, outcome = _on_thread(app, _absent(collector_id, dispatcher_id))
+    thread.join(1.0)
+    waited = thread.is_alive()  # for the assignment's transaction
+    assigning.commit()
+    assigning.close()
+    thread.join(30)
+    assert _open_visits_of(committed, collector_id, plan_day()) == []
+    assert outcome == [[visit_id]]
+    assert waited
+
+
+def test_an_assignment_made_while_an_absence_is_open_waits_and_is_refused(app, committed):
+    visit_id, collector_id, dispatcher_id = _seed(committed)
+    recording = Session(db.engine)
+    _absent(collector_id, dispatcher_id)(recording)
+
+    def assign(session):
+        return assign_visit(session, visit_id, collector_id=collector_id, day=plan_day(), actor_id=dispatcher_id).id
+
+    thread, outcome = _on_thread(app, assign)
+    thread.join(1.0)
+    waited = thread.is_alive()  # for the absence's transaction
+    recording.commit()
+    recording.close()
+    thread.join(30)
+    assert _open_visits_of(committed, collector_id, plan_day()) == []
+    assert outcome == ["collector_absent"]  # the 409 POST /visits/{id}/assign answers for an absent collector
+    assert waited
