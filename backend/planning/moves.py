@@ -24,6 +24,7 @@ from backend.planning.store import _forget_routes, lock_day, refresh_paths, rout
 from backend.routing.matrix import build_matrices
 from backend.routing.schedule import Collector, VisitTask, route_problems, shared_times, walk
 from backend.routing.stability import cheapest_insertion
+from backend.visits.days import lock_collector_days
 from backend.visits.models import Visit, VisitPin
 from backend.visits.service import assign_planned, assignable_collector
 
@@ -62,6 +63,8 @@ def move_stop(session: Session, *, route_id: int, visit_id: int, collector_id: i
         raise MoveRefused("same_collector", f"visit {visit_id} is already on collector {collector_id}'s route")
     # The target first (404 / 422 naming collector_id, as assign and pin answer), then the rules (409).
     assignable_collector(session, collector_id)
+    # The target's day before the visit's row (visits.days' lock order): its absences are read below.
+    lock_collector_days(session, [(collector_id, route.plan_date)])
     visit = session.get(Visit, visit_id, with_for_update=True)  # a pin set meanwhile waits for the move
     _check_pin(session, visit_id, collector_id)
     day = route.plan_date

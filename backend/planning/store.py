@@ -14,8 +14,9 @@ from backend.planning.inputs import PlanInputs
 from backend.planning.models import Route, RouteStop
 from backend.planning.notices import notify_route_changes
 from backend.routing.schedule import PlanResult
+from backend.visits.days import lock_collector_days
 from backend.visits.models import Visit, VisitPin
-from backend.visits.service import assign_planned, pin_view, return_to_pool
+from backend.visits.service import absent_collector_ids, assign_planned, pin_view, return_to_pool
 from backend.visits.states import PLANNABLE
 
 
@@ -83,6 +84,9 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
     per collector, the visits added, removed and moved, and the route's new version.
     """
     lock_day(session, inputs.plan_date)
+    # The planned collectors' days, then their visits (visits.days' lock order): an absence recorded
+    # since the inputs were read is seen below; one recorded meanwhile waits and then releases the plan's.
+    lock_collector_days(session, [(cid, inputs.plan_date) for cid in inputs.planned_collector_ids])
     before = _day_holders(session, inputs.plan_date)
     old_versions = dict(session.execute(sa.select(Route.collector_id, Route.version).where(
         Route.collector_id.in_(inputs.planned_collector_ids), Route.plan_date == inputs.plan_date)).all())
@@ -95,6 +99,11 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
     changed = {vid for vid, seen in inputs.seen.items()
                if vid not in visits or visits[vid].updated_at != seen or visits[vid].status not in PLANNABLE}
     reasons.update((vid, "changed_during_planning") for vid in sorted(changed))
+    absent = absent_collector_ids(session, inputs.plan_date) & set(inputs.planned_collector_ids)
+    dropped = {s.task_id for r in result.routes if r.collector_id in absent for s in r.stops
+               if s.task_id not in fixed_ids and s.task_id not in changed}
+    reasons.update((vid, "collector_absent") for vid in sorted(dropped))
+    changed |= dropped  # held back as a changed visit is: left where it is, on no new route
     unassigned = list(reasons.items())
     before_orders: dict[int, list[int]] = {}
     for vid, (cid, _) in sorted(before.items(), key=lambda kv: kv[1][1]):
