@@ -102,11 +102,20 @@ def pin_view(pin: VisitPin | None) -> dict | None:
             "pinned_by_id": pin.pinned_by_id, "created_at": pin.created_at}
 
 
+def _iso_utc(column):
+    """SQL: a timestamp as Python's isoformat() writes it in UTC, as the schemas dump it (json_build_object
+    drops trailing zeros of the fraction: .5767 where the same pin's POST answer says .576700)."""
+    utc = sa.func.timezone("UTC", column)
+    return sa.case((sa.func.date_trunc("second", utc) == utc,
+                    sa.func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"')),
+                   else_=sa.func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'))
+
+
 def pin_json():
     """SQL: the pin of the VisitPin row joined (outer) to a visit, as pin_view's JSON object, or null."""
     return sa.case((VisitPin.visit_id.is_(None), sa.null()), else_=sa.func.json_build_object(
         "visit_id", VisitPin.visit_id, "collector_id", VisitPin.collector_id, "position", VisitPin.position,
-        "pinned_by_id", VisitPin.pinned_by_id, "created_at", VisitPin.created_at))
+        "pinned_by_id", VisitPin.pinned_by_id, "created_at", _iso_utc(VisitPin.created_at)))
 
 
 def visit_record(visit: Visit, address: CaseAddress | None = None, lat: float | None = None,

@@ -1,11 +1,13 @@
 """Pins: a dispatcher's visit-to-collector decision that every plan keeps."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 
 from backend.audit.models import AuditEvent
 from backend.auth.models import Role
-from backend.visits.models import VisitStatus
+from backend.visits.models import VisitPin, VisitStatus
 from tests.planning.conftest import assert_plan_sound, statements
 from tests.visits.conftest import plan_day
 
@@ -154,3 +156,19 @@ def test_pins_are_read_with_the_list_not_one_query_per_visit(client, as_role, cr
             assert len(client.get("/api/v1/visits?pinned=true", headers=headers).json["items"]) == pinned
         counts.append(len(sent))
     assert counts[0] == counts[1] > 0  # 1 pinned visit or 7: the same statements
+
+
+def test_the_map_writes_a_pins_time_as_every_other_answer_does(client, as_role, create_user, make_visit, session):
+    """json_build_object wrote .5767 where the schemas write .576700 (and a whole second with no fraction)."""
+    user = create_user(Role.COLLECTOR)
+    _, headers = as_role(Role.SUPERVISOR)
+    for moment in ("2026-12-07T04:57:07.576700+00:00", "2026-12-07T04:57:07+00:00", "2026-12-07T04:57:07.000001+00:00"):
+        visit = make_visit()
+        _pin(client, as_role, visit.id, collector_id=user.id)
+        session.execute(sa.update(VisitPin).where(VisitPin.visit_id == visit.id)
+                        .values(created_at=datetime.fromisoformat(moment)))
+        session.expire_all()
+        listed = client.get(f"/api/v1/visits/{visit.id}", headers=headers).json["pin"]
+        mapped = client.get("/api/v1/visits.geojson?pinned=true&page_size=1000", headers=headers).json["features"]
+        assert listed["created_at"] == moment
+        assert {f["id"]: f["properties"]["pin"] for f in mapped}[visit.id] == listed
