@@ -15,6 +15,9 @@ contact_attempt_recorded = _signals.signal("contact-attempt-recorded")
 # sender: the Visit; kwargs: session. The visit was cancelled or given to another collector or day:
 # whatever was planned around it (route stops) must let it go.
 visit_released = _signals.signal("visit-released")
+# sender: the Visit; kwargs: session, actor_id. The visit closed (done, failed or cancelled, for good):
+# what was decided for it while it was open (a dispatcher's pin) no longer applies.
+visit_closed = _signals.signal("visit-closed")
 # sender: the feature's name; kwargs: session, actor_id, action, subject_type, subject_id, details (dict).
 # Features below audit's reach in the package graph (auth, policy) record what admins do through it;
 # audit's receiver adds the row to the same session, committed with the change itself.

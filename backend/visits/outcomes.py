@@ -23,7 +23,7 @@ from backend.idempotency import validate_key
 from backend.phones import PhoneError, normalise_phone
 from backend.policy.hours import VISIT, is_quiet_time
 from backend.policy.service import get_policy
-from backend.signals import visit_outcome_recorded, visit_released
+from backend.signals import visit_closed, visit_outcome_recorded, visit_released
 from backend.sync.once import once_per_key
 from backend.timeutil import local_time, utcnow
 from backend.visits.models import (
@@ -250,6 +250,7 @@ def _store(session: Session, *, visit: Visit, collector: User | Caller, key: str
            whereabouts: tuple[float, datetime | None, float | None], received_at: datetime,
            held_since: datetime | None, reassigned: bool) -> dict:
     target = VisitStatus.FAILED if data["outcome"] in FAILED_OUTCOMES else VisitStatus.DONE
+    closes = visit.status not in CLOSED  # a late report beside a visit already closed changes nothing
     if not reassigned:
         check_transition(visit, target)
     case = visit.case
@@ -276,6 +277,8 @@ def _store(session: Session, *, visit: Visit, collector: User | Caller, key: str
         _insert_finished(session, outcome, visit, target, _ewkt(data))
     if phones:
         outcome.new_phones = _join_phones(session, case.id, outcome.id, phones)
+    if closes:
+        visit_closed.send(visit, session=session, actor_id=collector.id)
     # No separate audit event: the outcome row is the immutable record of who reported what, when.
     # Receivers flag hazards (visits.hazards) and log the attempt and the promise (contacts): same transaction.
     visit_outcome_recorded.send(visit, session=session, outcome=outcome, actor_id=collector.id)

@@ -15,7 +15,7 @@ from backend.cases.addresses import not_located_clause
 from backend.cases.models import CaseAddress
 from backend.errors import DomainError, Forbidden, InvalidInput, NotFound
 from backend.geo import point_latlon
-from backend.signals import visit_released
+from backend.signals import visit_closed, visit_released
 from backend.timeutil import utcnow
 from backend.visits.days import lock_collector_days
 from backend.visits.models import (
@@ -245,6 +245,7 @@ def cancel_visit(session: Session, visit_id: int, *, reason: str, actor_id: int)
     move(visit, VisitStatus.CANCELLED)
     visit.cancel_reason = reason
     visit_released.send(visit, session=session)
+    visit_closed.send(visit, session=session, actor_id=actor_id)
     record_audit(session, actor_id=actor_id, action="visit.cancel", subject_type="visit", subject_id=visit.id,
                  reason=reason)
     session.flush()

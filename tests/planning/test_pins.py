@@ -1,7 +1,9 @@
 """Pins: a dispatcher's visit-to-collector decision that every plan keeps."""
 from __future__ import annotations
 
+import importlib.util
 from datetime import datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -9,8 +11,9 @@ from backend.audit.models import AuditEvent
 from backend.auth.models import Role
 from backend.visits.models import VisitPin, VisitStatus
 from tests.planning.conftest import assert_plan_sound, statements
-from tests.visits.conftest import plan_day
+from tests.visits.conftest import daytime_zone, new_key, plan_day
 
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations" / "versions"
 NEAR_A, NEAR_B = (30.70, 104.02), (30.70, 104.08)
 
 
@@ -158,6 +161,48 @@ def test_pins_are_read_with_the_list_not_one_query_per_visit(client, as_role, cr
     assert counts[0] == counts[1] > 0  # 1 pinned visit or 7: the same statements
 
 
+def test_a_closed_visit_loses_its_pin_audited(client, as_role, create_user, make_visit, session, outcome_body):
+    """Cancelled, done by its collector, or closed by a late report after it moved: the pin goes with it,
+    audited as an unpin by whoever closed it, and the pinned list shows open visits only."""
+    reporter, phone = as_role(Role.COLLECTOR)
+    other = create_user(Role.COLLECTOR)
+    dispatcher, headers = as_role(Role.DISPATCHER)
+    day = plan_day()
+    cancelled, done, late, kept = (make_visit(VisitStatus.ASSIGNED, collector=reporter, day=day,
+                                              case_fields={"timezone": daytime_zone(14)}) for _ in range(4))
+    for visit in (cancelled, done, late, kept):
+        assert _pin(client, as_role, visit.id, collector_id=reporter.id).status_code == 200
+    answer = client.post(f"/api/v1/visits/{cancelled.id}/cancel", json={"reason": "debtor paid"}, headers=headers)
+    assert (answer.status_code, answer.json["pin"]) == (200, None)
+    assert client.post(f"/api/v1/visits/{done.id}/outcome", json=outcome_body(),
+                       headers={**phone, "Idempotency-Key": new_key()}).status_code == 201
+    moved = client.post(f"/api/v1/visits/{late.id}/assign", json={"collector_id": other.id, "date": day.isoformat()},
+                        headers=headers)
+    assert moved.status_code == 200 and moved.json["pin"]["collector_id"] == reporter.id  # moving keeps the pin
+    assert client.post(f"/api/v1/visits/{late.id}/outcome", json=outcome_body("not_home"),
+                       headers={**phone, "Idempotency-Key": new_key()}).json["flags"] == ["reassigned"]
+
+    listed = client.get("/api/v1/visits?pinned=true", headers=headers).json["items"]
+    assert [v["id"] for v in listed] == [kept.id]
+    assert {v["id"] for v in client.get("/api/v1/visits?pinned=false&page_size=1000", headers=headers).json["items"]} \
+        >= {cancelled.id, done.id, late.id}
+    assert [f["id"] for f in client.get("/api/v1/visits.geojson?pinned=true", headers=headers).json["features"]] == \
+        [kept.id]
+    for visit in (cancelled, done, late):
+        assert client.get(f"/api/v1/visits/{visit.id}", headers=headers).json["pin"] is None
+    unpins = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "visit.unpin")
+                             .order_by(AuditEvent.id)).all()
+    assert [(e.subject_id, e.actor_id, e.details) for e in unpins] == [
+        (str(cancelled.id), dispatcher.id, {"collector_id": reporter.id, "closed": "cancelled"}),
+        (str(done.id), reporter.id, {"collector_id": reporter.id, "closed": "done"}),
+        (str(late.id), reporter.id, {"collector_id": reporter.id, "closed": "failed"})]
+    # A second report beside a visit already closed changes nothing, and removes nothing twice.
+    assert client.post(f"/api/v1/visits/{done.id}/outcome", json=outcome_body(),
+                       headers={**phone, "Idempotency-Key": new_key()}).status_code in (201, 409)
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                          .where(AuditEvent.action == "visit.unpin")) == 3
+
+
 def test_the_map_writes_a_pins_time_as_every_other_answer_does(client, as_role, create_user, make_visit, session):
     """json_build_object wrote .5767 where the schemas write .576700 (and a whole second with no fraction)."""
     user = create_user(Role.COLLECTOR)
@@ -172,3 +217,21 @@ def test_the_map_writes_a_pins_time_as_every_other_answer_does(client, as_role, 
         mapped = client.get("/api/v1/visits.geojson?pinned=true&page_size=1000", headers=headers).json["features"]
         assert listed["created_at"] == moment
         assert {f["id"]: f["properties"]["pin"] for f in mapped}[visit.id] == listed
+
+
+def test_the_migration_drops_the_pins_closed_visits_kept(client, as_role, create_user, make_visit, session):
+    """Pins left on visits closed before visits lost their pin on closing: the migration removes them, audited."""
+    spec = importlib.util.spec_from_file_location("drop_closed_pins", MIGRATIONS / "20261207_0072_drop_pins_of_closed_visits.py")
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    user = create_user(Role.COLLECTOR)
+    kept, closed = make_visit(), make_visit()
+    for visit in (kept, closed):
+        _pin(client, as_role, visit.id, collector_id=user.id)
+    closed.status = VisitStatus.DONE  # closed the old way: the pin stayed
+    session.flush()
+    session.execute(sa.text(migration.DROP_CLOSED_PINS))
+    assert session.scalars(sa.select(VisitPin.visit_id)).all() == [kept.id]
+    event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "visit.unpin"))
+    assert (event.subject_id, event.actor_id, event.details) == (str(closed.id), None,
+                                                                 {"collector_id": user.id, "closed": "done"})
