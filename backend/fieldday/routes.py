@@ -82,7 +82,8 @@ class DayRoutesGeoJsonResource(MethodView):
     @blp.alt_response(200, schema=FeatureCollectionPageSchema, success=True,
                       description="per route a LineString feature (kind route: route_id, collector_id, date, "
                                   "distance_m, duration_s), then every stop as a Point (kind stop: route_id, "
-                                  "collector_id, sequence, visit_id, eta, departure, fixed)")
+                                  "collector_id, sequence, visit_id, eta, departure, fixed, pin: the visit's pin as in "
+                                  "GET /visits, or null)")
     @blp.doc(operationId="get_day_routes_geojson")
     def get(self, query):
         """Every route of the day in one FeatureCollection (lines through the stops only, then the stops);

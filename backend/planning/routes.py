@@ -145,7 +145,9 @@ class RouteGeoJsonResource(MethodView):
     @blp.arguments(CoordSysQuerySchema, location="query")
     @blp.response(200)
     @blp.alt_response(200, schema=FeatureCollectionSchema, success=True,
-                      description="a LineString feature (kind route), then one Point per stop (kind stop) in order")
+                      description="a LineString feature (kind route: route_id, collector_id, date, distance_m, "
+                                  "duration_s), then one Point per stop in order (kind stop: sequence, visit_id, eta, "
+                                  "departure, fixed, pin: the visit's pin as in GET /visits, or null)")
     def get(self, query, route_id):
         """The route's line and stops as GeoJSON (the start point is never shown)."""
         route = service.get_route(db.session, route_id, viewer=current_user())

@@ -23,7 +23,7 @@ from backend.routing.schedule import PlanResult, validate
 from backend.routing.solver import Replan, Standing, plan, plan_stable
 from backend.timeutil import utcnow
 from backend.visits.models import Visit, VisitPin
-from backend.visits.service import assignable_collector, check_crew_and_skills
+from backend.visits.service import assignable_collector, check_crew_and_skills, pin_json
 from backend.visits.states import PLANNABLE
 
 log = logging.getLogger(__name__)
@@ -139,12 +139,16 @@ def route_line_feature():
 
 def stop_feature(*extra_properties):
     """A stop as a GeoJSON Feature with the times everyone may see: the day walked from the first stop
-    (the collector's own ETAs count the leg from home or lodging, which is theirs alone)."""
+    (the collector's own ETAs count the leg from home or lodging, which is theirs alone), and its visit's
+    pin as route stops and GET /visits show it (null when none)."""
+    pin = (sa.select(pin_json()).where(VisitPin.visit_id == RouteStop.visit_id)
+           .correlate(RouteStop).scalar_subquery())
     return sa.func.json_build_object(
         "type", "Feature", "geometry", sa.cast(sa.func.ST_AsGeoJSON(RouteStop.location, 7), sa.JSON),
         "properties", sa.func.json_build_object("kind", "stop", *extra_properties, "sequence", RouteStop.sequence,
                                                 "visit_id", RouteStop.visit_id, "eta", RouteStop.shared_eta,
-                                                "departure", RouteStop.shared_departure, "fixed", RouteStop.fixed))
+                                                "departure", RouteStop.shared_departure, "fixed", RouteStop.fixed,
+                                                "pin", pin))
 
 
 def route_geojson(session: Session, route: Route) -> dict:

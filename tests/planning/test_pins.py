@@ -235,3 +235,23 @@ def test_the_migration_drops_the_pins_closed_visits_kept(client, as_role, create
     event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "visit.unpin"))
     assert (event.subject_id, event.actor_id, event.details) == (str(closed.id), None,
                                                                  {"collector_id": user.id, "closed": "done"})
+
+
+def test_route_geojson_stops_carry_their_pin(client, as_role, plan, create_user, make_visit):
+    """A route's GeoJSON and the day's map show each stop's pin as route stops and GET /visits do."""
+    user = create_user(Role.COLLECTOR, home={"lat": NEAR_A[0], "lon": NEAR_A[1]})
+    pinned, other = make_visit(lat=NEAR_A[0] + 0.002, lon=NEAR_A[1]), make_visit(lat=NEAR_A[0] + 0.004, lon=NEAR_A[1])
+    set_by = _pin(client, as_role, pinned.id, collector_id=user.id, position=1).json
+    route_id = plan().json["routes"][0]["id"]
+    _, headers = as_role(Role.SUPERVISOR)
+    listed = {s["visit_id"]: s["pin"] for s in client.get(f"/api/v1/routes/{route_id}", headers=headers).json["stops"]}
+    assert listed == {pinned.id: set_by, other.id: None}
+    for path in (f"/api/v1/routes/{route_id}.geojson", f"/api/v1/routes.geojson?date={plan_day().isoformat()}"):
+        features = client.get(path, headers=headers).json["features"]
+        stops = {f["properties"]["visit_id"]: f["properties"]["pin"] for f in features
+                 if f["properties"]["kind"] == "stop"}
+        assert stops == listed, path
+    _, dispatcher = as_role(Role.DISPATCHER)
+    client.delete(f"/api/v1/visits/{pinned.id}/pin", headers=dispatcher)
+    features = client.get(f"/api/v1/routes/{route_id}.geojson", headers=headers).json["features"]
+    assert [f["properties"]["pin"] for f in features if f["properties"]["kind"] == "stop"] == [None, None]

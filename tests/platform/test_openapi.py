@@ -227,6 +227,14 @@ def test_geojson_answers_are_rfc7946_shapes(document):
     assert {"total", "page", "page_size"} <= set(visits["required"])
 
 
+def test_every_visit_and_stop_feature_documents_its_pin(document):
+    """The properties of the map's features are named in their 200's description: each shows the pin."""
+    by_path = {(method, path): op for method, path, op, _ in operations(document)}
+    for path in ("/api/v1/visits.geojson", "/api/v1/routes/{route_id}.geojson", "/api/v1/routes.geojson"):
+        described = resolve(document, by_path[("get", path)]["responses"]["200"])["description"]
+        assert "pin: the visit's pin as in GET /visits, or null" in described, path
+
+
 # The documented answers are the real ones: what the mobile app's writes return loads into the schema
 # that documents it, with nothing undocumented (marshmallow refuses unknown fields).
 
