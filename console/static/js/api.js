@@ -68,13 +68,16 @@ export const post = (path, json) => request("POST", path, { json: json ?? {} });
 // Lists answer {items,total,page,page_size}; a few older ones still answer a bare array.
 export function items(body) { return Array.isArray(body) ? body : (body && body.items) || []; }
 
+// Every page of a list, up to limit rows: its items, or the features of a paged FeatureCollection
+// (`GET /visits.geojson` pages the same way, with total/page/page_size beside features).
 export async function allPages(path, query = {}, limit = 2000) {
   const out = [];
   for (let page = 1; out.length < limit; page++) {
     const body = await get(path, { ...query, page, page_size: 500 });
     if (Array.isArray(body)) return body;
-    out.push(...body.items);
-    if (out.length >= body.total || !body.items.length) break;
+    const rows = body.items || body.features || [];
+    out.push(...rows);
+    if (out.length >= body.total || !rows.length) break;
   }
   return out;
 }

@@ -108,7 +108,9 @@ export async function render(root) {
 
   async function loadVisits() {
     const query = { kind: kindSel.value, status: statusSel.value };
-    const [fc, records] = await Promise.all([api.get("/visits.geojson", query), api.allPages("/visits", query, 20000)]);
+    // Every page of both (one page was the first 100 visits by id: past them open visits went missing).
+    const [features, records] = await Promise.all([api.allPages("/visits.geojson", query, 20000),
+      api.allPages("/visits", query, 20000)]);
     const districts = new Map(records.map((r) => [r.id, districtOf(r.address && r.address.text)]));
     const names = [...new Set(districts.values())].filter(Boolean).sort();
     const chosen = districtSel.value;
@@ -116,7 +118,7 @@ export async function render(root) {
     append(districtSel, h("option", { value: "" }, t("all")), ...names.map((n) => h("option", { value: n }, n)));
     districtSel.value = names.includes(chosen) ? chosen : "";
     const now = Date.now();
-    s.visits = fc.features.map((f) => ({ id: f.properties.id, lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1],
+    s.visits = features.filter((f) => f.geometry).map((f) => ({ id: f.properties.id, lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1],
       ...f.properties, district: districts.get(f.properties.id) || "", late: new Date(f.properties.due_by).getTime() < now }))
       .filter((v) => (statusSel.value || OPEN.has(v.status)) && (!overdueOnly.checked || v.late)
         && (!districtSel.value || v.district === districtSel.value));
@@ -184,8 +186,7 @@ export async function render(root) {
   }
 
   async function loadRoutes() {
-    const body = await api.get("/routes", { date: dateIn.value });
-    s.routes = api.items(body);
+    s.routes = await api.allPages("/routes", { date: dateIn.value });  // a route per collector: past 100 too
     drawRoutes();
   }
 
