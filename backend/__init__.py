@@ -68,7 +68,7 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["TRUSTED_PROXIES"]:
         # The client's address (login and acknowledgement-code throttles, audit) from the proxies' header.
         proxies = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)
     # Every blueprint's @blp.arguments parses with it: unstorable text is refused after authentication,
     # on what the endpoint actually reads.
     flask_smorest.Blueprint.ARGUMENTS_PARSER = StorableArgumentsParser()

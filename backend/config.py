@@ -46,7 +46,8 @@ class Config:
     ACK_CODE_MAX_FAILURES_PER_ALERT = _env_int("ACK_CODE_MAX_FAILURES_PER_ALERT", 100)
     # How many reverse proxies (nginx, a load balancer) stand in front of the app and append the client's
     # address to X-Forwarded-For. 0: the header is ignored, since anyone can send it; behind a proxy it must be
-    # set, or every client has the proxy's address and one client's failures throttle them all.
+    # set, or every client has the proxy's address and one client's failures throttle them all; and then the
+    # app's own port must be reachable through those proxies only, or a client can forge its address.
     TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "0")
     OSRM_URL = os.environ.get("OSRM_URL") or None
     # The console's base map: any XYZ tile URL (OpenStreetMap's by default; an AMap or Tianditu URL with
@@ -127,7 +128,7 @@ def parse_settings(config) -> None:
 def _proxy_count(raw) -> int:
     """TRUSTED_PROXIES as a count of proxies, or stop the app."""
     text = str(0 if raw in (None, "") else raw).strip()
-    if not text.isdigit() or int(text) > 5:
+    if not (text.isascii() and text.isdigit()) or int(text) > 5:
         raise InvalidConfiguration(f"TRUSTED_PROXIES is {raw!r}; it must be a whole number of proxies, 0 to 5")
     return int(text)
 

@@ -5,6 +5,8 @@ failure leaves the window. The counters are shared by every worker; without Redi
 (503, see backend.errors), never let through uncounted."""
 from __future__ import annotations
 
+import ipaddress
+import logging
 import math
 import time
 
@@ -23,6 +25,23 @@ class TooManyAttempts(DomainError):
         super().__init__("too_many_attempts", f"{message}; try again in {retry_after} s", fields=fields,
                          extra={"retry_after": retry_after}, headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
+
+
+log = logging.getLogger(__name__)
+
+
+def address_key(address: str | None) -> tuple[str, str]:
+    """The key one client's failures count under: its IPv4 address, or its IPv6 /64 (one subscriber
+    commonly holds a whole /64, so counting single IPv6 addresses lets them rotate past any limit)."""
+    try:
+        parsed = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return ("address", address or "unknown")
+    if parsed.version == 4:
+        return ("address", str(parsed))
+    if parsed.ipv4_mapped is not None:  # an IPv4 client on a dual-stack socket
+        return ("address", str(parsed.ipv4_mapped))
+    return ("address", str(ipaddress.ip_network(f"{parsed}/64", strict=False)))
 
 
 # Every throttle made, so a test can forget all their counters at once.
@@ -66,6 +85,7 @@ class FailureThrottle:
         """Raise TooManyAttempts (429, Retry-After) when any of these keys has used up its failures."""
         wait = self.wait_s(keys)
         if wait:
+            log.warning("%s throttle: refused for %s s (%s)", self.name, wait, message)
             raise TooManyAttempts(wait, message, fields)
 
     def record_failure(self, keys: list[tuple[str, ...]]) -> None:

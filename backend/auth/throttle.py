@@ -4,13 +4,13 @@ LOGIN_MAX_FAILURES per LOGIN_FAILURE_WINDOW_S. Each refused guess then costs us 
 each)."""
 from __future__ import annotations
 
-from backend.throttle import FailureThrottle
+from backend.throttle import FailureThrottle, address_key
 
 LOGINS = FailureThrottle("login", "LOGIN_MAX_FAILURES", "LOGIN_FAILURE_WINDOW_S")
 
 
 def _keys(username: str, address: str | None) -> list[tuple[str, str]]:
-    return [("username", username.casefold()), ("address", address or "unknown")]
+    return [("username", username.casefold()), address_key(address)]
 
 
 def check_allowed(username: str, address: str | None) -> None:

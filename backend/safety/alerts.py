@@ -5,6 +5,7 @@ An alert payload carries the collector, the last position and the visit address,
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -19,8 +20,10 @@ from backend.notify.service import cancel_for_alert, deliveries_for_alerts, find
 from backend.pagination import paginate
 from backend.safety import notices
 from backend.safety.models import AlertEvent, AlertKind, AlertState, SafetyAlert, SafetyShift
-from backend.throttle import FailureThrottle
+from backend.throttle import FailureThrottle, TooManyAttempts, address_key
 from backend.timeutil import utcnow
+
+log = logging.getLogger(__name__)
 
 TOP_LEVEL = 3
 LEVEL_NAMES = {1: "collector", 2: "dispatcher", 3: "supervisor"}
@@ -170,10 +173,13 @@ def acknowledge_with_code(session: Session, *, alert_id: int, code: str | None =
         user = session.get(User, notices.read_ack_token(token, alert_id))
         via = "signed link"
     elif code:
-        by_address, by_alert = [("address", address or "unknown")], [("alert", str(alert_id))]
-        refused = {"code": "too many wrong codes; try again later"}
-        ACK_CODES.check(by_address, "code: too many wrong codes from this address", fields=refused)
-        ACK_CODES_PER_ALERT.check(by_alert, "code: too many wrong codes for this alert", fields=refused)
+        by_address, by_alert = [address_key(address)], [("alert", str(alert_id))]
+        # Both limits asked before answering, so Retry-After is when every one of them allows a try again.
+        wait = max(ACK_CODES.wait_s(by_address), ACK_CODES_PER_ALERT.wait_s(by_alert))
+        if wait:
+            log.warning("alert %s: acknowledgement code refused for %s s (too many wrong codes)", alert_id, wait)
+            raise TooManyAttempts(wait, "code: too many wrong codes for this alert or from this address",
+                                  {"code": "too many wrong codes; try again later"})
         message = find_by_ack_code(session, alert_id, code)
         if message is None:
             ACK_CODES.record_failure(by_address)

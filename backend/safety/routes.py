@@ -150,8 +150,9 @@ class AlertAckResource(MethodView):
         A dispatcher or supervisor with a bearer token; or anyone holding the short code of a staff
         message of this alert (`code`) or the signed link sent with it (`token`, body or query):
         the acknowledgement is then recorded for the user that message went to. After 10 wrong codes in
-        15 minutes for the alert or from the address, every code is refused (429 with Retry-After) until
-        the window passes; the signed link and a bearer token still acknowledge. Wrong codes are audited.
+        15 minutes from an address (100 for the alert from all addresses), every code from there (for the
+        alert) is refused (429 with Retry-After) until the window passes; the signed link and a bearer token
+        still acknowledge. Wrong codes are audited; refusals are logged.
         """
         token = fields.get("token") or query.get("token")
         if request.headers.get("Authorization"):

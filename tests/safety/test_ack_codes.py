@@ -17,6 +17,7 @@ from backend.auth.models import Role
 from backend.notify.models import Notification
 from backend.safety.alerts import raise_sos
 from backend.safety.notices import ack_token
+from backend.throttle import address_key
 from tests.safety.conftest import T0
 
 WRONG = "ZZZZZZ"  # a code of the right shape that no message of these alerts carries
@@ -155,3 +156,31 @@ def test_when_the_window_passes_the_right_code_acknowledges(client, sos, app):
         response = ack(client, alert.id, code)
         assert response.status_code == 200, response.json
         assert response.json["acknowledged_by_id"] == dispatcher.id
+
+
+def test_when_both_limits_are_used_up_retry_after_waits_for_the_later_one(client, sos, app):
+    with throttle_of(app, "ack_code", 3, 2), throttle_of(app, "ack_code_alert", 3, 600):
+        alert, _, code = sos()
+        for _ in range(3):  # from one address: its 2 s limit and the alert's 10 min limit are both used up
+            assert ack(client, alert.id, WRONG, address="10.7.6.1").status_code == 422
+        refused = ack(client, alert.id, code, address="10.7.6.1")
+        assert_throttled(refused, 600)
+        assert int(refused.headers["Retry-After"]) > 2  # the address's wait alone would send it back too soon
+
+
+def test_addresses_of_one_ipv6_subnet_share_a_limit(client, sos):
+    alert, _, code = sos()
+    for i in range(10):  # one subscriber's /64: a new address for every guess
+        assert ack(client, alert.id, WRONG, address=f"2001:db8:7:1::{i + 1:x}").status_code == 422
+    assert_throttled(ack(client, alert.id, code, address="2001:db8:7:1::ffff"), 15 * 60)
+    assert ack(client, alert.id, code, address="2001:db8:7:2::1").status_code == 200  # another subscriber
+
+
+@pytest.mark.parametrize("address, key", [
+    ("203.0.113.9", "203.0.113.9"),
+    ("2001:db8:7:1:aaaa:bbbb:cccc:dddd", "2001:db8:7:1::/64"),
+    ("::ffff:203.0.113.9", "203.0.113.9"),  # an IPv4 client on a dual-stack socket is that IPv4 address
+    (None, "unknown"),
+])
+def test_a_clients_address_key(address, key):
+    assert address_key(address) == ("address", key)
