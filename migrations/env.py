@@ -9,9 +9,10 @@ from geoalchemy2 import alembic_helpers
 # access to the values within the .ini file in use.
 config = context.config
 
-# Alembic's own log format; the app's loggers, created before a migration runs in the same process (the
-# tests build their schema that way), keep working.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Alembic's own log format, unless the process has set up logging already (create_app, pytest): then its
+# handlers and levels stay, and the app's loggers keep working (the tests build their schema in-process).
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import sqlalchemy as sa
+from flask_migrate import upgrade
 
 from backend.extensions import db
 
@@ -36,8 +37,16 @@ def test_every_table_is_known_to_the_models(app, session):
     assert tables - {"spatial_ref_sys", "alembic_version"} == set(db.metadata.tables)
 
 
-def test_building_the_schema_leaves_the_apps_loggers_working(app):
-    # The session's schema was built by running the migrations in this process: fileConfig used to
-    # disable every logger that existed then, so nothing from backend.* reached a handler or caplog.
+def test_running_the_migrations_in_process_leaves_the_apps_logging_as_it_was(app):
+    # The tests build their schema in-process: alembic's fileConfig used to disable every backend.* logger
+    # that existed then (nothing reached caplog or a handler) and set the root logger to WARN.
+    root, handlers, level = logging.getLogger(), list(logging.getLogger().handlers), logging.getLogger().level
+    root.setLevel(logging.INFO)
+    try:
+        with app.app_context():
+            upgrade(revision="heads")  # nothing to migrate: env.py still runs
+        assert (root.level, root.handlers) == (logging.INFO, handlers)
+    finally:
+        root.setLevel(level)
     assert "backend.jobs.service" in logging.root.manager.loggerDict  # created by create_app's imports
     assert not logging.getLogger("backend.jobs.service").disabled
