@@ -5,6 +5,7 @@ import logging
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -14,7 +15,7 @@ from backend.contacts.models import CasePayment, Promise, PromiseStatus
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.pagination import paginate
 from backend.policy.calendar import working_days_before
-from backend.policy.hours import REMINDER, first_lawful_moment
+from backend.policy.hours import REMINDER, next_lawful_time, quiet_bounds
 from backend.policy.service import get_policy
 from backend.timeutil import local_time, utcnow
 from backend.visits.models import VisitKind
@@ -50,9 +51,12 @@ def parse_date(value, field: str) -> date:
 
 
 def reminder_moment(day: date, tz_name: str, policy: Mapping) -> datetime:
-    """The first moment of a local day at which a promise reminder may go: its quiet hours are the ones
-    policy/hours decides for a REMINDER (not a call's), for the reminder before and the due day's alike."""
-    return first_lawful_moment(day, tz_name, policy, channel=REMINDER)
+    """The moment of a local day at which a promise reminder goes, for the reminder before and the due day's
+    alike: the first the quiet hours policy/hours decides for a REMINDER allow (not a call's), and never before
+    the quiet hours' end. Where a policy lets SMS go at night (notify.reminders_in_lawful_hours off) that
+    makes a reminder lawful at midnight, but nobody should be woken by one (DESIGN: no night contact)."""
+    morning = datetime.combine(day, quiet_bounds(policy)[1], ZoneInfo(tz_name))
+    return next_lawful_time(morning, tz_name, policy, REMINDER)
 
 
 def reminder_time(due_date: date, tz_name: str, policy: Mapping) -> datetime:

@@ -17,13 +17,17 @@ OLD_VALUES = "'queued', 'sending', 'sent', 'failed', 'cancelled'"
 
 
 def upgrade():
-    op.execute("ALTER TYPE notification_status ADD VALUE IF NOT EXISTS 'refused'")
+    # Committed on its own: a value added in a transaction cannot be used until it commits, and every
+    # migration of one `upgrade` run shares a transaction (a later one writing 'refused' would fail).
+    with op.get_context().autocommit_block():
+        op.execute("ALTER TYPE notification_status ADD VALUE IF NOT EXISTS 'refused'")
 
 
 def downgrade():
-    # PostgreSQL cannot drop an enum value: the refused rows go, the type is rebuilt without it (the
-    # partial indexes compare status with the type, so they are rebuilt with it).
-    op.execute("DELETE FROM notifications WHERE status = 'refused'")
+    # PostgreSQL cannot drop an enum value: the type is rebuilt without it (the partial indexes compare
+    # status with the type, so they are rebuilt with it). Refused rows stay, as cancelled: never sent either,
+    # and their last_error still says which rule refused them.
+    op.execute("UPDATE notifications SET status = 'cancelled' WHERE status = 'refused'")
     op.drop_index('ix_notifications_queued_due', table_name='notifications')
     op.drop_index('ix_notifications_sending_claimed', table_name='notifications')
     op.execute("ALTER TYPE notification_status RENAME TO notification_status_old")

@@ -24,4 +24,5 @@ def test_quiet_hours_apply_to_calls_and_visits_and_us_messages():
 
 def test_local_day_and_first_lawful_moment():
     assert local_day_bounds(at("23:30"), "Asia/Shanghai") == (at("00:00"), at("00:00", "2026-11-11"))
-    assert first_lawful_moment(date(2026, 11, 10), "Asia/Shanghai", DEFAULTS) == at("08:00")
+    assert first_lawful_moment(date(2026, 11, 10), "Asia/Shanghai", DEFAULTS, "call") == at("08:00")
+    assert first_lawful_moment(date(2026, 11, 10), "Asia/Shanghai", DEFAULTS, "sms") == at("00:00")

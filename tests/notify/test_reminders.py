@@ -156,8 +156,9 @@ def test_a_reminder_is_checked_against_the_contact_rules_once(session, create_ca
 
 
 @pytest.mark.parametrize(("overrides", "hour"), [
-    # Ordinary SMS are out of cn_default's quiet hours, and so is the reminder with the flag off: midnight.
-    ({"notify.reminders_in_lawful_hours": False}, 0),
+    # Ordinary SMS are out of cn_default's quiet hours, and so is the reminder with the flag off: lawful at
+    # midnight, yet still sent when the quiet hours end (it used to go at 00:00; nobody is woken by one).
+    ({"notify.reminders_in_lawful_hours": False}, 8),
     # Calls out of the quiet hours, the reminder SMS kept in them by the flag: 08:00, not midnight.
     ({"contact.quiet_hours_channels": ["visit"]}, 8),
 ])
