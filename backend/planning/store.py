@@ -91,8 +91,10 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
     old_versions = dict(session.execute(sa.select(Route.collector_id, Route.version).where(
         Route.collector_id.in_(inputs.planned_collector_ids), Route.plan_date == inputs.plan_date)).all())
     ids = sorted({t.id for t in inputs.tasks} | set(inputs.seen))
-    visits = {v.id: v for v in session.scalars(sa.select(Visit).where(Visit.id.in_(ids)).with_for_update()
-                                               .execution_options(populate_existing=True))}
+    # In id order, as every path that locks several visits does: two plans (or a plan and an absence)
+    # sharing visits then wait for each other instead of deadlocking.
+    visits = {v.id: v for v in session.scalars(sa.select(Visit).where(Visit.id.in_(ids)).order_by(Visit.id)
+                                               .with_for_update().execution_options(populate_existing=True))}
     fixed_ids = {v for c in inputs.collectors for v in c.fixed_visit_ids}
     reasons = {vid: why for vid, why in inputs.unplannable if vid not in fixed_ids}
     reasons.update((vid, why) for vid, why in result.unassigned if vid not in fixed_ids)
