@@ -189,14 +189,15 @@ def unpin_visit(session: Session, visit_id: int, *, actor_id: int | None) -> dic
     """Remove a visit's pin (404 when it has none) and return what it was; the next plan may move it."""
     # The visit's row first, as pin_visit and a stop move take it: a pin set meanwhile waits for this one.
     session.get(Visit, visit_id, with_for_update=True)
-    removed = drop_pin(session, visit_id, actor_id=actor_id)
+    removed = drop_pin(session, visit_id, actor_id=actor_id, action="visit.unpin")
     if removed is None:
         raise NotFound("pin", visit_id)
     return removed
 
 
-def drop_pin(session: Session, visit_id: int, *, actor_id: int | None, **details) -> dict | None:
-    """Delete the visit's pin, audited as an unpin (with details), and return what it was; None if it had none."""
+def drop_pin(session: Session, visit_id: int, *, actor_id: int | None, action: str, **details) -> dict | None:
+    """Delete the visit's pin (the caller holds the visit's row lock), audited as `action` with what the pin
+    was (the audit is its only record once the row is gone); return it, or None when there was none."""
     row = session.execute(sa.delete(VisitPin).where(VisitPin.visit_id == visit_id).returning(
         VisitPin.visit_id, VisitPin.collector_id, VisitPin.position, VisitPin.pinned_by_id, VisitPin.created_at)).first()
     if row is None:
@@ -204,16 +205,20 @@ def drop_pin(session: Session, visit_id: int, *, actor_id: int | None, **details
     visit = session.get(Visit, visit_id)  # both callers hold it locked already: no statement
     if visit is not None:
         session.expire(visit, ["pin"])  # the visit's payload shows no pin from now on
-    record_audit(session, actor_id=actor_id, action="visit.unpin", subject_type="visit", subject_id=visit_id,
-                 collector_id=row.collector_id, **details)
+    record_audit(session, actor_id=actor_id, action=action, subject_type="visit", subject_id=visit_id,
+                 collector_id=row.collector_id, position=row.position, pinned_by_id=row.pinned_by_id, **details)
     session.flush()
     return dict(row._mapping)
 
 
-def drop_pin_of_closed_visit(visit: Visit, *, session: Session, actor_id: int | None = None, **_) -> None:
+def drop_pin_of_closed_visit(visit: Visit, *, session: Session, actor_id: int | None = None,
+                             pinned: bool | None = None, **_) -> None:
     """Receiver of visit_closed (connected in backend.planning.register): a closed visit is never planned
-    again, so its pin goes, audited like a dispatcher's unpin (with the status it closed in)."""
-    drop_pin(session, visit.id, actor_id=actor_id, closed=visit.status.value)
+    again, so its pin goes, audited as `visit.pin_dropped` (not a dispatcher's unpin: whoever closed the visit
+    is its actor) with the status it closed in. pinned=False (the door report read it): nothing to delete."""
+    if pinned is False:
+        return
+    drop_pin(session, visit.id, actor_id=actor_id, action="visit.pin_dropped", closed=visit.status.value)
 
 
 def get_plan(session: Session, plan_id: int) -> dict:

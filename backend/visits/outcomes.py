@@ -217,7 +217,7 @@ VALUES (%(visit_id)s, %(collector_id)s, %(outcome)s::visit_outcome_kind, %(recor
         ST_GeogFromText(%(location)s), %(accuracy_m)s, %(fix_at)s, %(mock_location)s, %(distance_m)s, %(on_site)s, %(geofence_m)s,
         %(flags)s::varchar(40)[], %(notes)s, %(reason)s, %(promise)s::jsonb, %(payment)s::jsonb,
         %(new_phones)s::jsonb, %(hazards)s::jsonb, %(idempotency_key)s, %(created_at)s)
-RETURNING id
+RETURNING id, EXISTS (SELECT 1 FROM visit_pins WHERE visit_id = %(visit_id)s)
 """
 _JSON_COLUMNS = ("promise", "payment", "new_phones", "hazards")
 _PLAIN_COLUMNS = ("visit_id", "collector_id", "recorded_at", "received_at", "accuracy_m", "fix_at", "mock_location",
@@ -226,8 +226,13 @@ _PLAIN_COLUMNS = ("visit_id", "collector_id", "recorded_at", "received_at", "acc
 
 
 def _insert_finished(session: Session, outcome: VisitOutcome, visit: Visit, target: VisitStatus,
-                     location: str) -> None:
-    """INSERT the outcome and move the visit to its final status, in one statement.
+                     location: str) -> bool:
+    """INSERT the outcome and move the visit to its final status, in one statement; return whether the
+    visit is pinned (so that closing it costs a pin's removal only when it has one).
+
+    The pin is read by this statement, after the visit's row lock was granted: a pin committed while the
+    report waited for the lock is seen (a read in the locking statement would use that statement's older
+    snapshot), and a pin asked for later waits for this report and then finds the visit closed.
 
     move() (checked, stamped) works on a copy of the fields it reads and stamps; the ORM objects are
     then given committed values only: the outcome becomes a persistent row (every column is set by
@@ -239,11 +244,12 @@ def _insert_finished(session: Session, outcome: VisitOutcome, visit: Visit, targ
               **{key: json.dumps(getattr(outcome, key)) for key in _JSON_COLUMNS},
               **finished, "status": finished["status"].value, "outcome": outcome.outcome.value, "location": location}
     connection = driver(session)
-    outcome.id = connection.execute(_INSERT_FINISHED, params).fetchone()[0]
+    outcome.id, pinned = connection.execute(_INSERT_FINISHED, params).fetchone()
     make_transient_to_detached(outcome)
     session.add(outcome)
     for key, value in finished.items():
         set_committed_value(visit, key, value)
+    return pinned
 
 
 def _store(session: Session, *, visit: Visit, collector: User | Caller, key: str, data: dict, phones: list[dict],
@@ -271,14 +277,15 @@ def _store(session: Session, *, visit: Visit, collector: User | Caller, key: str
         notes=data.get("notes") or "", reason=data.get("reason"), promise=_plain(data.get("promise")),
         payment=_plain(data.get("payment")), new_phones=[], hazards=hazards_of(data), idempotency_key=key,
         created_at=received_at)
+    pinned = None  # not known: whoever removes pins looks
     if reassigned:
         _store_reassigned(session, outcome, visit, target, collector.id)
     else:
-        _insert_finished(session, outcome, visit, target, _ewkt(data))
+        pinned = _insert_finished(session, outcome, visit, target, _ewkt(data))
     if phones:
         outcome.new_phones = _join_phones(session, case.id, outcome.id, phones)
     if closes:
-        visit_closed.send(visit, session=session, actor_id=collector.id)
+        visit_closed.send(visit, session=session, actor_id=collector.id, pinned=pinned)
     # No separate audit event: the outcome row is the immutable record of who reported what, when.
     # Receivers flag hazards (visits.hazards) and log the attempt and the promise (contacts): same transaction.
     visit_outcome_recorded.send(visit, session=session, outcome=outcome, actor_id=collector.id)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from backend.audit.models import AuditEvent
 from backend.auth.models import Role
+from backend.extensions import db
 from backend.visits.models import VisitPin, VisitStatus
 from tests.planning.conftest import assert_plan_sound, statements
 from tests.visits.conftest import daytime_zone, new_key, plan_day
@@ -163,15 +164,18 @@ def test_pins_are_read_with_the_list_not_one_query_per_visit(client, as_role, cr
 
 def test_a_closed_visit_loses_its_pin_audited(client, as_role, create_user, make_visit, session, outcome_body):
     """Cancelled, done by its collector, or closed by a late report after it moved: the pin goes with it,
-    audited as an unpin by whoever closed it, and the pinned list shows open visits only."""
+    audited as dropped (what it was, who closed the visit), and the pinned list shows open visits only."""
     reporter, phone = as_role(Role.COLLECTOR)
     other = create_user(Role.COLLECTOR)
     dispatcher, headers = as_role(Role.DISPATCHER)
     day = plan_day()
     cancelled, done, late, kept = (make_visit(VisitStatus.ASSIGNED, collector=reporter, day=day,
                                               case_fields={"timezone": daytime_zone(14)}) for _ in range(4))
+    pinners = {}
     for visit in (cancelled, done, late, kept):
-        assert _pin(client, as_role, visit.id, collector_id=reporter.id).status_code == 200
+        pinned = _pin(client, as_role, visit.id, collector_id=reporter.id)
+        assert pinned.status_code == 200
+        pinners[visit.id] = pinned.json["pinned_by_id"]
     answer = client.post(f"/api/v1/visits/{cancelled.id}/cancel", json={"reason": "debtor paid"}, headers=headers)
     assert (answer.status_code, answer.json["pin"]) == (200, None)
     assert client.post(f"/api/v1/visits/{done.id}/outcome", json=outcome_body(),
@@ -190,17 +194,50 @@ def test_a_closed_visit_loses_its_pin_audited(client, as_role, create_user, make
         [kept.id]
     for visit in (cancelled, done, late):
         assert client.get(f"/api/v1/visits/{visit.id}", headers=headers).json["pin"] is None
-    unpins = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "visit.unpin")
-                             .order_by(AuditEvent.id)).all()
-    assert [(e.subject_id, e.actor_id, e.details) for e in unpins] == [
-        (str(cancelled.id), dispatcher.id, {"collector_id": reporter.id, "closed": "cancelled"}),
-        (str(done.id), reporter.id, {"collector_id": reporter.id, "closed": "done"}),
-        (str(late.id), reporter.id, {"collector_id": reporter.id, "closed": "failed"})]
-    # A second report beside a visit already closed changes nothing, and removes nothing twice.
+    drops = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "visit.pin_dropped")
+                            .order_by(AuditEvent.id)).all()
+    def was(visit):
+        return {"collector_id": reporter.id, "position": None, "pinned_by_id": pinners[visit.id]}
+
+    assert [(e.subject_id, e.actor_id, e.details) for e in drops] == [
+        (str(cancelled.id), dispatcher.id, {**was(cancelled), "closed": "cancelled"}),
+        (str(done.id), reporter.id, {**was(done), "closed": "done"}),
+        (str(late.id), reporter.id, {**was(late), "closed": "failed"})]
+    assert not session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                              .where(AuditEvent.action == "visit.unpin"))  # nobody unpinned anything
+    # A second report on a visit already closed is refused, and removes nothing twice.
     assert client.post(f"/api/v1/visits/{done.id}/outcome", json=outcome_body(),
-                       headers={**phone, "Idempotency-Key": new_key()}).status_code in (201, 409)
+                       headers={**phone, "Idempotency-Key": new_key()}).status_code == 409
     assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                          .where(AuditEvent.action == "visit.unpin")) == 3
+                          .where(AuditEvent.action == "visit.pin_dropped")) == 3
+
+
+def test_a_door_report_deletes_a_pin_only_where_there_is_one(client, as_role, create_user, make_visit, session,
+                                                            outcome_body, app):
+    """Every report from the field closes its visit: the pin's removal costs a statement only when it has one
+    (the report's own statement reads whether it has)."""
+    reporter, phone = as_role(Role.COLLECTOR)
+    plain, pinned = (make_visit(VisitStatus.ASSIGNED, collector=reporter, day=plan_day(),
+                                case_fields={"timezone": daytime_zone(14)}) for _ in range(2))
+    assert _pin(client, as_role, pinned.id, collector_id=reporter.id).status_code == 200
+    deletes = []
+
+    def count(_conn, _cursor, statement, *_):
+        if statement.lstrip().upper().startswith("DELETE FROM VISIT_PINS"):
+            deletes.append(statement)
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        for visit in (plain, pinned):
+            assert client.post(f"/api/v1/visits/{visit.id}/outcome", json=outcome_body(),
+                               headers={**phone, "Idempotency-Key": new_key()}).status_code == 201
+            deletes.append(visit.id)
+    finally:
+        with app.app_context():
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert deletes[0] == plain.id and isinstance(deletes[1], str) and deletes[2] == pinned.id
+    assert session.get(VisitPin, pinned.id) is None
 
 
 def test_the_map_writes_a_pins_time_as_every_other_answer_does(client, as_role, create_user, make_visit, session):
@@ -227,14 +264,14 @@ def test_the_migration_drops_the_pins_closed_visits_kept(client, as_role, create
     user = create_user(Role.COLLECTOR)
     kept, closed = make_visit(), make_visit()
     for visit in (kept, closed):
-        _pin(client, as_role, visit.id, collector_id=user.id)
+        pinner_id = _pin(client, as_role, visit.id, collector_id=user.id).json["pinned_by_id"]
     closed.status = VisitStatus.DONE  # closed the old way: the pin stayed
     session.flush()
     session.execute(sa.text(migration.DROP_CLOSED_PINS))
     assert session.scalars(sa.select(VisitPin.visit_id)).all() == [kept.id]
-    event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "visit.unpin"))
-    assert (event.subject_id, event.actor_id, event.details) == (str(closed.id), None,
-                                                                 {"collector_id": user.id, "closed": "done"})
+    event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "visit.pin_dropped"))
+    assert (event.subject_id, event.actor_id, event.details) == (
+        str(closed.id), None, {"collector_id": user.id, "position": None, "pinned_by_id": pinner_id, "closed": "done"})
 
 
 def test_route_geojson_stops_carry_their_pin(client, as_role, plan, create_user, make_visit):
