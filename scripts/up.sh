@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Set up and run the whole system: PostgreSQL + PostGIS, Redis, migrations, demo data, API, worker.
-#   scripts/up.sh          set up (idempotent) and start API + worker in the background
-#   scripts/up.sh stop     stop the API and the worker
+# Set up and run the whole system: PostgreSQL + PostGIS, Redis, migrations, demo data, API, workers (the default one and a warm tracing worker).
+#   scripts/up.sh          set up (idempotent) and start the API and the workers in the background
+#   scripts/up.sh stop     stop the API and the workers
 source "$(dirname "$0")/lib.sh"
 RUN="$ROOT/var/run"; LOGS="$ROOT/var/log"; mkdir -p "$RUN" "$LOGS"
 API_PORT="${API_PORT:-8000}"
