@@ -14,9 +14,13 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-# The first key of the two-key advisory locks (a space of its own: the other advisory locks here
-# take one bigint key); "CD" for collector-day.
+# The two-int4 advisory key space: the first key is the namespace ("CD" for collector-day; tracing's
+# case locks use 0x7472), so the two never meet; one-bigint advisory locks never overlap this space.
 NAMESPACE = 0x4344
+
+_LOCK_IN_ORDER = sa.text(
+    "SELECT pg_advisory_xact_lock(CAST(:namespace AS int), k)"
+    " FROM (SELECT unnest(CAST(:keys AS int[])) AS k ORDER BY k) AS keys")
 
 
 def day_key(collector_id: int, day: date) -> int:
@@ -36,7 +40,12 @@ def lock_collector_days(session: Session, days: Iterable[tuple[int, date]]) -> N
       3. visit rows (SELECT ... FOR UPDATE, ascending id);
       4. route and stop rows (written last, through visit_released or the plan's store).
     Never take a collector-day lock while holding a visit row lock: call this first.
+
+    One statement for every key (a city plan names hundreds of collectors): each key still takes one slot
+    of the shared lock table (max_locks_per_transaction × max_connections), which a plan per region keeps
+    to the region's collectors.
     """
-    for key in sorted({day_key(collector_id, day) for collector_id, day in days}):
-        session.execute(sa.select(sa.func.pg_advisory_xact_lock(
-            sa.cast(NAMESPACE, sa.Integer), sa.cast(key, sa.Integer))))
+    keys = sorted({day_key(collector_id, day) for collector_id, day in days})
+    if keys:
+        # The keys sorted in SQL too: the locks are taken in the subquery's order, the same on every path.
+        session.execute(_LOCK_IN_ORDER, {"namespace": NAMESPACE, "keys": keys})
