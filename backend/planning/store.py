@@ -16,7 +16,12 @@ from backend.planning.notices import notify_route_changes
 from backend.routing.schedule import PlanResult
 from backend.visits.days import lock_collector_days
 from backend.visits.models import Visit, VisitPin
-from backend.visits.service import absent_collector_ids, assign_planned, pin_view, return_to_pool
+from backend.visits.service import (
+    absent_collector_ids,
+    assign_planned,
+    pin_view,
+    return_to_pool,
+)
 from backend.visits.states import PLANNABLE
 
 
@@ -101,11 +106,14 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
     changed = {vid for vid, seen in inputs.seen.items()
                if vid not in visits or visits[vid].updated_at != seen or visits[vid].status not in PLANNABLE}
     reasons.update((vid, "changed_during_planning") for vid in sorted(changed))
+    # Collectors gone since the inputs were read (absent that day): every open stop the plan gives them
+    # says so, before "changed" (their own visits changed because they were released).
     absent = absent_collector_ids(session, inputs.plan_date) & set(inputs.planned_collector_ids)
-    dropped = {s.task_id for r in result.routes if r.collector_id in absent for s in r.stops
-               if s.task_id not in fixed_ids and s.task_id not in changed}
-    reasons.update((vid, "collector_absent") for vid in sorted(dropped))
-    changed |= dropped  # held back as a changed visit is: left where it is, on no new route
+    away = {cid: "absent" for cid in sorted(absent)}
+    dropped = {s.task_id: f"collector_{away[r.collector_id]}" for r in result.routes if r.collector_id in away
+               for s in r.stops if s.task_id not in fixed_ids}
+    reasons.update(sorted(dropped.items()))
+    changed |= set(dropped)  # held back as a changed visit is: left where it is, on no new route
     unassigned = list(reasons.items())
     before_orders: dict[int, list[int]] = {}
     for vid, (cid, _) in sorted(before.items(), key=lambda kv: kv[1][1]):
@@ -164,7 +172,8 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
     return {"date": inputs.plan_date.isoformat(), "solver": result.solver_name,
             "routes": routes_view(session, route_ids), "changes": changes,
             "unassigned": [{"visit_id": vid, "reason": why} for vid, why in unassigned],
-            "skipped_collectors": [{"collector_id": cid, "reason": why} for cid, why in inputs.skipped_collectors]}
+            "skipped_collectors": [{"collector_id": cid, "reason": why}
+                                   for cid, why in [*inputs.skipped_collectors, *away.items()]]}
 
 
 def _at(inputs: PlanInputs, seconds: int | None):

@@ -65,6 +65,8 @@ def record_absence(session: Session, *, collector_id: int, day: date, reason: st
 def remove_absence(session: Session, *, collector_id: int, day: date, actor_id: int) -> CollectorAbsence:
     """The collector works on day after all (their released visits stay in the pool for the next plan)."""
     _collector(session, collector_id)
+    # A plan being stored reads this absence under the same lock: it sees the collector either absent or
+    # back, never half; a second dispatcher removing the same absence waits, then 404s.
     lock_collector_days(session, [(collector_id, day)])
     absence = session.scalar(sa.select(CollectorAbsence).where(
         CollectorAbsence.collector_id == collector_id, CollectorAbsence.day == day))

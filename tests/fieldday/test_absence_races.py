@@ -130,3 +130,21 @@ def test_a_plan_solved_before_an_absence_is_stored_without_the_absent_collector(
     assert _open_visits_of(committed, collector_id, plan_day()) == []
     assert stored["unassigned"] == [{"visit_id": visit_id, "reason": "collector_absent"}]
     assert stored["routes"] == []
+    assert {"collector_id": collector_id, "reason": "absent"} in stored["skipped_collectors"]
+
+
+def test_the_visits_an_absent_collector_held_are_reported_absent_not_changed(app, committed):
+    """The absence released the collector's own visits (so they changed since the plan read them): the
+    plan still says why they left the route, the collector's absence."""
+    visit_id, collector_id, dispatcher_id = _seed(committed)
+    assign_visit(committed, visit_id, collector_id=collector_id, day=plan_day(), actor_id=dispatcher_id)
+    committed.commit()
+    with Session(db.engine) as storing:
+        inputs, out = _solved(storing, collector_id)
+        storing.commit()
+        assert OnThread(app, _absent(collector_id, dispatcher_id)).join() == [[visit_id]]
+        stored = store_plan(storing, inputs, out.result, actor_id=dispatcher_id)
+        storing.commit()
+    assert _open_visits_of(committed, collector_id, plan_day()) == []
+    assert stored["unassigned"] == [{"visit_id": visit_id, "reason": "collector_absent"}]
+    assert stored["skipped_collectors"] == [{"collector_id": collector_id, "reason": "absent"}]
