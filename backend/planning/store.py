@@ -19,6 +19,7 @@ from backend.visits.models import Visit, VisitPin
 from backend.visits.service import (
     absent_collector_ids,
     assign_planned,
+    lock_collectors,
     pin_view,
     return_to_pool,
 )
@@ -92,6 +93,9 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
     # The planned collectors' days, then their visits (visits.days' lock order): an absence recorded
     # since the inputs were read is seen below; one recorded meanwhile waits and then releases the plan's.
     lock_collector_days(session, [(cid, inputs.plan_date) for cid in inputs.planned_collector_ids])
+    # Then their rows, shared (visits.days' step 2½): a deactivation under way commits first and is read
+    # here; one that comes later waits for this plan and then releases what it gave them.
+    collectors = lock_collectors(session, inputs.planned_collector_ids)
     before = _day_holders(session, inputs.plan_date)
     old_versions = dict(session.execute(sa.select(Route.collector_id, Route.version).where(
         Route.collector_id.in_(inputs.planned_collector_ids), Route.plan_date == inputs.plan_date)).all())
@@ -106,10 +110,11 @@ def store_plan(session: Session, inputs: PlanInputs, result: PlanResult, *, acto
     changed = {vid for vid, seen in inputs.seen.items()
                if vid not in visits or visits[vid].updated_at != seen or visits[vid].status not in PLANNABLE}
     reasons.update((vid, "changed_during_planning") for vid in sorted(changed))
-    # Collectors gone since the inputs were read (absent that day): every open stop the plan gives them
-    # says so, before "changed" (their own visits changed because they were released).
+    # Collectors gone since the inputs were read (absent that day, or deactivated): every open stop the
+    # plan gives them says so, before "changed" (their own visits changed because they were released).
     absent = absent_collector_ids(session, inputs.plan_date) & set(inputs.planned_collector_ids)
     away = {cid: "absent" for cid in sorted(absent)}
+    away.update((cid, "inactive") for cid, user in collectors.items() if not user.active)
     dropped = {s.task_id: f"collector_{away[r.collector_id]}" for r in result.routes if r.collector_id in away
                for s in r.stops if s.task_id not in fixed_ids}
     reasons.update(sorted(dropped.items()))

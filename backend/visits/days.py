@@ -4,6 +4,11 @@ Assigning a visit (visits.service.assign_visit), a plan storing routes (planning
 stop moved to another collector (planning.moves.move_stop) and an absence (visits.absences) each decide
 from what they read about the collector's day (the absences, the visits already given, the cap); each
 takes `lock_collector_days` first, so one waits for the other's commit and then reads it.
+
+A deactivation (auth.service.update_user → visits.absences.release_deactivated) takes the collector off
+every day at once: it holds the collector's users row (its UPDATE) instead, and the paths that put a
+visit on a collector read that row FOR SHARE right after their collector-day locks, so each waits for
+the other's commit and then reads it (the assignment sees `active` false; the release sees the visit).
 """
 from __future__ import annotations
 
@@ -37,8 +42,11 @@ def lock_collector_days(session: Session, days: Iterable[tuple[int, date]]) -> N
     Lock order, the same on every path so none can deadlock with another:
       1. the day's planning lock (planning.store.lock_day), when the path takes it;
       2. collector-day locks, all of them at once, here, in ascending key order;
+      2½. the collectors' users rows (SELECT ... FOR SHARE, ascending id: visits.service.lock_collectors),
+         on the paths that put visits on a collector; a deactivation's UPDATE holds it;
       3. visit rows (SELECT ... FOR UPDATE, ascending id);
-      4. route and stop rows (written last, through visit_released or the plan's store).
+      4. route and stop rows, and the visit's pin row (visit_pins), written last: through visit_released,
+         the plan's store, or planning.service.drop_pin under the visit's row lock.
     Never take a collector-day lock while holding a visit row lock: call this first.
 
     One statement for every key (a city plan names hundreds of collectors): each key still takes one slot

@@ -1,6 +1,7 @@
 """Visit rules: who sees which visit, filters, approval, assignment and cancellation."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -181,9 +182,21 @@ def absent_collector_ids(session: Session, day: date) -> set[int]:
     return set(session.scalars(sa.select(CollectorAbsence.collector_id).where(CollectorAbsence.day == day)))
 
 
-def assignable_collector(session: Session, collector_id: int) -> User:
-    """The active collector `collector_id` names: 404 for no user, 422 naming collector_id for anyone else."""
-    collector = session.get(User, collector_id)
+def lock_collectors(session: Session, collector_ids: Iterable[int]) -> dict[int, User]:
+    """Read these users' rows FOR SHARE, in id order, re-read as the lock finds them (visits.days' step
+    2½: after the collector-day locks, before any visit row): a deactivation under way commits first."""
+    ids = sorted(set(collector_ids))
+    if not ids:
+        return {}
+    return {u.id: u for u in session.scalars(sa.select(User).where(User.id.in_(ids)).order_by(User.id)
+                                             .with_for_update(read=True)
+                                             .execution_options(populate_existing=True))}
+
+
+def assignable_collector(session: Session, collector_id: int, *, lock: bool = False) -> User:
+    """The active collector `collector_id` names: 404 for no user, 422 naming collector_id for anyone else.
+    With `lock`, the row is read FOR SHARE (lock_collectors): a deactivation meanwhile is waited for."""
+    collector = lock_collectors(session, [collector_id]).get(collector_id) if lock else session.get(User, collector_id)
     if collector is None:
         raise NotFound("collector", collector_id, field="collector_id")
     if collector.role is not Role.COLLECTOR or not collector.active:
@@ -219,8 +232,11 @@ def assign_visit(session: Session, visit_id: int, *, collector_id: int, day: dat
     # The collector's day before the visit's row (visits.days' lock order): two dispatchers cannot both
     # take the last slot, and an absence recorded meanwhile is read, or waits and then releases the visit.
     lock_collector_days(session, [(collector_id, day)])
+    # Then the collector's row, shared, still before the visit's (a deactivation holds it and then wants
+    # the collector's visits): one under way commits first and the check below reads `active` false.
+    lock_collectors(session, [collector_id])
     visit = get_visit(session, visit_id, lock=True)
-    collector = assignable_collector(session, collector_id)
+    collector = assignable_collector(session, collector_id)  # the row just locked, checked after the visit's 404
     local_today = utcnow().astimezone(ZoneInfo(collector.timezone)).date()
     if day < local_today:
         raise InvalidInput("date", "must not be in the past")

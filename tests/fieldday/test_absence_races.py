@@ -1,13 +1,14 @@
-"""An absence and whatever puts a visit on that collector's day serialise on one collector-day lock
-(visits.days): after both commit, no open visit is the absent collector's that day (real commits, two
-sessions, one held open while the other runs on a thread until its backend is seen waiting for a lock)."""
+"""An absence, or a deactivation, and whatever puts a visit on that collector's day serialise (visits.days:
+the collector-day lock, and the collector's row read FOR SHARE): after both commit, no open visit is the
+absent or inactive collector's (real commits, two sessions, one held open while the other runs on a
+thread until its backend is seen waiting for a lock)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from backend.auth.models import Role
-from backend.auth.service import create_user
+from backend.auth.service import create_user, update_user
 from backend.extensions import db
 from backend.planning.inputs import load_plan_inputs
 from backend.planning.moves import move_stop
@@ -36,6 +37,12 @@ def _absent(collector_id, dispatcher_id):
         _, released = record_absence(session, collector_id=collector_id, day=plan_day(), reason="flu",
                                      actor_id=dispatcher_id)
         return released
+    return work
+
+
+def _deactivate(collector_id, dispatcher_id):
+    def work(session):
+        return update_user(session, collector_id, active=False, actor_id=dispatcher_id).active
     return work
 
 
@@ -148,3 +155,95 @@ def test_the_visits_an_absent_collector_held_are_reported_absent_not_changed(app
     assert _open_visits_of(committed, collector_id, plan_day()) == []
     assert stored["unassigned"] == [{"visit_id": visit_id, "reason": "collector_absent"}]
     assert stored["skipped_collectors"] == [{"collector_id": collector_id, "reason": "absent"}]
+
+
+def test_an_assignment_made_while_a_deactivation_is_open_waits_and_is_refused(app, committed):
+    """The deactivation released the collector's visits before the assignment gave one: read before the
+    deactivation's commit, the collector would still be active and keep the visit for ever."""
+    visit_id, collector_id, dispatcher_id = _seed(committed)
+    with Session(db.engine) as deactivating:
+        _deactivate(collector_id, dispatcher_id)(deactivating)
+        assignment = OnThread(app, _assign(visit_id, collector_id, dispatcher_id))
+        waited = assignment.waits()  # for the deactivation's transaction
+        deactivating.commit()
+    outcome = assignment.join()
+    assert _open_visits_of(committed, collector_id, plan_day()) == []
+    assert outcome == ["validation_error"]  # the 422 naming collector_id: not an active collector
+    assert waited
+
+
+def test_a_deactivation_while_an_assignment_is_open_waits_and_releases_it(app, committed):
+    visit_id, collector_id, dispatcher_id = _seed(committed)
+    with Session(db.engine) as assigning:
+        assign_visit(assigning, visit_id, collector_id=collector_id, day=plan_day(), actor_id=dispatcher_id)
+        deactivation = OnThread(app, _deactivate(collector_id, dispatcher_id))
+        waited = deactivation.waits()  # for the assignment's transaction
+        assigning.commit()
+    outcome = deactivation.join()
+    assert _open_visits_of(committed, collector_id, plan_day()) == []
+    assert outcome == [False]
+    assert waited
+
+
+def test_a_stop_moved_while_its_target_is_deactivated_waits_and_is_refused(app, committed):
+    visit_id, collector_id, dispatcher_id = _seed(committed)
+    route_id, other_id = _stored_on_other_route(committed, dispatcher_id)
+
+    def move(session):
+        return move_stop(session, route_id=route_id, visit_id=visit_id, collector_id=collector_id,
+                         actor_id=dispatcher_id)["visit_id"]
+
+    with Session(db.engine) as deactivating:
+        _deactivate(collector_id, dispatcher_id)(deactivating)
+        moving = OnThread(app, move)
+        waited = moving.waits()  # for the deactivation's transaction
+        deactivating.commit()
+    outcome = moving.join()
+    assert _open_visits_of(committed, collector_id, plan_day()) == []
+    assert outcome == ["validation_error"]
+    assert _open_visits_of(committed, other_id, plan_day()) == [visit_id]
+    assert waited
+
+
+def test_a_plan_stored_while_a_deactivation_is_open_waits_and_leaves_the_collector_out(app, committed):
+    visit_id, collector_id, dispatcher_id = _seed(committed)
+    inputs, out = _solved(committed, collector_id)
+    committed.commit()
+    with Session(db.engine) as deactivating:
+        _deactivate(collector_id, dispatcher_id)(deactivating)
+        storing = OnThread(app, lambda session: store_plan(session, inputs, out.result, actor_id=dispatcher_id))
+        waited = storing.waits()  # for the deactivation's transaction
+        deactivating.commit()
+    [stored] = storing.join()
+    assert _open_visits_of(committed, collector_id, plan_day()) == []
+    assert stored["unassigned"] == [{"visit_id": visit_id, "reason": "collector_inactive"}]
+    assert stored["routes"] == []
+    assert stored["skipped_collectors"] == [{"collector_id": collector_id, "reason": "inactive"}]
+    assert waited
+
+
+def test_a_deactivation_while_a_plan_is_stored_waits_and_releases_its_visits(app, committed):
+    visit_id, collector_id, dispatcher_id = _seed(committed)
+    with Session(db.engine) as storing:
+        inputs, out = _solved(storing, collector_id)
+        store_plan(storing, inputs, out.result, actor_id=dispatcher_id)
+        deactivation = OnThread(app, _deactivate(collector_id, dispatcher_id))
+        waited = deactivation.waits()  # for the plan's transaction
+        storing.commit()
+    outcome = deactivation.join()
+    assert _open_visits_of(committed, collector_id, plan_day()) == []
+    assert outcome == [False]
+    assert waited
+
+
+def test_a_plan_solved_before_a_deactivation_is_stored_without_the_collector(app, committed):
+    visit_id, collector_id, dispatcher_id = _seed(committed)
+    with Session(db.engine) as storing:
+        inputs, out = _solved(storing, collector_id)
+        storing.commit()  # as plan_routes_job does before solving
+        assert OnThread(app, _deactivate(collector_id, dispatcher_id)).join() == [False]
+        stored = store_plan(storing, inputs, out.result, actor_id=dispatcher_id)
+        storing.commit()
+    assert _open_visits_of(committed, collector_id, plan_day()) == []
+    assert stored["unassigned"] == [{"visit_id": visit_id, "reason": "collector_inactive"}]
+    assert stored["routes"] == []

@@ -110,6 +110,7 @@ const VALUES = {
     pending: "待处理", located: "已定位", not_found: "无法定位", rooftop: "门牌级", street: "街道级", city: "城市级",
     visit_not_open: "外访已结束", absence_exists: "当日已登记缺勤", already_decided: "已被处理",
     address_superseded: "地址已变更", district: "区县级", pinned: "已固定给另一外访员", collector_absent: "外访员当日缺勤",
+    collector_inactive: "外访员已停用",
     missing_skills: "缺少所需技能", needs_two_person_crew: "需两人小组", confirmed: "已确认",
     gazetteer: "行政区划库", collector: "外访员", dispatcher: "调度员", import: "导入",
   },
