@@ -42,6 +42,7 @@ READERS = (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN, Role.COLLECTOR)
 def _filters(query: dict) -> dict:
     filters = {k: query.get(k) for k in ("status", "kind", "date", "bbox", "not_located", "case_id", "overdue",
                                         "pinned")}
+    filters["open_only"] = query.get("open")
     filters["collector_id"] = service.scope_for(current_user(), query.get("collector_id"))
     return filters
 

@@ -7,7 +7,7 @@ from backend.cases.schemas import RELATIONSHIPS
 from backend.geo import CoordSysQuerySchema, PositionSchema, lat_field, lon_field
 from backend.pagination import PageQuerySchema
 from backend.validation import day_field, id_field, moment_field
-from backend.visits.models import HazardKind, OutcomeKind, VisitKind, VisitStatus
+from backend.visits.models import OPEN_STATUSES, HazardKind, OutcomeKind, VisitKind, VisitStatus
 
 SKILL_PATTERN = r"^[a-z0-9_]{1,40}$"
 
@@ -58,6 +58,9 @@ class VisitQuerySchema(PageQuerySchema):
     not_located = fields.Boolean(metadata={"description": "visits whose address cannot be routed to yet"})
     overdue = fields.Boolean(metadata={"description": "true: open visits past their due time; false: the rest"})
     pinned = fields.Boolean(metadata={"description": "true: visits a dispatcher pinned to a collector; false: the rest"})
+    open = fields.Boolean(metadata={"description": (
+        f"true: open visits only ({', '.join(OPEN_STATUSES)}); false: the closed ones "
+        f"({', '.join(s for s in VisitStatus if s not in OPEN_STATUSES)}); combines with the other filters")})
 
 
 class VisitGeoQuerySchema(VisitQuerySchema, CoordSysQuerySchema):

@@ -58,9 +58,12 @@ def scope_for(viewer: User, collector_id: int | None) -> int | None:
 
 
 def filtered_visits(*, status=None, kind=None, collector_id=None, date=None, bbox=None, not_located=None,
-                    case_id=None, overdue=None, pinned=None, now=None) -> sa.Select:
+                    case_id=None, overdue=None, pinned=None, open_only=None, now=None) -> sa.Select:
     """Select visits joined to their address, filtered; the bbox test runs on the GiST index."""
     query = sa.select(Visit).join(CaseAddress, CaseAddress.id == Visit.address_id)
+    if open_only is not None:  # closed visits are never deleted: the map must not page through them
+        is_open = Visit.status.in_(OPEN_STATUSES)
+        query = query.where(is_open if open_only else sa.not_(is_open))
     if pinned is not None:
         has_pin = sa.exists().where(VisitPin.visit_id == Visit.id).correlate(Visit)  # not the joined pin
         query = query.where(has_pin if pinned else ~has_pin)

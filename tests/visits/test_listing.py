@@ -42,6 +42,35 @@ def test_bad_bbox_and_status_are_422(client, as_role):
         assert set(response.json["error"]["fields"]) & {"bbox", "status"}
 
 
+def test_open_filter_leaves_closed_visits_on_the_server(client, as_role, create_user, make_visit):
+    _, headers = as_role(Role.DISPATCHER)
+    user = create_user(Role.COLLECTOR)
+    requested = make_visit(kind="locate")
+    assigned = make_visit(VisitStatus.ASSIGNED, collector=user, kind="confirm")
+    in_progress = make_visit(VisitStatus.IN_PROGRESS, collector=user, kind="locate")
+    closed = {make_visit(status, collector=user, kind="locate").id
+              for status in (VisitStatus.DONE, VisitStatus.FAILED, VisitStatus.CANCELLED)}
+    mine = {requested.id, assigned.id, in_progress.id} | closed
+
+    def listed(query):
+        visits = _ids(client.get(f"/api/v1/visits?{query}&page_size=1000", headers=headers)) & mine
+        geojson = client.get(f"/api/v1/visits.geojson?{query}&page_size=1000", headers=headers).json
+        assert {f["id"] for f in geojson["features"]} & mine == visits, query
+        return visits
+
+    assert listed("open=true") == {requested.id, assigned.id, in_progress.id}
+    assert listed("open=false") == closed
+    # With the other filters: they narrow the open ones, and a closed status asked for with open=true is none.
+    assert listed("open=true&kind=locate") == {requested.id, in_progress.id}
+    assert listed(f"open=true&collector_id={user.id}") == {assigned.id, in_progress.id}
+    assert listed("open=true&status=assigned") == {assigned.id}
+    assert listed("open=true&status=done") == set()
+    assert listed(f"open=false&collector_id={user.id}&kind=locate") == closed
+    total = client.get(f"/api/v1/visits.geojson?open=true&collector_id={user.id}", headers=headers).json["total"]
+    assert total == 2
+    assert client.get("/api/v1/visits?open=maybe", headers=headers).status_code == 422
+
+
 def test_geojson_is_a_feature_collection_in_lon_lat(client, as_role, make_visit):
     _, headers = as_role(Role.DISPATCHER)
     visit = make_visit(lat=30.6601, lon=104.0702)
