@@ -4,7 +4,7 @@
 // approve outsourced visits.
 import * as api from "./api.js";
 import { L, createMap, showExtent, toMap } from "./basemap.js";
-import { append, clear, h, toast } from "./dom.js";
+import { append, clear, h, problem, toast } from "./dom.js";
 import { clock, dateTime, hours, km, tomorrow, withDebtorTime } from "./fmt.js";
 import { t, tcode, tv } from "./i18n.js";
 import { PIN, loadPins, pinControls, pinText } from "./pins.js";
@@ -13,9 +13,12 @@ const KIND_COLOURS = { confirm: "#2563eb", locate: "#7c3aed", broken_promise: "#
 const ROUTE_COLOURS = ["#e11d48", "#0891b2", "#16a34a", "#9333ea", "#ca8a04", "#db2777", "#0d9488", "#4f46e5",
   "#65a30d", "#c2410c", "#0284c7", "#7e22ce"];
 const OPEN = new Set(["requested", "scheduled", "needs_approval", "assigned", "in_progress"]);
+const LIMIT = 20000;  // visits the map reads at most (40 pages of 500); past it the panel says so
 
 export async function render(root) {
-  const s = { visits: [], routes: [], collectors: new Map(), users: new Map(), pins: new Map(), selected: new Set(),
+  // fetched: the server's answer to kind and status (features, district per visit id), kept so that a
+  // district or "overdue" change re-filters it here; visits: what is drawn.
+  const s = { fetched: { features: [], districts: new Map() }, visits: [], routes: [], collectors: new Map(), users: new Map(), pins: new Map(), selected: new Set(),
     unassigned: [], boxMode: false };
   const panel = h("aside", { class: "panel" });
   const mapBox = h("div", { class: "map", id: "map" });
@@ -42,11 +45,12 @@ export async function render(root) {
   const unassignedList = h("div", { id: "unassigned" });
   const approvals = h("div", { id: "approvals" });
   const summary = h("div", { id: "visit-summary" });
+  const cutNotice = h("p", { id: "visits-cut", class: "error", hidden: true });
   append(panel,
     h("section", {}, h("h3", {}, t("filter")),
       h("label", {}, t("kind"), " ", kindSel), h("label", {}, t("status"), " ", statusSel),
       h("label", {}, t("district"), " ", districtSel),
-      h("label", {}, overdueOnly, " ", t("overdue")), legend()),
+      h("label", {}, overdueOnly, " ", t("overdue")), cutNotice, legend()),
     h("section", {}, h("h3", {}, t("plan")), h("label", {}, t("date"), " ", dateIn),
       h("details", {}, h("summary", {}, t("collectors")), collectorBox),
       h("div", { class: "row" }, planBtn, boxBtn), progress, progressText, selectedBox),
@@ -55,8 +59,11 @@ export async function render(root) {
     h("section", {}, h("h3", {}, t("unassigned")), unassignedList),
     h("section", {}, h("h3", {}, t("needs_approval")), approvals));
 
-  kindSel.onchange = statusSel.onchange = overdueOnly.onchange = districtSel.onchange = () => loadVisits();
-  dateIn.onchange = () => loadRoutes();
+  // A failed load says why (the map keeps what it had); a load a newer one replaced says nothing.
+  const failed = (e) => { if (e.name !== "AbortError") toast(`${e.status ? `(${e.status}) ` : ""}${problem(e)}`, "error"); };
+  kindSel.onchange = statusSel.onchange = () => loadVisits().catch(failed);  // the server filters these
+  overdueOnly.onchange = districtSel.onchange = () => showVisits();  // these, the browser: nothing re-read
+  dateIn.onchange = () => loadRoutes().catch(failed);
   planBtn.onclick = () => plan();
   boxBtn.onclick = () => { s.boxMode = !s.boxMode; boxBtn.classList.toggle("on", s.boxMode);
     s.boxMode ? map.dragging.disable() : map.dragging.enable(); };
@@ -106,22 +113,41 @@ export async function render(root) {
     return m ? m[1] : "";
   }
 
+  // Reads the visits of the chosen kind and status (open ones when no status is chosen: the server leaves
+  // the closed ones out), then draws them. A newer load aborts an older one, so the older cannot overwrite it.
+  let loading = null;
   async function loadVisits() {
-    const query = { kind: kindSel.value, status: statusSel.value };
-    // Every page of both (one page was the first 100 visits by id: past them open visits went missing).
-    const [features, records] = await Promise.all([api.allPages("/visits.geojson", query, 20000),
-      api.allPages("/visits", query, 20000)]);
-    const districts = new Map(records.map((r) => [r.id, districtOf(r.address && r.address.text)]));
-    const names = [...new Set(districts.values())].filter(Boolean).sort();
+    if (loading) loading.abort();
+    const controller = loading = new AbortController();
+    const query = { kind: kindSel.value, status: statusSel.value, open: statusSel.value ? undefined : "true" };
+    const options = { signal: controller.signal };
+    try {
+      const [features, records] = await Promise.all([api.allPages("/visits.geojson", query, LIMIT, options),
+        api.allPages("/visits", query, LIMIT, options)]);
+      if (controller.signal.aborted) return;
+      s.fetched = { features, districts: new Map(records.map((r) => [r.id, districtOf(r.address && r.address.text)])) };
+      const cut = [features, records].find((list) => list.truncated);
+      cutNotice.hidden = !cut;
+      cutNotice.textContent = cut ? `${t("list_cut")}: ${cut.length} / ${cut.total}` : "";
+    } catch (e) {
+      if (controller.signal.aborted) return;  // replaced by a newer load, which draws
+      throw e;
+    } finally { if (loading === controller) loading = null; }
+    const names = [...new Set(s.fetched.districts.values())].filter(Boolean).sort();
     const chosen = districtSel.value;
     clear(districtSel);
     append(districtSel, h("option", { value: "" }, t("all")), ...names.map((n) => h("option", { value: n }, n)));
     districtSel.value = names.includes(chosen) ? chosen : "";
+    showVisits();
+  }
+
+  // The fetched visits through the district and "overdue" filters, drawn.
+  function showVisits() {
     const now = Date.now();
-    s.visits = features.filter((f) => f.geometry).map((f) => ({ id: f.properties.id, lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1],
-      ...f.properties, district: districts.get(f.properties.id) || "", late: new Date(f.properties.due_by).getTime() < now }))
-      .filter((v) => (statusSel.value || OPEN.has(v.status)) && (!overdueOnly.checked || v.late)
-        && (!districtSel.value || v.district === districtSel.value));
+    s.visits = s.fetched.features.filter((f) => f.geometry).map((f) => ({ id: f.properties.id, lon: f.geometry.coordinates[0],
+      lat: f.geometry.coordinates[1], ...f.properties, district: s.fetched.districts.get(f.properties.id) || "",
+      late: new Date(f.properties.due_by).getTime() < now }))
+      .filter((v) => (!overdueOnly.checked || v.late) && (!districtSel.value || v.district === districtSel.value));
     drawVisits();
     showExtent(map, s.visits.map((v) => toMap(v.lat, v.lon)));
     drawApprovals();
@@ -179,14 +205,20 @@ export async function render(root) {
     for (const v of pending) {
       append(approvals, h("div", { class: "row" }, `#${v.id} ${tv(v.kind)}`,
         h("button", { type: "button", class: "approve", onclick: async () => {
-          try { await api.post(`/visits/${v.id}/approve`); toast(`#${v.id} ✓`); loadVisits(); }
-          catch (e) { toast(`${t("refused")}: ${e.message}`, "error"); }
+          try { await api.post(`/visits/${v.id}/approve`); toast(`#${v.id} ✓`); }
+          catch (e) { toast(`${t("refused")}: ${e.message}`, "error"); return; }
+          loadVisits().catch(failed);
         } }, t("approve"))));
     }
   }
 
+  // The day's routes; an older day's answer arriving after a newer one's is dropped.
+  let routesAsked = 0;
   async function loadRoutes() {
-    s.routes = await api.allPages("/routes", { date: dateIn.value });  // a route per collector: past 100 too
+    const asked = ++routesAsked;
+    const routes = await api.allPages("/routes", { date: dateIn.value });  // a route per collector: past 100 too
+    if (asked !== routesAsked) return;
+    s.routes = routes;
     drawRoutes();
   }
 
@@ -199,6 +231,7 @@ export async function render(root) {
       let result = await api.post("/routes/plan", body);
       if (result._status === 202 || result.job_id) result = await follow(result.job_id);
       progress.value = 1;
+      routesAsked++;  // a day's routes still being read are older than the plan's
       s.routes = result.routes || [];
       s.unassigned = result.unassigned || [];
       drawRoutes(); drawUnassigned();
