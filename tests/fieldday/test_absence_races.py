@@ -4,6 +4,7 @@ absent or inactive collector's (real commits, two sessions, one held open while 
 thread until its backend is seen waiting for a lock)."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -52,6 +53,16 @@ def _assign(visit_id, collector_id, dispatcher_id):
     return work
 
 
+# Two ways a collector leaves their day: what each returns (released visit ids; active), why a plan leaves
+# their visits out, how the plan lists them, and what an assignment meanwhile is refused with.
+AWAY = {
+    "absence": (_absent, lambda visit_ids: [visit_ids], "collector_absent", "absent", "collector_absent"),
+    # 422 naming collector_id (not an active collector): the deactivation released the collector's visits
+    # before the assignment gave one; read before its commit, the collector would keep it for ever.
+    "deactivation": (_deactivate, lambda _visit_ids: [False], "collector_inactive", "inactive", "validation_error"),
+}
+
+
 def _solved(session, collector_id: int):
     inputs = load_plan_inputs(session, plan_date=plan_day(), collector_ids=[collector_id], actor_id=None)
     out = solve_plan(inputs, time_limit_s=1)
@@ -70,32 +81,6 @@ def _stored_on_other_route(committed, dispatcher_id: int) -> tuple[int, int]:
     return route_id, other.id
 
 
-def test_an_absence_recorded_while_an_assignment_is_open_waits_and_releases_it(app, committed):
-    visit_id, collector_id, dispatcher_id = _seed(committed)
-    with Session(db.engine) as assigning:
-        assign_visit(assigning, visit_id, collector_id=collector_id, day=plan_day(), actor_id=dispatcher_id)
-        absence = OnThread(app, _absent(collector_id, dispatcher_id))
-        waited = absence.waits()  # for the assignment's transaction
-        assigning.commit()
-    outcome = absence.join()
-    assert _open_visits_of(committed, collector_id, plan_day()) == []
-    assert outcome == [[visit_id]]
-    assert waited
-
-
-def test_an_assignment_made_while_an_absence_is_open_waits_and_is_refused(app, committed):
-    visit_id, collector_id, dispatcher_id = _seed(committed)
-    with Session(db.engine) as recording:
-        _absent(collector_id, dispatcher_id)(recording)
-        assignment = OnThread(app, _assign(visit_id, collector_id, dispatcher_id))
-        waited = assignment.waits()  # for the absence's transaction
-        recording.commit()
-    outcome = assignment.join()
-    assert _open_visits_of(committed, collector_id, plan_day()) == []
-    assert outcome == ["collector_absent"]  # the 409 POST /visits/{id}/assign answers for an absent collector
-    assert waited
-
-
 def test_an_absence_recorded_while_a_stop_moves_to_the_collector_waits_and_releases_it(app, committed):
     visit_id, collector_id, dispatcher_id = _seed(committed)
     route_id, _ = _stored_on_other_route(committed, dispatcher_id)
@@ -108,36 +93,6 @@ def test_an_absence_recorded_while_a_stop_moves_to_the_collector_waits_and_relea
     assert _open_visits_of(committed, collector_id, plan_day()) == []
     assert outcome == [[visit_id]]
     assert waited
-
-
-def test_an_absence_recorded_while_a_plan_is_stored_waits_and_releases_its_visits(app, committed):
-    visit_id, collector_id, dispatcher_id = _seed(committed)
-    with Session(db.engine) as storing:
-        inputs, out = _solved(storing, collector_id)
-        store_plan(storing, inputs, out.result, actor_id=dispatcher_id)
-        absence = OnThread(app, _absent(collector_id, dispatcher_id))
-        waited = absence.waits()  # for the plan's transaction
-        storing.commit()
-    outcome = absence.join()
-    assert _open_visits_of(committed, collector_id, plan_day()) == []
-    assert outcome == [[visit_id]]
-    assert waited
-
-
-def test_a_plan_solved_before_an_absence_is_stored_without_the_absent_collector(app, committed):
-    """A plan job reads the day, solves for minutes without a transaction, then stores: an absence
-    recorded in between keeps the collector's planned visits in the pool."""
-    visit_id, collector_id, dispatcher_id = _seed(committed)
-    with Session(db.engine) as storing:
-        inputs, out = _solved(storing, collector_id)
-        storing.commit()  # as plan_routes_job does before solving
-        assert OnThread(app, _absent(collector_id, dispatcher_id)).join() == [[]]
-        stored = store_plan(storing, inputs, out.result, actor_id=dispatcher_id)
-        storing.commit()
-    assert _open_visits_of(committed, collector_id, plan_day()) == []
-    assert stored["unassigned"] == [{"visit_id": visit_id, "reason": "collector_absent"}]
-    assert stored["routes"] == []
-    assert {"collector_id": collector_id, "reason": "absent"} in stored["skipped_collectors"]
 
 
 def test_the_visits_an_absent_collector_held_are_reported_absent_not_changed(app, committed):
@@ -155,34 +110,6 @@ def test_the_visits_an_absent_collector_held_are_reported_absent_not_changed(app
     assert _open_visits_of(committed, collector_id, plan_day()) == []
     assert stored["unassigned"] == [{"visit_id": visit_id, "reason": "collector_absent"}]
     assert stored["skipped_collectors"] == [{"collector_id": collector_id, "reason": "absent"}]
-
-
-def test_an_assignment_made_while_a_deactivation_is_open_waits_and_is_refused(app, committed):
-    """The deactivation released the collector's visits before the assignment gave one: read before the
-    deactivation's commit, the collector would still be active and keep the visit for ever."""
-    visit_id, collector_id, dispatcher_id = _seed(committed)
-    with Session(db.engine) as deactivating:
-        _deactivate(collector_id, dispatcher_id)(deactivating)
-        assignment = OnThread(app, _assign(visit_id, collector_id, dispatcher_id))
-        waited = assignment.waits()  # for the deactivation's transaction
-        deactivating.commit()
-    outcome = assignment.join()
-    assert _open_visits_of(committed, collector_id, plan_day()) == []
-    assert outcome == ["validation_error"]  # the 422 naming collector_id: not an active collector
-    assert waited
-
-
-def test_a_deactivation_while_an_assignment_is_open_waits_and_releases_it(app, committed):
-    visit_id, collector_id, dispatcher_id = _seed(committed)
-    with Session(db.engine) as assigning:
-        assign_visit(assigning, visit_id, collector_id=collector_id, day=plan_day(), actor_id=dispatcher_id)
-        deactivation = OnThread(app, _deactivate(collector_id, dispatcher_id))
-        waited = deactivation.waits()  # for the assignment's transaction
-        assigning.commit()
-    outcome = deactivation.join()
-    assert _open_visits_of(committed, collector_id, plan_day()) == []
-    assert outcome == [False]
-    assert waited
 
 
 def test_a_stop_moved_while_its_target_is_deactivated_waits_and_is_refused(app, committed):
@@ -222,28 +149,65 @@ def test_a_plan_stored_while_a_deactivation_is_open_waits_and_leaves_the_collect
     assert waited
 
 
-def test_a_deactivation_while_a_plan_is_stored_waits_and_releases_its_visits(app, committed):
+@pytest.mark.parametrize("away", list(AWAY))
+def test_leaving_the_day_while_an_assignment_is_open_waits_and_releases_it(app, committed, away):
+    leave, released, *_ = AWAY[away]
+    visit_id, collector_id, dispatcher_id = _seed(committed)
+    with Session(db.engine) as assigning:
+        assign_visit(assigning, visit_id, collector_id=collector_id, day=plan_day(), actor_id=dispatcher_id)
+        leaving = OnThread(app, leave(collector_id, dispatcher_id))
+        waited = leaving.waits()  # for the assignment's transaction
+        assigning.commit()
+    outcome = leaving.join()
+    assert _open_visits_of(committed, collector_id, plan_day()) == []
+    assert outcome == released([visit_id])
+    assert waited
+
+
+@pytest.mark.parametrize("away", list(AWAY))
+def test_an_assignment_made_while_the_collector_leaves_the_day_waits_and_is_refused(app, committed, away):
+    leave, *_, refusal = AWAY[away]
+    visit_id, collector_id, dispatcher_id = _seed(committed)
+    with Session(db.engine) as leaving:
+        leave(collector_id, dispatcher_id)(leaving)
+        assignment = OnThread(app, _assign(visit_id, collector_id, dispatcher_id))
+        waited = assignment.waits()  # for the absence's or deactivation's transaction
+        leaving.commit()
+    outcome = assignment.join()
+    assert _open_visits_of(committed, collector_id, plan_day()) == []
+    assert outcome == [refusal]  # what POST /visits/{id}/assign answers for an absent / inactive collector
+    assert waited
+
+
+@pytest.mark.parametrize("away", list(AWAY))
+def test_leaving_the_day_while_a_plan_is_stored_waits_and_releases_its_visits(app, committed, away):
+    leave, released, *_ = AWAY[away]
     visit_id, collector_id, dispatcher_id = _seed(committed)
     with Session(db.engine) as storing:
         inputs, out = _solved(storing, collector_id)
         store_plan(storing, inputs, out.result, actor_id=dispatcher_id)
-        deactivation = OnThread(app, _deactivate(collector_id, dispatcher_id))
-        waited = deactivation.waits()  # for the plan's transaction
+        leaving = OnThread(app, leave(collector_id, dispatcher_id))
+        waited = leaving.waits()  # for the plan's transaction
         storing.commit()
-    outcome = deactivation.join()
+    outcome = leaving.join()
     assert _open_visits_of(committed, collector_id, plan_day()) == []
-    assert outcome == [False]
+    assert outcome == released([visit_id])
     assert waited
 
 
-def test_a_plan_solved_before_a_deactivation_is_stored_without_the_collector(app, committed):
+@pytest.mark.parametrize("away", list(AWAY))
+def test_a_plan_solved_before_the_collector_left_the_day_is_stored_without_them(app, committed, away):
+    """A plan job reads the day, solves for minutes without a transaction, then stores: an absence or a
+    deactivation in between keeps the collector's planned visits in the pool."""
+    leave, released, reason, listed, _ = AWAY[away]
     visit_id, collector_id, dispatcher_id = _seed(committed)
     with Session(db.engine) as storing:
         inputs, out = _solved(storing, collector_id)
         storing.commit()  # as plan_routes_job does before solving
-        assert OnThread(app, _deactivate(collector_id, dispatcher_id)).join() == [False]
+        assert OnThread(app, leave(collector_id, dispatcher_id)).join() == released([])
         stored = store_plan(storing, inputs, out.result, actor_id=dispatcher_id)
         storing.commit()
     assert _open_visits_of(committed, collector_id, plan_day()) == []
-    assert stored["unassigned"] == [{"visit_id": visit_id, "reason": "collector_inactive"}]
+    assert stored["unassigned"] == [{"visit_id": visit_id, "reason": reason}]
     assert stored["routes"] == []
+    assert {"collector_id": collector_id, "reason": listed} in stored["skipped_collectors"]
