@@ -61,12 +61,11 @@ def move_stop(session: Session, *, route_id: int, visit_id: int, collector_id: i
         raise MoveRefused("stop_fixed", f"visit {visit_id} is done or under way; it stays on its route")
     if collector_id == route.collector_id:
         raise MoveRefused("same_collector", f"visit {visit_id} is already on collector {collector_id}'s route")
-    # The target first (404 / 422 naming collector_id, as assign and pin answer), then the rules (409).
-    assignable_collector(session, collector_id)
     # The target's day before the visit's row (visits.days' lock order): its absences are read below.
     lock_collector_days(session, [(collector_id, route.plan_date)])
-    # Then the target's row, shared (step 2½): a deactivation under way commits first and is refused here
-    # (422, as above); one that comes later waits for this move and then releases the visit.
+    # Then the target itself (404 / 422 naming collector_id, as assign and pin answer, before the rules' 409s),
+    # its row read shared (step 2½): a deactivation under way commits first and is refused here; one that
+    # comes later waits for this move and then releases the visit.
     assignable_collector(session, collector_id, lock=True)
     visit = session.get(Visit, visit_id, with_for_update=True)  # a pin set meanwhile waits for the move
     _check_pin(session, visit_id, collector_id)
