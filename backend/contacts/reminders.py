@@ -1,7 +1,7 @@
 """Promise-to-pay reminders sent to the debtor by SMS (through backend/notify's outbox).
 
 Two per promise: one working day before the due date (`promise.reminder_due_at`) and on the due
-day, each at the first lawful moment of the debtor's day. The reminder is a contact attempt like
+day, each at that day's `promises.reminder_moment` (never before the quiet hours end). The reminder is a contact attempt like
 any other: it is logged (channel sms), so caps apply and it counts as a reminder if ignored, and it
 goes out only when the contact rules allow it now (`log_attempt`'s one check, under the debtor's
 lock): never to a do-not-contact debtor, never past a cap (tried again on a later sweep while the
@@ -86,8 +86,6 @@ def send_promise_reminders(session: Session, *, now: datetime | None = None, lim
         if number is None:
             counts["no_number"] += 1
             continue
-        params = {"creditor": case.portfolio.creditor, "debtor_name": case.debtor_name,
-                  "due_date": promise.due_date.isoformat()}
         try:  # the rules are checked once, under the debtor's lock, before anything is written
             attempt = log_attempt(session, case_id=case.id, party="debtor", channel=Channel.SMS, started_at=now,
                                   result=AttemptResult.NO_ANSWER, notes=f"promise reminder ({kind}) by SMS",
@@ -98,14 +96,18 @@ def send_promise_reminders(session: Session, *, now: datetime | None = None, lim
             log.info("promise %s reminder not sent: %s", promise.id, ", ".join(v.code for v in violations))
             # The supervisors' record: the reminder as it would have gone, `refused` with the rules' reasons,
             # once per reminder (a later sweep may still send it under its own key while the refusal lapses).
-            record_refused(session, [Outgoing(
-                channel="sms", template="promise_reminder", to_phone=number, promise_id=promise.id,
-                locale=policy["notify.debtor_locale"], params=params, dedupe_key=f"{key}:refused")],
-                reason="; ".join(f"{v.code}: {v.message}" for v in violations), now=now)
+            record_refused(session, _reminder(promise, number, policy, f"{key}:refused"),
+                           reason="; ".join(f"{v.code}: {v.message}" for v in violations), now=now)
             continue
-        enqueue(session, [Outgoing(
-            channel="sms", template="promise_reminder", to_phone=number, promise_id=promise.id,
-            locale=policy["notify.debtor_locale"], params={**params, "attempt_id": attempt.id},
-            dedupe_key=key)], now=now)
+        enqueue(session, _reminder(promise, number, policy, key, attempt_id=attempt.id), now=now)
         counts["queued"] += 1
     return counts
+
+
+def _reminder(promise: Promise, number: str, policy, dedupe_key: str, **params) -> list[Outgoing]:
+    """The reminder SMS to the debtor's number: the creditor, the debtor's name and the due date, never the amount."""
+    case = promise.case
+    return [Outgoing(channel="sms", template="promise_reminder", to_phone=number, promise_id=promise.id,
+                     locale=policy["notify.debtor_locale"], dedupe_key=dedupe_key,
+                     params={"creditor": case.portfolio.creditor, "debtor_name": case.debtor_name,
+                             "due_date": promise.due_date.isoformat(), **params})]
