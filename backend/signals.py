@@ -15,8 +15,9 @@ contact_attempt_recorded = _signals.signal("contact-attempt-recorded")
 # sender: the Visit; kwargs: session. The visit was cancelled or given to another collector or day:
 # whatever was planned around it (route stops) must let it go.
 visit_released = _signals.signal("visit-released")
-# sender: the Visit; kwargs: session, actor_id. The visit closed (done, failed or cancelled, for good):
-# what was decided for it while it was open (a dispatcher's pin) no longer applies.
+# sender: the Visit; kwargs: session, actor_id, pinned (True/False when the sender read it with the visit's
+# row lock held, absent when not). The visit closed (done, failed or cancelled, for good): what was decided
+# for it while it was open (a dispatcher's pin) no longer applies.
 visit_closed = _signals.signal("visit-closed")
 # sender: the feature's name; kwargs: session, actor_id, action, subject_type, subject_id, details (dict).
 # Features below audit's reach in the package graph (auth, policy) record what admins do through it;

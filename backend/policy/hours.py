@@ -136,7 +136,3 @@ def working_days_before(day: date, count: int, weekdays) -> date:
             count -= 1
     return current
 
-
-def first_lawful_moment(day: date, tz_name: str, policy: Mapping, channel) -> datetime:
-    """Return the first moment of a local day at which contact on channel is allowed."""
-    return next_lawful_time(datetime.combine(day, time(0), ZoneInfo(tz_name)), tz_name, policy, channel)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from backend.policy.defaults import DEFAULTS, PROFILES
-from backend.policy.hours import first_lawful_moment, lawful_windows, local_day_bounds, quiet_hours_apply
+from backend.policy.hours import lawful_windows, local_day_bounds, next_lawful_time, quiet_hours_apply
 from backend.policy.service import effective_settings
 from tests.contacts.conftest import NEW_YORK, at
 
@@ -24,5 +24,6 @@ def test_quiet_hours_apply_to_calls_and_visits_and_us_messages():
 
 def test_local_day_and_first_lawful_moment():
     assert local_day_bounds(at("23:30"), "Asia/Shanghai") == (at("00:00"), at("00:00", "2026-11-11"))
-    assert first_lawful_moment(date(2026, 11, 10), "Asia/Shanghai", DEFAULTS, "call") == at("08:00")
-    assert first_lawful_moment(date(2026, 11, 10), "Asia/Shanghai", DEFAULTS, "sms") == at("00:00")
+    midnight = at("00:00")  # the first moment of the local day
+    assert next_lawful_time(midnight, "Asia/Shanghai", DEFAULTS, "call") == at("08:00")
+    assert next_lawful_time(midnight, "Asia/Shanghai", DEFAULTS, "sms") == at("00:00")
